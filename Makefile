@@ -1,0 +1,100 @@
+# lumbar: a Gemini and Gopher capsule server, and html2gmi, its converter.
+# `make run` builds and serves capsule/; `make test` runs every test.
+
+CC	?= cc
+BUILD	?= build
+PYTHON	?= /usr/bin/python3
+PREFIX	?= /usr/local
+DESTDIR	?=
+
+PKGS		 = openssl libmagic
+H2G_PKGS	 = gumbo
+WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS		?= -O2 -g
+SANITIZE	?=
+ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
+LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic)
+H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
+ALL_LDFLAGS	 = $(LDFLAGS) $(SANITIZE)
+
+# Every src/*.c but main.c goes into one archive that lumbar, html2gmi,
+# the unit tests and the fuzzers link against.
+LIB_SRCS	 = $(filter-out src/main.c, $(wildcard src/*.c))
+LIB_OBJS	 = $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
+H2G_SRCS	 = $(wildcard src/html2gmi/*.c)
+H2G_OBJS	 = $(H2G_SRCS:src/html2gmi/%.c=$(BUILD)/html2gmi/%.o)
+UNIT_SRCS	 = $(wildcard tests/unit/test_*.c)
+UNIT_BINS	 = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS	 = $(wildcard tests/tools/*.c)
+TOOL_BINS	 = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
+
+RUN_PORT	?= 1965
+RUN_GOPHER_PORT	?= 7070
+
+.PHONY: all run test check unit check-asan capsule clean deps install uninstall
+
+all: $(BUILD)/lumbar $(BUILD)/html2gmi
+
+$(BUILD)/%.o: src/%.c src/lumbar.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/html2gmi/%.o: src/html2gmi/%.c src/lumbar.h $(wildcard src/html2gmi/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+$(BUILD)/liblumbar.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+$(BUILD)/lumbar: $(BUILD)/main.o $(BUILD)/liblumbar.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/liblumbar.a $(LIBS)
+
+$(BUILD)/html2gmi: $(H2G_OBJS) $(BUILD)/liblumbar.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(H2G_OBJS) $(BUILD)/liblumbar.a $(H2G_LIBS) $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/liblumbar.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/liblumbar.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
+
+# Installs missing Debian packages when root (or through sudo), else
+# names the exact apt-get line and stops.
+deps:
+	@sh contrib/deps.sh build
+
+run: deps all
+	@sh contrib/run.sh $(BUILD)/lumbar $(RUN_PORT) $(RUN_GOPHER_PORT)
+
+unit: $(UNIT_BINS)
+
+test check: all $(UNIT_BINS) $(TOOL_BINS)
+	@BUILD=$(BUILD) $(PYTHON) tests/run.py
+
+# The same tests against an ASan+UBSan build, which aborts on any report.
+check-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+capsule: $(BUILD)/html2gmi
+	$(BUILD)/html2gmi -o capsule/ contrib/site/
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/lumbar $(BUILD)/html2gmi $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 lumbar.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 html2gmi.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lumbar $(DESTDIR)$(PREFIX)/bin/html2gmi \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/lumbar.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/html2gmi.1
+
+clean:
+	rm -rf build build-asan

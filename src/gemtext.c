@@ -1,0 +1,308 @@
+/*
+ * gemtext.c: the gemtext line model.  The parser reads a file into it, the
+ * writer turns it back into gemtext; the converter, directory listings,
+ * search pages and the Gopher renderer all meet here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lumbar.h"
+
+void
+gmi_init(struct gmi_doc *doc)
+{
+	doc->lines = NULL;
+	doc->len = 0;
+	doc->cap = 0;
+}
+
+void
+gmi_free(struct gmi_doc *doc)
+{
+	size_t i;
+
+	for (i = 0; i < doc->len; i++) {
+		free(doc->lines[i].text);
+		free(doc->lines[i].url);
+	}
+	free(doc->lines);
+	gmi_init(doc);
+}
+
+static struct gmi_line *
+gmi_push(struct gmi_doc *doc)
+{
+	struct gmi_line	*l;
+	size_t		 cap;
+
+	if (doc->len == doc->cap) {
+		cap = doc->cap ? doc->cap * 2 : 32;
+		if (cap > SIZE_MAX / sizeof(*l))
+			return NULL;
+		if ((l = realloc(doc->lines, cap * sizeof(*l))) == NULL)
+			return NULL;
+		doc->lines = l;
+		doc->cap = cap;
+	}
+	l = &doc->lines[doc->len];
+	l->text = NULL;
+	l->url = NULL;
+	return l;
+}
+
+/* Copy n bytes of s as one line's text, invalid UTF-8 and NUL repaired. */
+static char *
+line_text(const char *s, size_t n)
+{
+	struct buf	 b;
+	size_t		 i, start = 0;
+
+	buf_init(&b);
+	for (i = 0; i <= n; i++) {
+		if (i == n || s[i] == '\0') {
+			if (utf8_repair(&b, s + start, i - start) == -1) {
+				buf_free(&b);
+				return NULL;
+			}
+			start = i + 1;
+		}
+	}
+	return buf_steal(&b);
+}
+
+int
+gmi_add(struct gmi_doc *doc, enum gmi_type type, const char *text, size_t n)
+{
+	struct gmi_line *l;
+
+	if ((l = gmi_push(doc)) == NULL)
+		return -1;
+	if ((l->text = line_text(text ? text : "", text ? n : 0)) == NULL)
+		return -1;
+	l->type = type;
+	doc->len++;
+	return 0;
+}
+
+int
+gmi_add_link(struct gmi_doc *doc, const char *url, const char *label)
+{
+	struct gmi_line *l;
+
+	if ((l = gmi_push(doc)) == NULL)
+		return -1;
+	l->text = line_text(label ? label : "", label ? strlen(label) : 0);
+	l->url = line_text(url, strlen(url));
+	if (l->text == NULL || l->url == NULL) {
+		free(l->text);
+		free(l->url);
+		return -1;
+	}
+	l->type = GMI_LINK;
+	doc->len++;
+	return 0;
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static bool
+starts(const char *p, const char *end, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return (size_t)(end - p) >= n && memcmp(p, prefix, n) == 0;
+}
+
+static int
+parse_link(struct gmi_doc *doc, const char *p, const char *end)
+{
+	const char	*u, *ue, *label;
+	char		*url;
+
+	u = skip_ws(p + 2, end);
+	for (ue = u; ue < end && *ue != ' ' && *ue != '\t'; ue++)
+		;
+	if (ue == u)	/* "=>" with no URL reads as text */
+		return gmi_add(doc, GMI_TEXT, p, (size_t)(end - p));
+	label = skip_ws(ue, end);
+	while (end > label && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if ((url = line_text(u, (size_t)(ue - u))) == NULL)
+		return -1;
+	if (gmi_add(doc, GMI_LINK, label, (size_t)(end - label)) == -1) {
+		free(url);
+		return -1;
+	}
+	doc->lines[doc->len - 1].url = url;
+	return 0;
+}
+
+/* One line outside a preformatted block. */
+static int
+parse_line(struct gmi_doc *doc, const char *p, const char *end)
+{
+	const char	*t;
+	enum gmi_type	 type;
+	int		 level;
+
+	if (starts(p, end, "=>"))
+		return parse_link(doc, p, end);
+	if (starts(p, end, "```"))
+		return gmi_add(doc, GMI_PRE_START, p + 3, (size_t)(end - p - 3));
+	if (*p == '#') {
+		for (level = 0; level < 3 && p + level < end && p[level] == '#';
+		    level++)
+			;
+		type = level == 1 ? GMI_H1 : level == 2 ? GMI_H2 : GMI_H3;
+		t = skip_ws(p + level, end);
+		return gmi_add(doc, type, t, (size_t)(end - t));
+	}
+	if (starts(p, end, "* ")) {
+		t = skip_ws(p + 2, end);
+		return gmi_add(doc, GMI_ITEM, t, (size_t)(end - t));
+	}
+	if (*p == '>') {
+		t = skip_ws(p + 1, end);
+		return gmi_add(doc, GMI_QUOTE, t, (size_t)(end - t));
+	}
+	return gmi_add(doc, GMI_TEXT, p, (size_t)(end - p));
+}
+
+/* Parse n bytes of gemtext into doc (appending). Returns -1 on no memory. */
+int
+gmi_parse(struct gmi_doc *doc, const char *src, size_t n)
+{
+	const char	*p = src, *end = src + n, *nl, *le;
+	bool		 pre = false;
+	int		 r;
+
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		le = nl;
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (pre) {
+			if (starts(p, le, "```")) {
+				r = gmi_add(doc, GMI_PRE_END, "", 0);
+				pre = false;
+			} else
+				r = gmi_add(doc, GMI_PRE, p, (size_t)(le - p));
+		} else {
+			r = p == le ? gmi_add(doc, GMI_TEXT, "", 0) :
+			    parse_line(doc, p, le);
+			if (r == 0 && doc->lines[doc->len - 1].type ==
+			    GMI_PRE_START)
+				pre = true;
+		}
+		if (r == -1)
+			return -1;
+		p = nl < end ? nl + 1 : end;
+	}
+	if (pre && gmi_add(doc, GMI_PRE_END, "", 0) == -1)
+		return -1;
+	return 0;
+}
+
+/* Would this text, written at the start of a line, read as another type? */
+static bool
+reads_as_markup(const char *s)
+{
+	return strncmp(s, "=>", 2) == 0 || s[0] == '#' ||
+	    strncmp(s, "* ", 2) == 0 || s[0] == '>' ||
+	    strncmp(s, "```", 3) == 0;
+}
+
+/* Text on one line: line breaks become spaces so no line can be forged. */
+static int
+put_text(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (buf_putc(b, (*s == '\n' || *s == '\r') ? ' ' : *s) == -1)
+			return -1;
+	return 0;
+}
+
+/* A link target cannot hold white space or control bytes: encode them. */
+static int
+put_url(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= 0x20 || c == 0x7F) {
+			if (buf_printf(b, "%%%02X", c) == -1)
+				return -1;
+		} else if (buf_putc(b, c) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+gmi_write(const struct gmi_doc *doc, struct buf *b)
+{
+	static const char *const prefix[] = {
+		[GMI_TEXT] = "", [GMI_LINK] = "=> ", [GMI_H1] = "# ",
+		[GMI_H2] = "## ", [GMI_H3] = "### ", [GMI_ITEM] = "* ",
+		[GMI_QUOTE] = "> ", [GMI_PRE_START] = "```", [GMI_PRE] = "",
+		[GMI_PRE_END] = "```",
+	};
+	const struct gmi_line	*l;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < doc->len; i++) {
+		l = &doc->lines[i];
+		if (buf_puts(b, prefix[l->type]) == -1)
+			return -1;
+		switch (l->type) {
+		case GMI_LINK:
+			r = put_url(b, l->url);
+			if (r == 0 && l->text[0] != '\0')
+				r = buf_putc(b, ' ') || put_text(b, l->text);
+			break;
+		case GMI_TEXT:
+		case GMI_PRE:
+			r = 0;
+			if (reads_as_markup(l->text) && (l->type == GMI_TEXT ||
+			    strncmp(l->text, "```", 3) == 0))
+				r = buf_putc(b, ' ');
+			if (r == 0)
+				r = put_text(b, l->text);
+			break;
+		case GMI_PRE_END:
+			r = 0;
+			break;
+		default:
+			r = put_text(b, l->text);
+			break;
+		}
+		if (r != 0 || buf_putc(b, '\n') == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The page's title: its first level-1 heading, else its first heading. */
+const char *
+gmi_title(const struct gmi_doc *doc)
+{
+	const char	*any = NULL;
+	size_t		 i;
+
+	for (i = 0; i < doc->len; i++) {
+		if (doc->lines[i].type == GMI_H1)
+			return doc->lines[i].text;
+		if (any == NULL && (doc->lines[i].type == GMI_H2 ||
+		    doc->lines[i].type == GMI_H3))
+			any = doc->lines[i].text;
+	}
+	return any;
+}

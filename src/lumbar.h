@@ -1,0 +1,108 @@
+/*
+ * lumbar.h: the one internal header of lumbar and html2gmi.
+ * Prototypes are grouped under the file that defines them; limits are
+ * named here so that every bound in the code has one home.
+ */
+#ifndef LUMBAR_H
+#define LUMBAR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
+#define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */
+#define GOPHER_LINE_MAX     1024    /* selector, TAB, search words */
+#define HOSTNAME_MAX        255
+#define MIME_MAX            128
+#define CACHE_FILE_MAX      (256 * 1024)  /* larger files are streamed */
+#define LISTEN_MAX          16
+#define HOSTNAMES_MAX       8
+#define WRAP_DEFAULT        70
+
+#define ATTR_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* buf.c: the one growable byte buffer; always NUL-terminated. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_reset(struct buf *);
+int	 buf_reserve(struct buf *, size_t);
+int	 buf_append(struct buf *, const void *, size_t);
+int	 buf_puts(struct buf *, const char *);
+int	 buf_putc(struct buf *, int);
+int	 buf_printf(struct buf *, const char *, ...) ATTR_PRINTF(2, 3);
+int	 buf_vprintf(struct buf *, const char *, va_list) ATTR_PRINTF(2, 0);
+char	*buf_steal(struct buf *);
+
+/* utf8.c: UTF-8 decoding, validation and repair. */
+#define UTF8_REPLACEMENT 0xFFFD
+int	 utf8_decode(const char *, size_t, uint32_t *);
+int	 utf8_encode(uint32_t, char out[4]);
+bool	 utf8_valid(const char *, size_t);
+int	 utf8_repair(struct buf *, const char *, size_t);
+size_t	 utf8_chars(const char *, size_t);
+int	 utf8_width(uint32_t);
+
+/* url.c: URLs and paths; pure functions, no I/O. */
+struct url {
+	char	 scheme[16];		/* lower case */
+	char	 host[HOSTNAME_MAX + 1];	/* lower case, IPv6 without [] */
+	int	 port;			/* -1 when absent */
+	char	 path[GEMINI_URL_MAX + 1];	/* percent-decoded */
+	char	 query[GEMINI_URL_MAX + 1];	/* as sent, still encoded */
+	bool	 has_query;
+};
+int	 url_parse(const char *, size_t, struct url *, const char **);
+int	 url_decode(const char *, size_t, char *, size_t, size_t *);
+int	 url_encode_path(struct buf *, const char *);
+int	 path_check(const char *, const char **);
+
+/* gemtext.c: the gemtext line model shared by every reader and writer. */
+enum gmi_type {
+	GMI_TEXT,
+	GMI_LINK,
+	GMI_H1,
+	GMI_H2,
+	GMI_H3,
+	GMI_ITEM,
+	GMI_QUOTE,
+	GMI_PRE_START,		/* text holds the alt text */
+	GMI_PRE,		/* one verbatim line */
+	GMI_PRE_END,
+};
+struct gmi_line {
+	enum gmi_type	 type;
+	char		*text;	/* never NULL; label for links */
+	char		*url;	/* GMI_LINK only, else NULL */
+};
+struct gmi_doc {
+	struct gmi_line	*lines;
+	size_t		 len;
+	size_t		 cap;
+};
+void	 gmi_init(struct gmi_doc *);
+void	 gmi_free(struct gmi_doc *);
+int	 gmi_add(struct gmi_doc *, enum gmi_type, const char *, size_t);
+int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
+int	 gmi_parse(struct gmi_doc *, const char *, size_t);
+int	 gmi_write(const struct gmi_doc *, struct buf *);
+const char *gmi_title(const struct gmi_doc *);
+
+/* log.c: the request log and diagnostics. */
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+int	 log_init(const char *, int);
+void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
+void	 log_request(const char *, const char *, const char *, size_t,
+	    int, size_t, double);
+void	 log_escape(struct buf *, const char *, size_t);
+void	 fatal(const char *, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
+
+#endif
