@@ -96,6 +96,83 @@ int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
 
+/* main.c: the configuration every module reads, set once at start. */
+struct config {
+	const char	*root;			/* the capsule */
+	const char	*hostnames[HOSTNAMES_MAX];	/* first is the primary */
+	size_t		 nhostnames;
+	const char	*listen[LISTEN_MAX];	/* addresses; none: all */
+	size_t		 nlisten;
+	int		 port;			/* Gemini */
+	int		 gopher_port;		/* 0: no Gopher listener */
+	const char	*gopher_host;		/* written into menus */
+	int		 gopher_menu_port;	/* written into menus */
+	const char	*certdir;
+	const char	*lang;			/* NULL or "": no lang= */
+	bool		 listing;		/* directory listings */
+	int		 timeout;		/* seconds to read a request */
+	int		 wrap;			/* Gopher text columns */
+	const char	*logtarget;		/* "stderr", "syslog" or a file */
+	int		 verbose;
+};
+extern struct config conf;
+
+/* capsule.c: paths inside the root, the file cache and MIME types. */
+struct cfile {					/* one cached file */
+	char		*key;			/* path inside the capsule */
+	char		*data;
+	size_t		 size;
+	char		 mime[MIME_MAX];
+	dev_t		 dev;
+	ino_t		 ino;
+	struct timespec	 mtime;
+	int		 refs;
+	bool		 stale;			/* unlinked, freed at refs 0 */
+	struct cfile	*next;
+};
+enum cap_kind {
+	CAP_FILE,		/* file set, or fd and size for a large file */
+	CAP_LISTING,		/* a directory without index.gmi */
+	CAP_REDIRECT,		/* a directory asked without its slash */
+	CAP_NOT_FOUND,
+	CAP_FORBIDDEN,		/* unreadable */
+	CAP_ERROR,		/* out of memory, I/O error */
+};
+struct lookup {
+	enum cap_kind	 kind;
+	struct cfile	*file;		/* referenced: capsule_release() it */
+	int		 fd;		/* large file, or -1 */
+	off_t		 size;
+	char		 mime[MIME_MAX];
+};
+int	 capsule_init(const char *, const char **);
+void	 capsule_close(void);
+int	 capsule_lookup(const char *, struct lookup *);
+void	 capsule_release(struct cfile *);
+int	 capsule_listing(const char *, struct gmi_doc *);
+int	 capsule_mime(const char *, char *, size_t);
+void	 capsule_flush(void);
+bool	 is_gemtext_name(const char *);
+
+/* server.c: what a protocol handler hands back to the event loop. */
+struct response {
+	int		 status;	/* Gemini code; Gopher logs the same */
+	struct buf	 out;		/* header, and a generated body */
+	struct cfile	*file;		/* then a cached body */
+	int		 fd;		/* or a streamed one */
+	off_t		 left;
+};
+void	 response_init(struct response *);
+void	 response_clear(struct response *);
+int	 server_listen(void);
+int	 server_run(void);
+
+/* gemini.c: one Gemini request line in, a response out. */
+void	 gemini_handle(const char *, size_t, const char *, struct response *);
+
+/* gopher.c: one Gopher request line in, a response out. */
+void	 gopher_handle(const char *, size_t, struct response *);
+
 /* log.c: the request log and diagnostics. */
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int	 log_init(const char *, int);

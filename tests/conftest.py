@@ -1,0 +1,153 @@
+"""Shared fixtures: start the real lumbar on free loopback ports with a
+throw-away certificate directory, and talk to it over real TLS or TCP."""
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("LUMBAR_BUILD", os.path.join(ROOT, "build"))
+LUMBAR = os.path.join(BUILD, "lumbar")
+HTML2GMI = os.path.join(BUILD, "html2gmi")
+CAPSULE = os.path.join(ROOT, "capsule")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One running lumbar; `args` are extra command-line options."""
+
+    def __init__(self, tmp_path, root=CAPSULE, args=(), gopher=True,
+                 listen=("127.0.0.1",)):
+        self.root = str(root)
+        self.certs = str(tmp_path / "certs")
+        os.makedirs(self.certs, exist_ok=True)
+        self.log = str(tmp_path / "lumbar.log")
+        self.host = listen[0]
+        for attempt in range(5):
+            self.port = free_port()
+            self.gopher_port = free_port() if gopher else 0
+            cmd = [LUMBAR, "--root", self.root, "--certs", self.certs,
+                   "--port", str(self.port),
+                   "--gopher-port", str(self.gopher_port)]
+            for a in listen:
+                cmd += ["--listen", a]
+            cmd += list(args)
+            self.cmd = cmd
+            self.errf = open(self.log, "wb")
+            self.proc = subprocess.Popen(cmd, stdout=self.errf,
+                                         stderr=subprocess.STDOUT)
+            if self._wait_ready():
+                return
+            self.stop(check=False)
+        raise RuntimeError("lumbar did not start: " + self.output())
+
+    def _wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((self.host, self.port), 0.2):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def output(self):
+        self.errf.flush()
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, check=True):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                if check:
+                    raise AssertionError("lumbar ignored SIGTERM")
+        self.errf.close()
+        if check:
+            out = self.output()
+            for mark in SANITIZER_MARKS:
+                assert mark not in out, out
+            assert self.proc.returncode == 0, \
+                f"lumbar exited {self.proc.returncode}: {out[-2000:]}"
+
+    # Gemini over real TLS; returns (header, body bytes, closed_cleanly).
+    def gemini(self, request, host=None, sni="localhost", timeout=10):
+        if isinstance(request, str):
+            request = request.encode()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((host or self.host, self.port),
+                                      timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname=sni,
+                                 suppress_ragged_eofs=False) as s:
+                s.sendall(request)
+                data = b""
+                clean = True
+                while True:
+                    try:
+                        chunk = s.recv(65536)
+                    except ssl.SSLEOFError:
+                        clean = False
+                        break
+                    if not chunk:
+                        break
+                    data += chunk
+        head, _, body = data.partition(b"\r\n")
+        return head.decode("utf-8", "replace"), body, clean
+
+    def get(self, path, **kw):
+        return self.gemini(f"gemini://localhost:{self.port}{path}\r\n", **kw)
+
+    # Gopher over plain TCP; returns the whole answer.
+    def gopher(self, request, timeout=10):
+        if isinstance(request, str):
+            request = request.encode()
+        with socket.create_connection((self.host, self.gopher_port),
+                                      timeout) as s:
+            s.sendall(request)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        return data
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    started = []
+
+    def make(**kw):
+        d = tmp_path / f"s{len(started)}"
+        d.mkdir()
+        srv = Server(d, **kw)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory()
