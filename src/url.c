@@ -1,0 +1,272 @@
+/*
+ * url.c: parse a request URL into its parts, percent-decode its path and
+ * refuse what a normalising client would never send.  Pure functions with
+ * no I/O, so that unit tests and fuzzers can link them alone.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "lumbar.h"
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode n bytes into out (outsz bytes with the NUL). */
+int
+url_decode(const char *in, size_t n, char *out, size_t outsz, size_t *outlen)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (o + 1 >= outsz)
+			return -1;
+		if (in[i] != '%') {
+			out[o++] = in[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			return -1;
+		if ((hi = hexval((unsigned char)in[i + 1])) == -1 ||
+		    (lo = hexval((unsigned char)in[i + 2])) == -1)
+			return -1;
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	if (outlen != NULL)
+		*outlen = o;
+	return 0;
+}
+
+/* Refuse "." and ".." segments: clients remove them before sending. */
+int
+path_check(const char *path, const char **err)
+{
+	const char	*seg = path, *end;
+	size_t		 n;
+
+	for (;;) {
+		end = strchr(seg, '/');
+		n = end ? (size_t)(end - seg) : strlen(seg);
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.')) {
+			*err = "dot segment in path";
+			return -1;
+		}
+		if (end == NULL)
+			return 0;
+		seg = end + 1;
+	}
+}
+
+static bool
+valid_pct(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '%' && (i + 2 >= n ||
+		    hexval((unsigned char)s[i + 1]) == -1 ||
+		    hexval((unsigned char)s[i + 2]) == -1))
+			return false;
+	return true;
+}
+
+static int
+parse_authority(const char *a, size_t n, struct url *u, const char **err)
+{
+	const char	*host = a, *hend, *colon = NULL;
+	size_t		 i, hl;
+	long		 port = 0;
+
+	if (memchr(a, '@', n) != NULL) {
+		*err = "userinfo in URL";
+		return -1;
+	}
+	if (n > 0 && a[0] == '[') {
+		if ((hend = memchr(a, ']', n)) == NULL) {
+			*err = "unterminated IPv6 address";
+			return -1;
+		}
+		host = a + 1;
+		if (hend + 1 < a + n) {
+			if (hend[1] != ':') {
+				*err = "malformed host";
+				return -1;
+			}
+			colon = hend + 1;
+		}
+	} else {
+		colon = memchr(a, ':', n);
+		hend = colon ? colon : a + n;
+	}
+	hl = (size_t)(hend - host);
+	if (hl == 0) {
+		*err = "missing host";
+		return -1;
+	}
+	if (hl > HOSTNAME_MAX) {
+		*err = "host name too long";
+		return -1;
+	}
+	for (i = 0; i < hl; i++) {
+		unsigned char c = (unsigned char)host[i];
+
+		/* DNS names, IP literals; UTF-8 for internationalised names. */
+		if (!(isalnum(c) || c == '-' || c == '.' || c == '_' ||
+		    c == ':' || c >= 0x80)) {
+			*err = "malformed host";
+			return -1;
+		}
+		u->host[i] = (char)tolower(c);
+	}
+	u->host[hl] = '\0';
+	while (hl > 1 && u->host[hl - 1] == '.')	/* FQDN form */
+		u->host[--hl] = '\0';
+	if (colon != NULL && colon + 1 < a + n) {
+		for (i = 1; colon + i < a + n; i++) {
+			if (!isdigit((unsigned char)colon[i]) || i > 5) {
+				*err = "malformed port";
+				return -1;
+			}
+			port = port * 10 + (colon[i] - '0');
+		}
+		if (port < 1 || port > 65535) {
+			*err = "malformed port";
+			return -1;
+		}
+		u->port = (int)port;
+	}
+	return 0;
+}
+
+/*
+ * Parse one request URL of n bytes (the CRLF already removed).  Returns 0,
+ * or -1 with *err saying what is wrong: the caller answers 59.
+ */
+int
+url_parse(const char *in, size_t n, struct url *u, const char **err)
+{
+	const char	*p, *end = in + n, *auth, *aend, *path, *pend;
+	size_t		 i, plen;
+
+	memset(u, 0, sizeof(*u));
+	u->port = -1;
+	if (n == 0) {
+		*err = "empty request";
+		return -1;
+	}
+	if (n > GEMINI_URL_MAX) {
+		*err = "request too long";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c <= 0x20 || c == 0x7F) {
+			*err = "control character or space in request";
+			return -1;
+		}
+	}
+	if (!utf8_valid(in, n)) {
+		*err = "invalid UTF-8";
+		return -1;
+	}
+	if (memchr(in, '#', n) != NULL) {
+		*err = "fragment in URL";
+		return -1;
+	}
+
+	/* scheme ":" */
+	if (!isalpha((unsigned char)in[0])) {
+		*err = "not an absolute URL";
+		return -1;
+	}
+	for (p = in; p < end && (isalnum((unsigned char)*p) || *p == '+' ||
+	    *p == '-' || *p == '.'); p++)
+		;
+	if (p == end || *p != ':' || (size_t)(p - in) >= sizeof(u->scheme)) {
+		*err = "not an absolute URL";
+		return -1;
+	}
+	for (i = 0; in + i < p; i++)
+		u->scheme[i] = (char)tolower((unsigned char)in[i]);
+	p++;
+
+	/* "//" authority: required, since only hierarchical URLs name a host */
+	if (end - p < 2 || p[0] != '/' || p[1] != '/') {
+		*err = "URL without a host";
+		return -1;
+	}
+	auth = p + 2;
+	for (aend = auth; aend < end && *aend != '/' && *aend != '?'; aend++)
+		;
+	if (parse_authority(auth, (size_t)(aend - auth), u, err) == -1)
+		return -1;
+
+	path = aend;
+	for (pend = path; pend < end && *pend != '?'; pend++)
+		;
+	plen = (size_t)(pend - path);
+	if (url_decode(path, plen, u->path, sizeof(u->path), &plen) == -1) {
+		*err = "invalid percent-encoding";
+		return -1;
+	}
+	if (memchr(u->path, '\0', plen) != NULL) {
+		*err = "NUL in path";
+		return -1;
+	}
+	for (i = 0; i < plen; i++) {
+		unsigned char c = (unsigned char)u->path[i];
+
+		if (c < 0x20 || c == 0x7F) {
+			*err = "control character in path";
+			return -1;
+		}
+	}
+	if (!utf8_valid(u->path, plen)) {
+		*err = "invalid UTF-8 in path";
+		return -1;
+	}
+	if (path_check(u->path, err) == -1)
+		return -1;
+
+	if (pend < end) {
+		pend++;
+		if (!valid_pct(pend, (size_t)(end - pend))) {
+			*err = "invalid percent-encoding";
+			return -1;
+		}
+		memcpy(u->query, pend, (size_t)(end - pend));
+		u->query[end - pend] = '\0';
+		u->has_query = true;
+	}
+	return 0;
+}
+
+/* Append path to b, percent-encoding what may not stand in a URL path. */
+int
+url_encode_path(struct buf *b, const char *path)
+{
+	static const char safe[] = "-._~/!$&'()*+,;=:@";
+	const unsigned char *s;
+
+	for (s = (const unsigned char *)path; *s != '\0'; s++) {
+		if (isalnum(*s) || (*s != '\0' && strchr(safe, *s) != NULL)) {
+			if (buf_putc(b, *s) == -1)
+				return -1;
+		} else if (buf_printf(b, "%%%02X", *s) == -1)
+			return -1;
+	}
+	return 0;
+}
