@@ -1,0 +1,494 @@
+/*
+ * capsule.c: everything about the directory tree being served: resolving
+ * a request path strictly inside the root, the cache of file contents and
+ * their MIME types, and the generated listing of a directory.
+ */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lumbar.h"
+
+#define CACHE_BUCKETS	1024
+#define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
+#define MAGIC_PEEK	(64 * 1024)		/* bytes libmagic looks at */
+#define LISTING_MAX	10000			/* entries in one listing */
+
+static int		 rootfd = -1;
+static magic_t		 magic;
+static struct cfile	*cache[CACHE_BUCKETS];
+static size_t		 cache_bytes;
+
+int
+capsule_init(const char *root, const char **err)
+{
+	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	/* Loaded once: a request must never wait on the magic database. */
+	if ((magic = magic_open(MAGIC_MIME | MAGIC_ERROR)) == NULL ||
+	    magic_load(magic, NULL) == -1) {
+		*err = magic ? magic_error(magic) : "cannot initialise libmagic";
+		return -1;
+	}
+	return 0;
+}
+
+void
+capsule_close(void)
+{
+	capsule_flush();
+	if (magic != NULL)
+		magic_close(magic);
+	magic = NULL;
+	if (rootfd != -1)
+		close(rootfd);
+	rootfd = -1;
+}
+
+bool
+is_gemtext_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot != NULL && (strcmp(dot, ".gmi") == 0 ||
+	    strcmp(dot, ".gemini") == 0);
+}
+
+/*
+ * Open path (relative to the root, leading slashes ignored) so that no
+ * "..", absolute symlink or magic link can lead outside the root: the
+ * kernel enforces it with RESOLVE_BENEATH.
+ */
+static int
+open_beneath(const char *path, int flags)
+{
+	struct open_how	 how;
+	int		 fd;
+
+	while (*path == '/')
+		path++;
+	if (*path == '\0')
+		path = ".";
+	memset(&how, 0, sizeof(how));
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	if (!(flags & O_PATH))
+		flags |= O_NOCTTY | O_NONBLOCK;
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd;
+}
+
+/* A segment starting with "." is private to the capsule's owner. */
+static bool
+has_hidden_segment(const char *path)
+{
+	const char *p;
+
+	for (p = path; (p = strchr(p, '/')) != NULL; p++)
+		if (p[1] == '.')
+			return true;
+	return path[0] == '.';
+}
+
+static unsigned
+hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+static void
+cfile_free(struct cfile *f)
+{
+	free(f->key);
+	free(f->data);
+	free(f);
+}
+
+void
+capsule_release(struct cfile *f)
+{
+	if (f == NULL)
+		return;
+	if (--f->refs == 0 && f->stale)
+		cfile_free(f);
+}
+
+static void
+cache_unlink(struct cfile **pp)
+{
+	struct cfile *f = *pp;
+
+	*pp = f->next;
+	f->next = NULL;
+	cache_bytes -= f->size;
+	f->stale = true;
+	if (f->refs == 0)
+		cfile_free(f);
+}
+
+void
+capsule_flush(void)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_BUCKETS; i++)
+		while (cache[i] != NULL)
+			cache_unlink(&cache[i]);
+}
+
+/* The MIME type of a file from its name, else its first bytes. */
+static void
+detect_mime(const char *name, const char *data, size_t n, char *out,
+    size_t outsz)
+{
+	static const struct { const char *ext, *mime; } byname[] = {
+		{ ".gmi", "text/gemini; charset=utf-8" },
+		{ ".gemini", "text/gemini; charset=utf-8" },
+		{ ".atom", "application/atom+xml" },
+		{ "atom.xml", "application/atom+xml" },
+		{ ".css", "text/css" },
+		{ ".svg", "image/svg+xml" },
+	};
+	const char	*m;
+	size_t		 i, nl = strlen(name), el;
+
+	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++) {
+		el = strlen(byname[i].ext);
+		if (nl >= el && strcmp(name + nl - el, byname[i].ext) == 0) {
+			snprintf(out, outsz, "%s", byname[i].mime);
+			return;
+		}
+	}
+	m = magic_buffer(magic, data, n);
+	if (m == NULL || strncmp(m, "application/x-empty", 19) == 0 ||
+	    strncmp(m, "inode/x-empty", 13) == 0)
+		m = n == 0 ? "text/plain; charset=us-ascii" :
+		    "application/octet-stream";
+	snprintf(out, outsz, "%s", m);
+}
+
+/* Read the whole file into a new cache entry (inserted when it fits). */
+static struct cfile *
+cache_fill(const char *key, int fd, const struct stat *st)
+{
+	struct cfile	*f;
+	size_t		 got = 0;
+	ssize_t		 r;
+	unsigned	 h;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if ((f->key = strdup(key)) == NULL ||
+	    (f->data = malloc((size_t)st->st_size + 1)) == NULL) {
+		cfile_free(f);
+		return NULL;
+	}
+	while (got < (size_t)st->st_size) {
+		r = pread(fd, f->data + got, (size_t)st->st_size - got,
+		    (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			cfile_free(f);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	f->data[got] = '\0';
+	f->size = got;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->mtime = st->st_mtim;
+	detect_mime(key, f->data, got < MAGIC_PEEK ? got : MAGIC_PEEK,
+	    f->mime, sizeof(f->mime));
+	f->refs = 1;
+	if (cache_bytes + got > CACHE_TOTAL_MAX) {
+		f->stale = true;	/* served once, then freed */
+		return f;
+	}
+	h = hash(key);
+	f->next = cache[h];
+	cache[h] = f;
+	cache_bytes += got;
+	return f;
+}
+
+static bool
+cfile_fresh(const struct cfile *f, const struct stat *st)
+{
+	return f->dev == st->st_dev && f->ino == st->st_ino &&
+	    f->size == (size_t)st->st_size &&
+	    f->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Serve the open regular file fd, named key, from the cache if fresh. */
+static int
+lookup_file(const char *key, int fd, const struct stat *st,
+    struct lookup *lk)
+{
+	struct cfile	**pp;
+	char		 peek[MAGIC_PEEK];
+	ssize_t		 r;
+
+	for (pp = &cache[hash(key)]; *pp != NULL; pp = &(*pp)->next) {
+		if (strcmp((*pp)->key, key) != 0)
+			continue;
+		if (cfile_fresh(*pp, st)) {
+			(*pp)->refs++;
+			lk->file = *pp;
+			lk->kind = CAP_FILE;
+			close(fd);
+			return 0;
+		}
+		cache_unlink(pp);
+		break;
+	}
+	if (st->st_size > CACHE_FILE_MAX) {
+		/* Too large to keep: streamed from its descriptor. */
+		if ((r = pread(fd, peek, sizeof(peek), 0)) == -1)
+			r = 0;
+		detect_mime(key, peek, (size_t)r, lk->mime, sizeof(lk->mime));
+		lk->fd = fd;
+		lk->size = st->st_size;
+		lk->kind = CAP_FILE;
+		return 0;
+	}
+	lk->file = cache_fill(key, fd, st);
+	close(fd);
+	lk->kind = lk->file ? CAP_FILE : CAP_ERROR;
+	return lk->file ? 0 : -1;
+}
+
+static enum cap_kind
+open_error(int err)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return CAP_FORBIDDEN;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case EIO:
+		return CAP_ERROR;
+	default:	/* ENOENT, ENOTDIR, EXDEV (escape), ELOOP, ... */
+		return CAP_NOT_FOUND;
+	}
+}
+
+/*
+ * Find what a path (decoded, starting with "/") names inside the capsule.
+ * A directory asked with its slash gives its index.gmi or a listing.
+ */
+int
+capsule_lookup(const char *path, struct lookup *lk)
+{
+	struct stat	 st;
+	struct buf	 idx;
+	const char	*err;
+	int		 fd, ifd;
+	size_t		 n = strlen(path);
+
+	memset(lk, 0, sizeof(*lk));
+	lk->fd = -1;
+	lk->kind = CAP_NOT_FOUND;
+	if (path[0] != '/' || path_check(path, &err) == -1 ||
+	    has_hidden_segment(path))
+		return -1;
+	if ((fd = open_beneath(path, O_RDONLY)) == -1) {
+		lk->kind = open_error(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		lk->kind = CAP_ERROR;
+		return -1;
+	}
+	if (S_ISREG(st.st_mode))
+		return lookup_file(path, fd, &st, lk);
+	if (!S_ISDIR(st.st_mode)) {	/* FIFOs, devices, sockets */
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (path[n - 1] != '/') {
+		lk->kind = CAP_REDIRECT;
+		return 0;
+	}
+	buf_init(&idx);
+	if (buf_printf(&idx, "%sindex.gmi", path) == -1) {
+		lk->kind = CAP_ERROR;
+		return -1;
+	}
+	ifd = open_beneath(idx.data, O_RDONLY);
+	if (ifd != -1 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+		lookup_file(idx.data, ifd, &st, lk);
+		buf_free(&idx);
+		return lk->kind == CAP_FILE ? 0 : -1;
+	}
+	if (ifd != -1)
+		close(ifd);
+	buf_free(&idx);
+	lk->kind = CAP_LISTING;
+	return 0;
+}
+
+int
+capsule_mime(const char *path, char *out, size_t outsz)
+{
+	struct lookup lk;
+
+	if (capsule_lookup(path, &lk) == -1 || lk.kind != CAP_FILE) {
+		if (lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT)
+			snprintf(out, outsz, "directory");
+		return lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT ?
+		    0 : -1;
+	}
+	snprintf(out, outsz, "%s", lk.file ? lk.file->mime : lk.mime);
+	capsule_release(lk.file);
+	if (lk.fd != -1)
+		close(lk.fd);
+	return 0;
+}
+
+struct entry {
+	char	*name;
+	bool	 dir;
+};
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name,
+	    ((const struct entry *)b)->name);
+}
+
+/* The label of a listed .gmi file: its title, else its name. */
+static int
+add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
+{
+	struct buf	 url, path;
+	struct lookup	 lk;
+	struct gmi_doc	 page;
+	const char	*label = e->name;
+	int		 r = -1;
+
+	buf_init(&url);
+	buf_init(&path);
+	gmi_init(&page);
+	if (url_encode_path(&url, e->name) == -1 ||
+	    (e->dir && buf_putc(&url, '/') == -1) ||
+	    buf_printf(&path, "%s%s", dir, e->name) == -1)
+		goto out;
+	lk.file = NULL;
+	if (!e->dir && is_gemtext_name(e->name) &&
+	    capsule_lookup(path.data, &lk) == 0 && lk.file != NULL) {
+		if (gmi_parse(&page, lk.file->data, lk.file->size) == 0 &&
+		    gmi_title(&page) != NULL)
+			label = gmi_title(&page);
+	}
+	r = gmi_add_link(doc, url.data, label);
+	if (lk.file != NULL)
+		capsule_release(lk.file);
+out:
+	gmi_free(&page);
+	buf_free(&url);
+	buf_free(&path);
+	return r;
+}
+
+/*
+ * Whether a listing shows dir/name: only what a request could reach (no
+ * symlink leading outside), files (0) and directories (1), else -1.
+ */
+static int
+listed_kind(const char *dir, const char *name)
+{
+	struct buf	 p;
+	struct stat	 st;
+	int		 fd, r = -1;
+
+	buf_init(&p);
+	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
+	    (fd = open_beneath(p.data, O_PATH)) != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			r = 0;
+		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			r = 1;
+		close(fd);
+	}
+	buf_free(&p);
+	return r;
+}
+
+/* A gemtext listing of directory dir (a path ending in "/"). */
+int
+capsule_listing(const char *dir, struct gmi_doc *doc)
+{
+	struct entry	*ents = NULL, *e;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 n = 0, cap = 0, i;
+	int		 fd, r = -1;
+	char		 title[GEMINI_URL_MAX + 16];
+
+	if ((fd = open_beneath(dir, O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((r = listed_kind(dir, de->d_name)) == -1)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((e = realloc(ents, cap * sizeof(*e))) == NULL)
+				goto out;
+			ents = e;
+		}
+		if ((ents[n].name = strdup(de->d_name)) == NULL)
+			goto out;
+		ents[n++].dir = r == 1;
+	}
+	r = -1;
+	qsort(ents, n, sizeof(*ents), entry_cmp);
+	snprintf(title, sizeof(title), "Index of %s", dir);
+	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
+	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
+		goto out;
+	if (strcmp(dir, "/") != 0 &&
+	    gmi_add_link(doc, "../", "Parent directory") == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (add_entry_link(doc, dir, &ents[i]) == -1)
+			goto out;
+	r = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+	closedir(d);
+	return r;
+}
