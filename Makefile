@@ -37,7 +37,7 @@ RUN_GOPHER_PORT	?= 7070
 
 all: $(BUILD)/lumbar $(BUILD)/html2gmi
 
-$(BUILD)/%.o: src/%.c src/lumbar.h
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

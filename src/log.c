@@ -1,0 +1,135 @@
+/*
+ * log.c: the request log and diagnostics, to stderr, syslog or a file.
+ * Everything a client sent is escaped, so that no request can forge a
+ * log line or send control sequences to an operator's terminal.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "lumbar.h"
+
+static FILE	*logfp;
+static bool	 use_syslog;
+static int	 verbosity = LOG_LVL_INFO;
+
+int
+log_init(const char *target, int verbose)
+{
+	verbosity = verbose;
+	if (target == NULL || strcmp(target, "stderr") == 0) {
+		logfp = stderr;
+		return 0;
+	}
+	if (strcmp(target, "syslog") == 0) {
+		openlog("lumbar", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		use_syslog = true;
+		return 0;
+	}
+	if ((logfp = fopen(target, "ae")) == NULL) {
+		logfp = stderr;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+emit(enum log_level lvl, const char *line)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char		 ts[32];
+	struct tm	 tm;
+	time_t		 now;
+
+	if ((int)lvl > verbosity)
+		return;
+	if (use_syslog) {
+		syslog(prio[lvl], "%s", line);
+		return;
+	}
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(logfp ? logfp : stderr, "%s %s\n", ts, line);
+	fflush(logfp ? logfp : stderr);
+}
+
+void
+log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	struct buf	 b;
+	va_list		 ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	if (buf_vprintf(&b, fmt, ap) == 0)
+		emit(lvl, b.data);
+	va_end(ap);
+	buf_free(&b);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	struct buf	 b;
+	va_list		 ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	if (buf_vprintf(&b, fmt, ap) == 0) {
+		if (use_syslog)
+			syslog(LOG_ERR, "%s", b.data);
+		fprintf(stderr, "lumbar: %s\n", b.data);
+	}
+	va_end(ap);
+	buf_free(&b);
+	exit(1);
+}
+
+/* Append s, with control bytes, quotes, backslashes and bad UTF-8 as \xHH. */
+void
+log_escape(struct buf *b, const char *s, size_t n)
+{
+	uint32_t	 cp;
+	int		 k;
+
+	while (n > 0) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') {
+			buf_printf(b, "\\x%02X", c);
+			k = 1;
+		} else if (c < 0x80) {
+			buf_putc(b, c);
+			k = 1;
+		} else if ((k = utf8_decode(s, n, &cp)) == -1 ||
+		    (cp >= 0x80 && cp < 0xA0)) {	/* C1 controls too */
+			buf_printf(b, "\\x%02X", c);
+			k = 1;
+		} else
+			buf_append(b, s, (size_t)k);
+		s += k;
+		n -= (size_t)k;
+	}
+}
+
+/* One line per request: protocol, client, request, status, bytes, time. */
+void
+log_request(const char *proto, const char *addr, const char *req,
+    size_t reqlen, int status, size_t bytes, double ms)
+{
+	struct buf b;
+
+	if (verbosity < LOG_LVL_INFO)
+		return;
+	buf_init(&b);
+	buf_printf(&b, "%s %s \"", proto, addr);
+	log_escape(&b, req, reqlen);
+	buf_printf(&b, "\" %d %zu %.1fms", status, bytes, ms);
+	if (b.data != NULL)
+		emit(LOG_LVL_INFO, b.data);
+	buf_free(&b);
+}

@@ -1,0 +1,276 @@
+/*
+ * tls.c: the OpenSSL side of lumbar: one context per served hostname,
+ * certificates loaded from the certificate directory or created there on
+ * first start, and SNI choosing between them.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "lumbar.h"
+#include "tls.h"
+
+#define CERT_DAYS	(365 * 30)	/* long-lived: clients pin it (TOFU) */
+
+static SSL_CTX	*ctxs[HOSTNAMES_MAX];
+static char	 errbuf[512];
+
+static const char *
+ssl_error(const char *what, const char *file)
+{
+	unsigned long	 e = ERR_get_error();
+	char		 msg[256];
+
+	ERR_error_string_n(e, msg, sizeof(msg));
+	snprintf(errbuf, sizeof(errbuf), "%s%s%s: %s", file ? file : "",
+	    file ? ": " : "", what, e ? msg : strerror(errno));
+	ERR_clear_error();
+	return errbuf;
+}
+
+static int
+cert_paths(const char *dir, const char *host, char *crt, char *key, size_t n)
+{
+	if ((size_t)snprintf(crt, n, "%s/%s.crt", dir, host) >= n ||
+	    (size_t)snprintf(key, n, "%s/%s.key", dir, host) >= n)
+		return -1;
+	return 0;
+}
+
+static int
+add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX	 v3;
+	X509_EXTENSION	*ext;
+	int		 r;
+
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)) == NULL)
+		return -1;
+	r = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return r == 1 ? 0 : -1;
+}
+
+/* Write a PEM object to path through a temporary file, then rename. */
+static int
+write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *crt)
+{
+	char	 tmp[1100];
+	FILE	*f;
+	int	 fd, ok;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -1;
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) == -1)
+		return -1;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) :
+	    PEM_write_X509(f, crt);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ok = 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* A self-signed EC P-256 certificate for host, the Gemini TOFU way. */
+static int
+make_cert(const char *host, const char *crt, const char *key,
+    const char **err)
+{
+	EVP_PKEY	*pkey = NULL;
+	X509		*x = NULL;
+	X509_NAME	*name;
+	unsigned char	 serial[16];
+	BIGNUM		*bn = NULL;
+	char		 san[HOSTNAME_MAX + 8];
+	int		 r = -1;
+
+	if ((pkey = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL) {
+		*err = ssl_error("cannot create a key", NULL);
+		goto out;
+	}
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7F;	/* a positive serial number */
+	if ((bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    X509_set_version(x, 2) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), CERT_DAYS, 0, NULL) == NULL ||
+	    X509_set_pubkey(x, pkey) != 1)
+		goto fail;
+	name = X509_get_subject_name(x);
+	if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)host, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1)
+		goto fail;
+	/* An IP literal goes in an IP entry, anything else in a DNS one. */
+	snprintf(san, sizeof(san), "%s:%s",
+	    strspn(host, "0123456789.") == strlen(host) || strchr(host, ':') ?
+	    "IP" : "DNS", host);
+	if (add_ext(x, NID_subject_alt_name, san) == -1 ||
+	    add_ext(x, NID_basic_constraints, "critical,CA:FALSE") == -1 ||
+	    X509_sign(x, pkey, EVP_sha256()) == 0)
+		goto fail;
+	if (write_pem(key, 0600, pkey, NULL) == -1) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", key, strerror(errno));
+		*err = errbuf;
+		goto out;
+	}
+	if (write_pem(crt, 0644, NULL, x) == -1) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", crt, strerror(errno));
+		*err = errbuf;
+		goto out;
+	}
+	log_msg(LOG_LVL_INFO, "created a self-signed certificate for %s in %s",
+	    host, crt);
+	r = 0;
+	goto out;
+fail:
+	*err = ssl_error("cannot create a certificate", NULL);
+out:
+	BN_free(bn);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+static int
+sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	const char	*name;
+	size_t		 i;
+
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (i = 0; i < conf.nhostnames; i++) {
+		if (strcasecmp(name, conf.hostnames[i]) == 0) {
+			if (ctxs[i] != SSL_get_SSL_CTX(ssl))
+				SSL_set_SSL_CTX(ssl, ctxs[i]);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/*
+	 * An unknown name still completes the handshake with the primary
+	 * certificate, so that the request gets a readable 53 answer.
+	 */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *
+ctx_new(const char *crt, const char *key, const char **err)
+{
+	static const unsigned char sid[] = "lumbar";
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		*err = ssl_error("SSL_CTX_new", NULL);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+	    SSL_OP_NO_RENEGOTIATION);
+	/* Idle connections give their buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
+		*err = ssl_error("cannot load the certificate", crt);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		*err = ssl_error("cannot load the key", key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*err = ssl_error("the key does not match the certificate", key);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/*
+ * Load (creating on first start) the certificate of every hostname.
+ * Returns -1 with *err naming the file and the problem.
+ */
+int
+tls_init(const char **err)
+{
+	char	 crt[1024], key[1024];
+	size_t	 i;
+
+	if (mkdir(conf.certdir, 0700) == -1 && errno != EEXIST) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", conf.certdir,
+		    strerror(errno));
+		*err = errbuf;
+		return -1;
+	}
+	for (i = 0; i < conf.nhostnames; i++) {
+		if (cert_paths(conf.certdir, conf.hostnames[i], crt, key,
+		    sizeof(crt)) == -1) {
+			*err = "certificate path too long";
+			return -1;
+		}
+		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1 &&
+		    make_cert(conf.hostnames[i], crt, key, err) == -1)
+			return -1;
+		if ((ctxs[i] = ctx_new(crt, key, err)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+tls_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < HOSTNAMES_MAX; i++) {
+		SSL_CTX_free(ctxs[i]);
+		ctxs[i] = NULL;
+	}
+}
+
+/* A new server-side TLS session on fd, with the primary certificate. */
+SSL *
+tls_accept(int fd)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctxs[0])) == NULL)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}

@@ -1,0 +1,12 @@
+/* tls.h: the OpenSSL-facing part of lumbar, kept out of lumbar.h so that
+ * modules that do not speak TLS do not include OpenSSL. */
+#ifndef LUMBAR_TLS_H
+#define LUMBAR_TLS_H
+
+#include <openssl/ssl.h>
+
+int	 tls_init(const char **);
+void	 tls_free(void);
+SSL	*tls_accept(int);
+
+#endif
