@@ -170,6 +170,25 @@ int	 server_run(void);
 /* gemini.c: one Gemini request line in, a response out. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
 
+/* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
+struct gopher_page {
+	const char	*path;		/* its selector: links resolve from it */
+	const char	*text_sel;	/* its plain-text form, or NULL */
+	int		(*mime)(const char *, char *, size_t);	/* of a link */
+};
+int	 gopher_render_menu(struct buf *, const struct gmi_doc *,
+	    const struct gopher_page *);
+int	 gopher_render_text(struct buf *, const struct gmi_doc *,
+	    const struct gopher_page *);
+int	 gopher_item(struct buf *, char, const char *, const char *,
+	    const char *, int);
+int	 gopher_error(struct buf *, const char *);
+int	 gopher_menu_end(struct buf *);
+int	 gopher_url_page(struct buf *, const char *);
+char	 gopher_type_for_mime(const char *);
+const char *gopher_menu_host(void);
+int	 gopher_menu_port(void);
+
 /* gopher.c: one Gopher request line in, a response out. */
 void	 gopher_handle(const char *, size_t, struct response *);
 
