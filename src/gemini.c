@@ -1,0 +1,137 @@
+/*
+ * gemini.c: speaks Gemini.  One request line in (already read, without
+ * its CRLF), one status line and body out; the event loop sends them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lumbar.h"
+
+static void
+reply(struct response *r, int status, const char *meta)
+{
+	r->status = status;
+	buf_reset(&r->out);
+	if (buf_printf(&r->out, "%d %s\r\n", status, meta) == -1)
+		r->status = 40;
+}
+
+static bool
+host_is_ours(const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < conf.nhostnames; i++)
+		if (strcasecmp(host, conf.hostnames[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 31 to the same path with a slash: a directory's links are relative. */
+static void
+redirect_slash(struct response *r, const char *path)
+{
+	struct buf loc;
+
+	buf_init(&loc);
+	if (url_encode_path(&loc, path) == -1 || buf_putc(&loc, '/') == -1)
+		reply(r, 40, "Out of memory");
+	else
+		reply(r, 31, loc.data);
+	buf_free(&loc);
+}
+
+static void
+serve_listing(struct response *r, const char *path)
+{
+	struct gmi_doc	 doc;
+	char		 meta[MIME_MAX];
+
+	if (!conf.listing) {
+		reply(r, 51, "Not found");
+		return;
+	}
+	gmi_init(&doc);
+	if (conf.lang != NULL && *conf.lang != '\0')
+		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8; "
+		    "lang=%s", conf.lang);
+	else
+		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8");
+	reply(r, 20, meta);
+	if (capsule_listing(path, &doc) == -1 || gmi_write(&doc, &r->out) == -1)
+		reply(r, 40, "Cannot list this directory");
+	gmi_free(&doc);
+}
+
+static void
+serve_file(struct response *r, struct lookup *lk)
+{
+	const char	*mime = lk->file ? lk->file->mime : lk->mime;
+	char		 meta[MIME_MAX + 64];
+
+	if (strncmp(mime, "text/gemini", 11) == 0 && conf.lang != NULL &&
+	    *conf.lang != '\0')
+		snprintf(meta, sizeof(meta), "%s; lang=%s", mime, conf.lang);
+	else
+		snprintf(meta, sizeof(meta), "%s", mime);
+	reply(r, 20, meta);
+	if (r->status != 20) {
+		capsule_release(lk->file);
+		return;
+	}
+	r->file = lk->file;
+	r->fd = lk->fd;
+	r->left = lk->size;
+}
+
+void
+gemini_handle(const char *line, size_t len, const char *sni,
+    struct response *r)
+{
+	struct url	 u;
+	struct lookup	 lk;
+	const char	*err;
+
+	if (url_parse(line, len, &u, &err) == -1) {
+		reply(r, 59, err);
+		return;
+	}
+	if (strcmp(u.scheme, "gemini") != 0) {
+		reply(r, 53, "This server serves only gemini:// URLs");
+		return;
+	}
+	if (!host_is_ours(u.host) || (u.port != -1 && u.port != conf.port)) {
+		reply(r, 53, "This server does not serve that host and port");
+		return;
+	}
+	if (sni != NULL && strcasecmp(sni, u.host) != 0) {
+		reply(r, 53, "The TLS server name does not match the URL's host");
+		return;
+	}
+	if (u.path[0] == '\0') {
+		reply(r, 31, "/");
+		return;
+	}
+	capsule_lookup(u.path, &lk);
+	switch (lk.kind) {
+	case CAP_FILE:
+		serve_file(r, &lk);
+		break;
+	case CAP_LISTING:
+		serve_listing(r, u.path);
+		break;
+	case CAP_REDIRECT:
+		redirect_slash(r, u.path);
+		break;
+	case CAP_NOT_FOUND:
+		reply(r, 51, "Not found");
+		break;
+	case CAP_FORBIDDEN:
+		reply(r, 50, "This file cannot be read");
+		break;
+	case CAP_ERROR:
+		reply(r, 40, "Temporary failure, try again later");
+		break;
+	}
+}

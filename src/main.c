@@ -1,0 +1,222 @@
+/*
+ * main.c: options and the life cycle of lumbar: parse the command line,
+ * open the capsule and libmagic, load (or create) certificates, bind the
+ * listeners, then serve until SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lumbar.h"
+#include "tls.h"
+
+#define LUMBAR_VERSION "0.1.0"
+
+struct config conf = {
+	.root = "capsule",
+	.port = 1965,
+	.gopher_port = 70,
+	.gopher_menu_port = 0,
+	.certdir = "certs",
+	.lang = "en",
+	.listing = true,
+	.timeout = 10,
+	.wrap = WRAP_DEFAULT,
+	.logtarget = "stderr",
+	.verbose = LOG_LVL_INFO,
+};
+
+enum {
+	OPT_NO_LISTING = 256,
+	OPT_GOPHER_HOST,
+	OPT_GOPHER_MENU_PORT,
+	OPT_LOG,
+};
+
+static const struct option longopts[] = {
+	{ "root",		required_argument, NULL, 'r' },
+	{ "hostname",		required_argument, NULL, 'H' },
+	{ "listen",		required_argument, NULL, 'l' },
+	{ "port",		required_argument, NULL, 'p' },
+	{ "gopher-port",	required_argument, NULL, 'g' },
+	{ "gopher-host",	required_argument, NULL, OPT_GOPHER_HOST },
+	{ "gopher-menu-port",	required_argument, NULL, OPT_GOPHER_MENU_PORT },
+	{ "certs",		required_argument, NULL, 'c' },
+	{ "lang",		required_argument, NULL, 'L' },
+	{ "no-listing",		no_argument,	   NULL, OPT_NO_LISTING },
+	{ "timeout",		required_argument, NULL, 't' },
+	{ "wrap",		required_argument, NULL, 'w' },
+	{ "log",		required_argument, NULL, OPT_LOG },
+	{ "verbose",		no_argument,	   NULL, 'v' },
+	{ "quiet",		no_argument,	   NULL, 'q' },
+	{ "help",		no_argument,	   NULL, 'h' },
+	{ "version",		no_argument,	   NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: lumbar [options]\n"
+"Serve a gemtext capsule over Gemini (TLS) and Gopher.\n"
+"\n"
+"  -r, --root DIR          capsule directory to serve (default ./capsule)\n"
+"  -H, --hostname NAME     host name served; repeat for more (default localhost)\n"
+"  -l, --listen ADDR       IPv4 or IPv6 address to listen on; repeatable\n"
+"                          (default: every address)\n"
+"  -p, --port N            Gemini port (default 1965)\n"
+"  -g, --gopher-port N     Gopher port (default 70; 0 disables Gopher)\n"
+"      --gopher-host NAME  host name written into Gopher menus\n"
+"                          (default: the first --hostname)\n"
+"      --gopher-menu-port N  port written into Gopher menus\n"
+"                          (default: the Gopher port)\n"
+"  -c, --certs DIR         certificates, made there on first start\n"
+"                          (default ./certs)\n"
+"  -L, --lang TAG          lang= of gemtext answers (default en; \"\" for none)\n"
+"      --no-listing        answer 51 for directories without index.gmi\n"
+"  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
+"  -w, --wrap N            Gopher text width in columns (default 70)\n"
+"      --log TARGET        stderr (default), syslog, or a file to append to\n"
+"  -v, --verbose           also log debugging detail\n"
+"  -q, --quiet             log errors and warnings only, no requests\n"
+"  -h, --help              this help\n"
+"  -V, --version           the version\n");
+}
+
+static int
+number(const char *opt, const char *s, long min, long max)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
+		fatal("%s: \"%s\" is not a number from %ld to %ld", opt, s,
+		    min, max);
+	return (int)v;
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:vqhV",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			conf.root = optarg;
+			break;
+		case 'H':
+			if (conf.nhostnames == HOSTNAMES_MAX)
+				fatal("--hostname: at most %d names",
+				    HOSTNAMES_MAX);
+			if (*optarg == '\0' || strlen(optarg) > HOSTNAME_MAX ||
+			    strpbrk(optarg, "/ \t") != NULL)
+				fatal("--hostname: \"%s\" is not a host name",
+				    optarg);
+			conf.hostnames[conf.nhostnames++] = optarg;
+			break;
+		case 'l':
+			if (conf.nlisten == LISTEN_MAX)
+				fatal("--listen: at most %d addresses",
+				    LISTEN_MAX);
+			conf.listen[conf.nlisten++] = optarg;
+			break;
+		case 'p':
+			conf.port = number("--port", optarg, 1, 65535);
+			break;
+		case 'g':
+			conf.gopher_port = number("--gopher-port", optarg, 0,
+			    65535);
+			break;
+		case OPT_GOPHER_HOST:
+			conf.gopher_host = optarg;
+			break;
+		case OPT_GOPHER_MENU_PORT:
+			conf.gopher_menu_port = number("--gopher-menu-port",
+			    optarg, 1, 65535);
+			break;
+		case 'c':
+			conf.certdir = optarg;
+			break;
+		case 'L':
+			if (strpbrk(optarg, " \t\r\n;") != NULL)
+				fatal("--lang: \"%s\" is not a language tag",
+				    optarg);
+			conf.lang = optarg;
+			break;
+		case OPT_NO_LISTING:
+			conf.listing = false;
+			break;
+		case 't':
+			conf.timeout = number("--timeout", optarg, 1, 3600);
+			break;
+		case 'w':
+			conf.wrap = number("--wrap", optarg, 20, 1000);
+			break;
+		case OPT_LOG:
+			conf.logtarget = optarg;
+			break;
+		case 'v':
+			conf.verbose = LOG_LVL_DEBUG;
+			break;
+		case 'q':
+			conf.verbose = LOG_LVL_WARN;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("lumbar %s\n", LUMBAR_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "lumbar: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+	if (conf.nhostnames == 0)
+		conf.hostnames[conf.nhostnames++] = "localhost";
+	if (conf.gopher_host == NULL)
+		conf.gopher_host = conf.hostnames[0];
+	if (conf.gopher_menu_port == 0)
+		conf.gopher_menu_port = conf.gopher_port;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *err;
+
+	parse_options(argc, argv);
+	if (log_init(conf.logtarget, conf.verbose) == -1)
+		fatal("--log: cannot open %s: %s", conf.logtarget,
+		    strerror(errno));
+	if (capsule_init(conf.root, &err) == -1)
+		fatal("capsule %s: %s", conf.root, err);
+	if (tls_init(&err) == -1)
+		fatal("%s", err);
+	server_listen();
+	log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/%s", conf.root,
+	    conf.hostnames[0], conf.port, conf.gopher_port ? "" : " (no Gopher)");
+	if (conf.gopher_port != 0)
+		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
+		    conf.root, conf.gopher_host, conf.gopher_port);
+	server_run();
+	tls_free();
+	capsule_close();
+	log_msg(LOG_LVL_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,671 @@
+/*
+ * server.c: the event loop.  It accepts connections on the Gemini (TLS)
+ * and Gopher (plain TCP) listeners, reads one request line from each with
+ * a deadline, hands it to the protocol's handler and writes the answer,
+ * all with non-blocking sockets under epoll.  It knows no protocol.
+ */
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "lumbar.h"
+#include "tls.h"
+
+#define LISTEN_BACKLOG	1024
+#define EVENTS_MAX	256
+#define CHUNK_SIZE	(16 * 1024)	/* streamed file chunk */
+#define LINGER_MS	1000		/* drain unread input before close */
+#define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
+#define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
+			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
+
+enum proto { PROTO_GEMINI, PROTO_GOPHER };
+enum kind { KIND_LISTENER, KIND_CONN, KIND_SIGNAL };
+enum state { ST_HANDSHAKE, ST_READ, ST_WRITE, ST_SHUTDOWN, ST_LINGER };
+
+struct listener {
+	enum kind	 kind;
+	enum proto	 proto;
+	int		 fd;
+};
+
+struct conn {
+	enum kind	 kind;
+	enum proto	 proto;
+	enum state	 state;
+	int		 fd;
+	SSL		*ssl;
+	uint32_t	 events;	/* epoll interest now */
+	int64_t		 deadline;	/* monotonic ms */
+	int64_t		 start;		/* monotonic us */
+	char		 addr[INET6_ADDRSTRLEN + 8];
+	char		 req[REQ_MAX + 2];	/* the line and its CRLF */
+	size_t		 reqlen;
+	size_t		 linelen;
+	struct response	 resp;
+	size_t		 off;		/* sent of resp.out, then of file */
+	char		*chunk;		/* streamed file data */
+	size_t		 chunklen, chunkoff;
+	off_t		 fileoff;
+	size_t		 sent;		/* body bytes, for the log */
+	bool		 answered;
+	struct conn	*prev, *next;
+};
+
+static struct listener	 listeners[LISTEN_MAX * 2];
+static size_t		 nlisteners;
+static int		 ep = -1;
+static struct conn	*conns;
+static size_t		 nconns;
+static bool		 stopping;
+static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+void
+response_init(struct response *r)
+{
+	r->status = 0;
+	buf_init(&r->out);
+	r->file = NULL;
+	r->fd = -1;
+	r->left = 0;
+}
+
+void
+response_clear(struct response *r)
+{
+	buf_free(&r->out);
+	capsule_release(r->file);
+	r->file = NULL;
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* Bind one listener; addr NULL means every address (IPv6 and IPv4). */
+static int
+bind_one(const char *addr, int port, enum proto proto)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		 portstr[8];
+	int		 fd = -1, on = 1, off = 0, e;
+
+	if (nlisteners == sizeof(listeners) / sizeof(listeners[0]))
+		fatal("too many listeners");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (addr ? AI_NUMERICHOST : 0);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((e = getaddrinfo(addr ? addr : "::", portstr, &hints, &res)) != 0) {
+		if (addr == NULL)	/* no IPv6 on this machine */
+			return bind_one("0.0.0.0", port, proto);
+		fatal("cannot listen on %s: %s", addr, gai_strerror(e));
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+			    addr ? &on : &off, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, LISTEN_BACKLOG) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		if (addr == NULL && errno == EAFNOSUPPORT)
+			return bind_one("0.0.0.0", port, proto);
+		fatal("cannot listen on %s port %d (%s): %s",
+		    addr ? addr : "every address", port,
+		    proto == PROTO_GEMINI ? "Gemini" : "Gopher",
+		    errno == EADDRINUSE ? "the port is in use" :
+		    errno == EACCES ? "permission denied (ports below 1024 "
+		    "need root or CAP_NET_BIND_SERVICE)" : strerror(errno));
+	}
+	listeners[nlisteners].kind = KIND_LISTENER;
+	listeners[nlisteners].proto = proto;
+	listeners[nlisteners].fd = fd;
+	nlisteners++;
+	return 0;
+}
+
+/* Bind every listener; done before privileges are dropped. */
+int
+server_listen(void)
+{
+	size_t i;
+
+	if (conf.nlisten == 0) {
+		bind_one(NULL, conf.port, PROTO_GEMINI);
+		if (conf.gopher_port != 0)
+			bind_one(NULL, conf.gopher_port, PROTO_GOPHER);
+	}
+	for (i = 0; i < conf.nlisten; i++) {
+		bind_one(conf.listen[i], conf.port, PROTO_GEMINI);
+		if (conf.gopher_port != 0)
+			bind_one(conf.listen[i], conf.gopher_port, PROTO_GOPHER);
+	}
+	return 0;
+}
+
+static void
+set_events(struct conn *c, uint32_t ev)
+{
+	struct epoll_event e;
+
+	if (c->events == ev)
+		return;
+	e.events = ev;
+	e.data.ptr = c;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->events = ev;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	SSL_free(c->ssl);
+	response_clear(&c->resp);
+	free(c->chunk);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nconns--;
+	free(c);
+}
+
+static void
+conn_log(struct conn *c)
+{
+	log_request(c->proto == PROTO_GEMINI ? "gemini" : "gopher", c->addr,
+	    c->req, c->linelen, c->resp.status, c->sent,
+	    (double)(now_us() - c->start) / 1000.0);
+}
+
+/* Close, after draining what the client still sends so that it is not
+ * answered by a reset that could destroy the response in flight. */
+static void
+conn_close(struct conn *c)
+{
+	int pending = 0;
+
+	if (c->answered) {
+		conn_log(c);
+		c->answered = false;
+	}
+	if (c->state != ST_LINGER && ioctl(c->fd, FIONREAD, &pending) == 0 &&
+	    pending > 0 && shutdown(c->fd, SHUT_WR) == 0) {
+		c->state = ST_LINGER;
+		c->deadline = now_ms() + LINGER_MS;
+		set_events(c, EPOLLIN);
+		return;
+	}
+	conn_free(c);
+}
+
+static void
+accept_conns(struct listener *l)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	struct epoll_event	 e;
+	struct conn		*c;
+	char			 host[INET6_ADDRSTRLEN], port[8];
+	int			 fd, one = 1;
+
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_msg(LOG_LVL_WARN, "accept: %s",
+				    strerror(errno));
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->kind = KIND_CONN;
+		c->proto = l->proto;
+		c->fd = fd;
+		c->start = now_us();
+		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
+		response_init(&c->resp);
+		if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
+		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+			snprintf(c->addr, sizeof(c->addr),
+			    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+			    host, port);
+		else
+			snprintf(c->addr, sizeof(c->addr), "unknown");
+		if (l->proto == PROTO_GEMINI) {
+			if ((c->ssl = tls_accept(fd)) == NULL) {
+				close(fd);
+				free(c);
+				continue;
+			}
+			c->state = ST_HANDSHAKE;
+		} else
+			c->state = ST_READ;
+		e.events = c->events = EPOLLIN;
+		e.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == -1) {
+			SSL_free(c->ssl);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = conns;
+		if (conns)
+			conns->prev = c;
+		conns = c;
+		nconns++;
+	}
+}
+
+/*
+ * Map the result of an SSL call to what the loop does next: 1 to go on,
+ * 0 to wait for the event it asked for, -1 when the connection is over.
+ */
+static int
+tls_wait(struct conn *c, int r)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		set_events(c, EPOLLIN);
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		set_events(c, EPOLLOUT);
+		return 0;
+	default:
+		ERR_clear_error();
+		return -1;
+	}
+}
+
+/* Read into buf: bytes read, 0 to wait, -1 on EOF or error. */
+static ssize_t
+conn_read(struct conn *c, void *buf, size_t n)
+{
+	ssize_t	 r;
+	int	 t;
+
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		if ((t = SSL_read(c->ssl, buf, (int)n)) > 0)
+			return t;
+		return tls_wait(c, t) == 0 ? 0 : -1;
+	}
+	if ((r = recv(c->fd, buf, n, 0)) > 0)
+		return r;
+	if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
+		set_events(c, EPOLLIN);
+		return 0;
+	}
+	return -1;
+}
+
+/* Write from buf: bytes written, 0 to wait, -1 on error. */
+static ssize_t
+conn_write(struct conn *c, const void *buf, size_t n)
+{
+	ssize_t	 r;
+	int	 t;
+
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		if ((t = SSL_write(c->ssl, buf, (int)n)) > 0)
+			return t;
+		return tls_wait(c, t) == 0 ? 0 : -1;
+	}
+	if ((r = send(c->fd, buf, n, MSG_NOSIGNAL)) >= 0)
+		return r;
+	if (errno == EAGAIN || errno == EINTR) {
+		set_events(c, EPOLLOUT);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+dispatch(struct conn *c)
+{
+	c->answered = true;
+	if (c->proto == PROTO_GEMINI)
+		gemini_handle(c->req, c->linelen,
+		    SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
+		    &c->resp);
+	else
+		gopher_handle(c->req, c->linelen, &c->resp);
+	c->state = ST_WRITE;
+	c->off = 0;
+	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+}
+
+/* Answer a request line that cannot be read as one. */
+static void
+refuse(struct conn *c, const char *why)
+{
+	c->answered = true;
+	c->resp.status = 59;
+	if (c->proto == PROTO_GEMINI)
+		buf_printf(&c->resp.out, "59 %s\r\n", why);
+	else
+		buf_printf(&c->resp.out, "3%s\t\terror.host\t1\r\n.\r\n", why);
+	c->state = ST_WRITE;
+	c->off = 0;
+	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+}
+
+/* Read until the request's line end; refuse NUL and over-long lines. */
+static int
+read_request(struct conn *c)
+{
+	size_t	 max, i, start;
+	ssize_t	 r;
+	char	*nl;
+
+	max = (c->proto == PROTO_GEMINI ? GEMINI_URL_MAX : GOPHER_LINE_MAX) + 2;
+	for (;;) {
+		start = c->reqlen;
+		if ((r = conn_read(c, c->req + c->reqlen, max - c->reqlen)) <= 0)
+			return (int)r;
+		c->reqlen += (size_t)r;
+		for (i = start; i < c->reqlen; i++)
+			if (c->req[i] == '\0') {
+				c->linelen = i;
+				refuse(c, "NUL byte in request");
+				return 1;
+			}
+		if ((nl = memchr(c->req + start, '\n', c->reqlen - start))) {
+			c->linelen = (size_t)(nl - c->req);
+			if (c->linelen > 0 && c->req[c->linelen - 1] == '\r')
+				c->linelen--;
+			if (c->linelen > max - 2) {
+				refuse(c, "request too long");
+				return 1;
+			}
+			dispatch(c);
+			return 1;
+		}
+		if (c->reqlen == max) {
+			c->linelen = c->reqlen;
+			refuse(c, "request too long");
+			return 1;
+		}
+	}
+}
+
+/* Send the answer: its head, then the cached or streamed body. */
+static int
+write_response(struct conn *c)
+{
+	struct response	*rs = &c->resp;
+	ssize_t		 r;
+
+	while (c->off < rs->out.len) {
+		if ((r = conn_write(c, rs->out.data + c->off,
+		    rs->out.len - c->off)) <= 0)
+			return (int)r;
+		c->off += (size_t)r;
+		c->sent += (size_t)r;
+		c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+	}
+	if (rs->file != NULL) {
+		size_t foff = c->off - rs->out.len;
+
+		while (foff < rs->file->size) {
+			if ((r = conn_write(c, rs->file->data + foff,
+			    rs->file->size - foff)) <= 0)
+				return (int)r;
+			foff += (size_t)r;
+			c->off += (size_t)r;
+			c->sent += (size_t)r;
+			c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+		}
+	}
+	while (rs->fd != -1 && (rs->left > 0 || c->chunkoff < c->chunklen)) {
+		if (c->chunkoff == c->chunklen) {
+			if (c->chunk == NULL &&
+			    (c->chunk = malloc(CHUNK_SIZE)) == NULL)
+				return -1;
+			r = pread(rs->fd, c->chunk, rs->left < CHUNK_SIZE ?
+			    (size_t)rs->left : CHUNK_SIZE, c->fileoff);
+			if (r <= 0)	/* truncated under us: stop */
+				return -1;
+			c->chunklen = (size_t)r;
+			c->chunkoff = 0;
+			c->fileoff += r;
+			rs->left -= r;
+		}
+		if ((r = conn_write(c, c->chunk + c->chunkoff,
+		    c->chunklen - c->chunkoff)) <= 0)
+			return (int)r;
+		c->chunkoff += (size_t)r;
+		c->sent += (size_t)r;
+		c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+	}
+	return 1;
+}
+
+static void
+conn_step(struct conn *c)
+{
+	char	 drain[512];
+	int	 r;
+
+	for (;;) {
+		switch (c->state) {
+		case ST_HANDSHAKE:
+			ERR_clear_error();
+			if ((r = SSL_do_handshake(c->ssl)) != 1) {
+				if (tls_wait(c, r) == 0)
+					return;
+				conn_close(c);
+				return;
+			}
+			c->state = ST_READ;
+			break;
+		case ST_READ:
+			if ((r = read_request(c)) == 0)
+				return;
+			if (r == -1) {
+				conn_close(c);
+				return;
+			}
+			break;
+		case ST_WRITE:
+			if ((r = write_response(c)) == 0)
+				return;
+			if (r == -1) {
+				conn_close(c);
+				return;
+			}
+			c->state = ST_SHUTDOWN;
+			break;
+		case ST_SHUTDOWN:
+			/* Gemini ends every answer with close_notify. */
+			if (c->ssl != NULL) {
+				ERR_clear_error();
+				r = SSL_shutdown(c->ssl);
+				if (r < 0 && SSL_get_error(c->ssl, r) ==
+				    SSL_ERROR_WANT_WRITE) {
+					set_events(c, EPOLLOUT);
+					return;
+				}
+				ERR_clear_error();
+			}
+			conn_close(c);
+			return;
+		case ST_LINGER:
+			while ((r = (int)recv(c->fd, drain, sizeof(drain),
+			    0)) > 0)
+				;
+			if (r == -1 && errno == EAGAIN)
+				return;
+			conn_free(c);
+			return;
+		}
+	}
+}
+
+/* Drop every connection past its deadline. */
+static void
+sweep(int64_t now)
+{
+	struct conn *c, *next;
+
+	for (c = conns; c != NULL; c = next) {
+		next = c->next;
+		if (now < c->deadline)
+			continue;
+		if (c->state == ST_HANDSHAKE || c->state == ST_READ)
+			log_msg(LOG_LVL_DEBUG, "%s: no request in time", c->addr);
+		if (c->state == ST_LINGER)
+			conn_free(c);
+		else
+			conn_close(c);
+	}
+}
+
+static void
+stop_listening(void)
+{
+	size_t i;
+
+	for (i = 0; i < nlisteners; i++) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, listeners[i].fd, NULL);
+		close(listeners[i].fd);
+	}
+	nlisteners = 0;
+}
+
+static void
+on_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigsrc.fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			capsule_flush();
+			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
+			break;
+		case SIGTERM:
+		case SIGINT:
+			if (!stopping)
+				log_msg(LOG_LVL_INFO, "stopping");
+			stopping = true;
+			stop_listening();
+			break;
+		}
+	}
+}
+
+int
+server_run(void)
+{
+	struct epoll_event	 e, evs[EVENTS_MAX];
+	sigset_t		 mask;
+	int64_t			 stop_at = 0, next_sweep = 0, now;
+	size_t			 i;
+	int			 n, k;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1: %s", strerror(errno));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((sigsrc.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd: %s", strerror(errno));
+	e.events = EPOLLIN;
+	e.data.ptr = &sigsrc;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
+	for (i = 0; i < nlisteners; i++) {
+		e.events = EPOLLIN;
+		e.data.ptr = &listeners[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
+			fatal("epoll_ctl: %s", strerror(errno));
+	}
+
+	while (!stopping || conns != NULL) {
+		n = epoll_wait(ep, evs, EVENTS_MAX, 250);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait: %s", strerror(errno));
+		for (k = 0; k < n; k++) {
+			enum kind kd = *(enum kind *)evs[k].data.ptr;
+
+			if (kd == KIND_LISTENER)
+				accept_conns(evs[k].data.ptr);
+			else if (kd == KIND_SIGNAL)
+				on_signal();
+			else
+				conn_step(evs[k].data.ptr);
+		}
+		now = now_ms();
+		if (stopping && stop_at == 0)
+			stop_at = now + STOP_GRACE_MS;
+		if (stopping && now >= stop_at)
+			break;
+		if (now >= next_sweep) {
+			sweep(now);
+			next_sweep = now + 250;
+		}
+	}
+	while (conns != NULL)
+		conn_free(conns);
+	stop_listening();
+	close(sigsrc.fd);
+	close(ep);
+	return 0;
+}
