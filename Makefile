@@ -33,7 +33,7 @@ TOOL_BINS	 = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 RUN_PORT	?= 1965
 RUN_GOPHER_PORT	?= 7070
 
-.PHONY: all run test check unit check-asan capsule clean deps install uninstall
+.PHONY: all run test check unit check-asan capsule clean deps install uninstall bench
 
 all: $(BUILD)/lumbar $(BUILD)/html2gmi
 
@@ -68,12 +68,17 @@ $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/liblumbar.a
 deps:
 	@sh contrib/deps.sh build
 
-run: deps all
-	@sh contrib/run.sh $(BUILD)/lumbar $(RUN_PORT) $(RUN_GOPHER_PORT)
+# Serve capsule/ on gemini://localhost:1965/ and gopher://localhost:7070/.
+run: deps
+	@$(MAKE) --no-print-directory all
+	exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
+	    --gopher-port $(RUN_GOPHER_PORT)
 
 unit: $(UNIT_BINS)
 
-test check: all $(UNIT_BINS) $(TOOL_BINS)
+test check:
+	@sh contrib/deps.sh test
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.

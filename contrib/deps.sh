@@ -1,0 +1,47 @@
+#!/bin/sh
+# deps.sh: the Debian packages lumbar needs, in one list.
+#   deps.sh build|test|all   install what is missing when root (or through
+#                            sudo without a password), else print the exact
+#                            apt-get line to run and fail.
+#   deps.sh --list GROUP     print the packages of GROUP.
+set -eu
+
+build="gcc make pkg-config libssl-dev libmagic-dev libgumbo-dev"
+test="$build libcmocka-dev python3 python3-pytest openssl"
+# Real clients the tests drive; a test skips (saying so) without them.
+clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils"
+all="$test $clients"
+
+list=0
+if [ "${1:-}" = "--list" ]; then list=1; shift; fi
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+all) want=$all ;;
+*) echo "usage: deps.sh [--list] build|test|all" >&2; exit 2 ;;
+esac
+if [ $list = 1 ]; then echo $want; exit 0; fi
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y$missing"
+if [ "$(id -u)" = 0 ]; then
+	echo "deps.sh: installing$missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	echo "deps.sh: installing$missing (sudo)"
+	sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
+	    { sudo -n apt-get update && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
+else
+	echo "deps.sh: missing Debian packages; as root, run:" >&2
+	echo "    $line" >&2
+	exit 1
+fi
