@@ -1,0 +1,444 @@
+/*
+ * gopher.c: one Gopher request (RFC 1436) in, a menu, text or file out.
+ * Selectors are the capsule's own paths, so that one tree serves both
+ * protocols: "" and "/" are the home page, "/articles/" a directory and
+ * "/articles/x.gmi" a page, rendered as a menu.  Every page also has a
+ * plain-text form at the sibling selector "/articles/x.txt" (a directory's
+ * at "index.txt"), unless a real file of that name exists, which wins.
+ * How menus look is render_gopher.c's business; where files are is
+ * capsule.c's.
+ */
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lumbar.h"
+
+#define TEXT_SUFFIX	".txt"
+#define CAPS_PATH	"/caps.txt"
+#define GEMTEXT_MAX	(8 * 1024 * 1024)	/* larger pages are sent raw */
+
+enum form { FORM_MENU, FORM_TEXT };
+
+static void	serve_path(struct response *, const char *);
+
+/* A refused or failed request: one type 3 item, and the log's status. */
+static void
+refuse(struct response *r, int status, const char *why)
+{
+	buf_reset(&r->out);
+	r->status = status;
+	if (gopher_error(&r->out, why) == -1)
+		r->status = 40;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool
+is_gemtext_mime(const char *mime)
+{
+	return strncmp(mime, "text/gemini", 11) == 0 &&
+	    (mime[11] == '\0' || mime[11] == ';');
+}
+
+/*
+ * The plain-text form of the page at sel: "x.gmi" -> "x.txt", a directory
+ * "d/" -> "d/index.txt".  NULL when a real file already has that name, so
+ * that no link leads to something other than the page.
+ */
+static char *
+text_selector(const char *sel, struct buf *b)
+{
+	char	 mime[MIME_MAX];
+	size_t	 n = strlen(sel);
+
+	buf_reset(b);
+	if (sel[n - 1] == '/') {
+		if (buf_printf(b, "%sindex" TEXT_SUFFIX, sel) == -1)
+			return NULL;
+	} else {
+		const char *dot = strrchr(sel, '.');
+
+		if (dot == NULL || strchr(dot, '/') != NULL ||
+		    buf_append(b, sel, (size_t)(dot - sel)) == -1 ||
+		    buf_puts(b, TEXT_SUFFIX) == -1)
+			return NULL;
+	}
+	if (b->len > GOPHER_SELECTOR_MAX || capsule_mime(b->data, mime,
+	    sizeof(mime)) == 0)
+		return NULL;
+	return b->data;
+}
+
+/* Render doc, the page at sel, as a menu or as text into r. */
+static void
+render(struct response *r, const char *sel, const struct gmi_doc *doc,
+    enum form form)
+{
+	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime };
+	struct buf		 ts;
+	int			 rc;
+
+	buf_init(&ts);
+	buf_reset(&r->out);
+	if (form == FORM_MENU) {
+		pg.text_sel = text_selector(sel, &ts);
+		rc = gopher_render_menu(&r->out, doc, &pg);
+	} else
+		rc = gopher_render_text(&r->out, doc, &pg);
+	buf_free(&ts);
+	if (rc == -1)
+		refuse(r, 40, "out of memory");
+	else
+		r->status = 20;
+}
+
+/* Read a page too large for the cache from its descriptor. */
+static int
+read_fd(int fd, off_t size, struct buf *b)
+{
+	ssize_t	 n;
+	off_t	 off = 0;
+
+	if (size > GEMTEXT_MAX || buf_reserve(b, (size_t)size) == -1)
+		return -1;
+	while (off < size) {
+		n = pread(fd, b->data + off, (size_t)(size - off), off);
+		if (n <= 0)
+			return -1;
+		off += n;
+	}
+	b->len = (size_t)off;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/*
+ * A gemtext page found by lookup: parse and render it.  Returns -1 when
+ * it is too large to render, and the caller sends it raw.
+ */
+static int
+serve_page(struct response *r, const char *sel, struct lookup *lk,
+    enum form form)
+{
+	struct gmi_doc	 doc;
+	struct buf	 big;
+	int		 rc;
+
+	gmi_init(&doc);
+	buf_init(&big);
+	if (lk->file != NULL)
+		rc = gmi_parse(&doc, lk->file->data, lk->file->size);
+	else if ((rc = read_fd(lk->fd, lk->size, &big)) == 0)
+		rc = gmi_parse(&doc, big.data, big.len);
+	buf_free(&big);
+	if (rc == 0)
+		render(r, sel, &doc, form);
+	gmi_free(&doc);
+	return rc;
+}
+
+static void
+serve_listing(struct response *r, const char *dir, enum form form)
+{
+	struct gmi_doc doc;
+
+	gmi_init(&doc);
+	if (capsule_listing(dir, &doc) == -1)
+		refuse(r, 51, "not found");
+	else
+		render(r, dir, &doc, form);
+	gmi_free(&doc);
+}
+
+/* Hand a file to the server to send as it is. */
+static void
+serve_raw(struct response *r, struct lookup *lk)
+{
+	r->status = 20;
+	r->file = lk->file;
+	r->fd = lk->fd;
+	r->left = lk->size;
+	lk->file = NULL;
+	lk->fd = -1;
+}
+
+static void
+release(struct lookup *lk)
+{
+	capsule_release(lk->file);
+	lk->file = NULL;
+	if (lk->fd != -1)
+		close(lk->fd);
+	lk->fd = -1;
+}
+
+/*
+ * "x.txt" that is not a real file: the page "x.gmi" (or "x.gemini") as
+ * text; "d/index.txt", the directory d/ as text, index page or listing.
+ */
+static bool
+serve_text_form(struct response *r, const char *sel)
+{
+	static const char *const exts[] = { ".gmi", ".gemini" };
+	struct lookup	 lk;
+	struct buf	 p;
+	size_t		 stem, i;
+	bool		 done = false;
+
+	if (!ends_with(sel, TEXT_SUFFIX))
+		return false;
+	stem = strlen(sel) - strlen(TEXT_SUFFIX);
+	buf_init(&p);
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]) && !done; i++) {
+		buf_reset(&p);
+		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, exts[i]) ==
+		    -1)
+			break;
+		if (capsule_lookup(p.data, &lk) == 0 && lk.kind == CAP_FILE &&
+		    is_gemtext_mime(lk.file ? lk.file->mime : lk.mime))
+			done = serve_page(r, p.data, &lk, FORM_TEXT) == 0;
+		release(&lk);
+	}
+	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
+		buf_reset(&p);
+		if (buf_append(&p, sel, strlen(sel) - strlen("index" TEXT_SUFFIX))
+		    == 0 && capsule_lookup(p.data, &lk) == 0) {
+			if (lk.kind == CAP_LISTING) {
+				serve_listing(r, p.data, FORM_TEXT);
+				done = true;
+			}
+			release(&lk);
+		}
+	}
+	buf_free(&p);
+	return done;
+}
+
+/*
+ * caps.txt, the convention Gophernicus started and clients (Lagrange,
+ * gopherus) read to learn how this server's selectors are built.  No
+ * PathParent or PathIdentity: "." and ".." segments are refused here.
+ */
+static void
+serve_caps(struct response *r)
+{
+	buf_reset(&r->out);
+	if (buf_puts(&r->out,
+	    "CAPS\r\n"
+	    "\r\n"
+	    "# This server's capabilities, generated by lumbar.\r\n"
+	    "CapsVersion=1\r\n"
+	    "ExpireCapsAfter=3600\r\n"
+	    "\r\n"
+	    "PathDelimeter=/\r\n"
+	    "PathParentDouble=FALSE\r\n"
+	    "PathKeepPreDelimeter=FALSE\r\n"
+	    "\r\n"
+	    "ServerSoftware=lumbar\r\n"
+	    "ServerDescription=A Gemini capsule, also served over Gopher\r\n"
+	    "ServerDefaultEncoding=utf-8\r\n"
+	    "ServerSupportsStdinScripts=FALSE\r\n") == -1 ||
+	    buf_printf(&r->out, "ServerHost=%s\r\nServerPort=%d\r\n",
+	    gopher_menu_host(), gopher_menu_port()) == -1) {
+		refuse(r, 40, "out of memory");
+		return;
+	}
+	r->status = 20;
+}
+
+/*
+ * "URL:<url>": the HTML page that sends a browser on to a URL of another
+ * protocol.  Only schemes a browser opens harmlessly: a javascript: or
+ * data: URL in a refresh would run in whatever opens the page.
+ */
+static void
+serve_url(struct response *r, const char *url, size_t n)
+{
+	static const char *const safe[] = {
+		"http:", "https:", "gemini:", "gopher:", "mailto:",
+	};
+	struct buf	 u;
+	size_t		 i, k;
+	bool		 ok = false;
+
+	for (i = 0; i < sizeof(safe) / sizeof(safe[0]); i++) {
+		k = strlen(safe[i]);
+		if (n > k && strncasecmp(url, safe[i], k) == 0)
+			ok = true;
+	}
+	for (i = 0; i < n && ok; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7F)
+			ok = false;
+	if (!ok || !utf8_valid(url, n)) {
+		refuse(r, 59, "refused: not a safe URL");
+		return;
+	}
+	buf_init(&u);
+	buf_reset(&r->out);
+	if (buf_append(&u, url, n) == -1 || gopher_url_page(&r->out, u.data) ==
+	    -1)
+		refuse(r, 40, "out of memory");
+	else
+		r->status = 20;
+	buf_free(&u);
+}
+
+/*
+ * The UMN gopher client opens with a Gopher+ attribute request
+ * ("<TAB>$", or "<TAB>!").  This server speaks plain Gopher, so it answers
+ * like Gophernicus: one Gopher+ attribute block naming the menu as a plain
+ * Gopher item, which the client then fetches without "+".
+ */
+static void
+serve_attributes(struct response *r, const char *sel)
+{
+	buf_reset(&r->out);
+	if (buf_puts(&r->out, "+-1\r\n+INFO: ") == -1 ||
+	    gopher_item(&r->out, '1', "Main menu", sel, gopher_menu_host(),
+	    gopher_menu_port()) == -1 ||
+	    buf_puts(&r->out, "+VIEWS:\r\n application/gopher-menu: <1k>\r\n")
+	    == -1 || gopher_menu_end(&r->out) == -1) {
+		refuse(r, 40, "out of memory");
+		return;
+	}
+	r->status = 20;
+}
+
+/*
+ * "<TAB>+": the item itself behind a Gopher+ length line: "+-1" for what
+ * ends in a "." line (menus, errors), "+-2" for what the close ends.
+ */
+static void
+serve_plus(struct response *r, const char *sel)
+{
+	struct buf	 out;
+	bool		 dotted;
+
+	serve_path(r, sel);
+	dotted = r->file == NULL && r->fd == -1 && r->out.len >= 3 &&
+	    memcmp(r->out.data + r->out.len - 3, ".\r\n", 3) == 0;
+	buf_init(&out);
+	if (buf_puts(&out, dotted ? "+-1\r\n" : "+-2\r\n") == -1 ||
+	    buf_append(&out, r->out.data, r->out.len) == -1) {
+		buf_free(&out);
+		return;		/* the plain answer is still there */
+	}
+	buf_free(&r->out);
+	r->out = out;
+}
+
+/*
+ * "selector<TAB>words": a type 7 search.  The search index is issue 6's;
+ * until it exists no selector here is a search item.
+ */
+static void
+serve_search(struct response *r, const char *sel, const char *words,
+    size_t n)
+{
+	refuse(r, 51, "no search here");
+}
+
+/* The selector as a capsule path, or an error already answered. */
+static void
+serve_path(struct response *r, const char *sel)
+{
+	struct lookup	 lk;
+	struct buf	 slash;
+
+	capsule_lookup(sel, &lk);
+	if (lk.kind == CAP_REDIRECT) {
+		/* Gopher has no redirect: answer for the directory itself. */
+		buf_init(&slash);
+		if (buf_printf(&slash, "%s/", sel) == -1)
+			refuse(r, 40, "out of memory");
+		else
+			serve_path(r, slash.data);
+		buf_free(&slash);
+		return;
+	}
+	switch (lk.kind) {
+	case CAP_FILE:
+		if (!is_gemtext_mime(lk.file ? lk.file->mime : lk.mime) ||
+		    serve_page(r, sel, &lk, FORM_MENU) == -1)
+			serve_raw(r, &lk);
+		break;
+	case CAP_LISTING:
+		serve_listing(r, sel, FORM_MENU);
+		break;
+	case CAP_NOT_FOUND:
+		if (strcmp(sel, CAPS_PATH) == 0)
+			serve_caps(r);
+		else if (!serve_text_form(r, sel))
+			refuse(r, 51, "not found");
+		break;
+	case CAP_FORBIDDEN:
+		refuse(r, 51, "not found");
+		break;
+	default:
+		refuse(r, 40, "server error");
+		break;
+	}
+	release(&lk);
+}
+
+void
+gopher_handle(const char *line, size_t len, struct response *r)
+{
+	const char	*tab, *err;
+	char		 sel[GOPHER_SELECTOR_MAX + 2];
+	size_t		 sl, i;
+
+	tab = memchr(line, '\t', len);
+	sl = tab ? (size_t)(tab - line) : len;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7F) {
+			refuse(r, 59, "control character in selector");
+			return;
+		}
+	}
+	/* Before the length check: URLs are often longer than a path. */
+	if (sl >= 4 && memcmp(line, "URL:", 4) == 0 && tab == NULL) {
+		serve_url(r, line + 4, sl - 4);
+		return;
+	}
+	if (sl > GOPHER_SELECTOR_MAX) {
+		refuse(r, 59, "selector too long");
+		return;
+	}
+	if (!utf8_valid(line, sl)) {
+		refuse(r, 59, "selector is not UTF-8");
+		return;
+	}
+	/* Selectors are absolute paths; some clients drop the first slash. */
+	i = 0;
+	if (sl == 0 || line[0] != '/')
+		sel[i++] = '/';
+	memcpy(sel + i, line, sl);
+	sel[i + sl] = '\0';
+	if (path_check(sel, &err) == -1) {
+		refuse(r, 59, err);
+		return;
+	}
+	if (tab != NULL) {
+		const char *rest = tab + 1;
+		size_t rn = len - sl - 1;
+
+		if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
+			serve_attributes(r, sel);
+		else if (rn > 0 && rest[0] == '+')
+			serve_plus(r, sel);
+		else
+			serve_search(r, sel, rest, rn);
+		return;
+	}
+	serve_path(r, sel);
+}

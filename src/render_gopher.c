@@ -1,0 +1,842 @@
+/*
+ * render_gopher.c: turn the gemtext line model into a Gopher menu (type 1)
+ * or plain text (type 0).  Every detail of the Gopher wire format (item
+ * lines, info lines, error items, the URL: convention) lives here, so that
+ * gopher.c only decides what to answer and this file decides how it looks.
+ * Pure functions: the only outside knowledge, a link target's MIME type,
+ * comes through a callback, so the golden tests need no capsule.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lumbar.h"
+
+/*
+ * Info lines carry no real selector; "null.host" port 1 is the convention
+ * Gophernicus and most servers use, and Lagrange, lynx and bombadillo all
+ * draw such lines as plain text.  They still need all four fields:
+ * Lagrange drops a menu line without tabs.
+ */
+#define INFO_TAIL	"\t\tnull.host\t1\r\n"
+#define ERROR_TAIL	"\t\terror.host\t1\r\n"
+#define TAB_STOP	8
+#define WRAP_MIN	10
+
+/* Where the output of one rendering goes, and what was last written. */
+struct out {
+	struct buf	*b;
+	bool		 menu;		/* i lines, else plain CRLF lines */
+	bool		 started;	/* a line was written */
+	bool		 blank;		/* the last line written was empty */
+	int		 err;
+};
+
+/* What a gemtext link points at, seen from Gopher. */
+struct target {
+	char		 type;		/* Gopher item type; 0: not linkable */
+	struct buf	 sel;		/* selector */
+	const char	*host;
+	int		 port;
+	char		 hostbuf[HOSTNAME_MAX + 1];
+	struct buf	 url;		/* absolute URL, for h items and notes */
+};
+
+const char *
+gopher_menu_host(void)
+{
+	if (conf.gopher_host != NULL && conf.gopher_host[0] != '\0')
+		return conf.gopher_host;
+	if (conf.nhostnames > 0 && conf.hostnames[0] != NULL)
+		return conf.hostnames[0];
+	return "localhost";
+}
+
+int
+gopher_menu_port(void)
+{
+	if (conf.gopher_menu_port > 0)
+		return conf.gopher_menu_port;
+	if (conf.gopher_port > 0)
+		return conf.gopher_port;
+	return 70;
+}
+
+static int
+wrap_width(void)
+{
+	int w = conf.wrap > 0 ? conf.wrap : WRAP_DEFAULT;
+
+	return w < WRAP_MIN ? WRAP_MIN : w;
+}
+
+/* Columns taken by n bytes of UTF-8; an invalid byte counts as one. */
+static size_t
+text_width(const char *s, size_t n)
+{
+	size_t		 w = 0;
+	uint32_t	 cp;
+	int		 k;
+
+	while (n > 0) {
+		if ((k = utf8_decode(s, n, &cp)) < 1) {
+			k = 1;
+			cp = '?';
+		}
+		w += (size_t)utf8_width(cp);
+		s += k;
+		n -= (size_t)k;
+	}
+	return w;
+}
+
+static bool
+is_control(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F);
+}
+
+/*
+ * Copy n bytes of s into b such that it can stand in a menu field and on a
+ * terminal: TAB, CR and LF would split fields or lines, so they become
+ * spaces; other control characters (escape sequences) become U+FFFD.
+ */
+static int
+put_clean(struct buf *b, const char *s, size_t n)
+{
+	static const char	 repl[] = "\xEF\xBF\xBD";
+	uint32_t		 cp;
+	int			 k;
+
+	while (n > 0) {
+		if ((k = utf8_decode(s, n, &cp)) < 1) {
+			if (buf_append(b, repl, 3) == -1)
+				return -1;
+			k = 1;
+		} else if (cp == '\t' || cp == '\r' || cp == '\n') {
+			if (buf_putc(b, ' ') == -1)
+				return -1;
+		} else if (is_control(cp)) {
+			if (buf_append(b, repl, 3) == -1)
+				return -1;
+		} else if (buf_append(b, s, (size_t)k) == -1)
+			return -1;
+		s += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* One output line of n bytes, already clean and within the width. */
+static void
+emit(struct out *o, const char *s, size_t n)
+{
+	if (o->err)
+		return;
+	if (o->menu && buf_putc(o->b, 'i') == -1)
+		o->err = -1;
+	else if (buf_append(o->b, s, n) == -1)
+		o->err = -1;
+	else if (buf_puts(o->b, o->menu ? INFO_TAIL : "\r\n") == -1)
+		o->err = -1;
+	o->started = true;
+	o->blank = n == 0;
+}
+
+/* A blank line to set a block apart, unless one is already there. */
+static void
+separate(struct out *o)
+{
+	if (o->started && !o->blank)
+		emit(o, "", 0);
+}
+
+/*
+ * Word-wrap text (clean: no TAB, CR, LF or control characters) to the
+ * wrap width.  The first line starts with first, the others with cont (a
+ * hanging indent).  Runs of spaces collapse, as in any reflowed text; a
+ * word longer than a line is cut on a character boundary, never inside a
+ * UTF-8 sequence and never before a zero-width mark.  *maxw gets the
+ * widest line, for heading underlines.
+ */
+static void
+wrap(struct out *o, const char *text, const char *first, const char *cont,
+    size_t *maxw)
+{
+	struct buf	 line;
+	const char	*p = text, *w;
+	size_t		 width = (size_t)wrap_width(), col, ww, lead;
+	bool		 words = false;
+	uint32_t	 cp;
+	int		 k;
+
+	buf_init(&line);
+	if (maxw != NULL)
+		*maxw = 0;
+	if (buf_puts(&line, first) == -1)
+		goto fail;
+	lead = col = text_width(first, strlen(first));
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (w = p; *p != '\0' && *p != ' '; p++)
+			;
+		ww = text_width(w, (size_t)(p - w));
+		if (words && col + 1 + ww > width) {
+			if (maxw != NULL && col > *maxw)
+				*maxw = col;
+			emit(o, line.data, line.len);
+			buf_reset(&line);
+			if (buf_puts(&line, cont) == -1)
+				goto fail;
+			lead = col = text_width(cont, strlen(cont));
+			words = false;
+		}
+		if (words) {
+			if (buf_putc(&line, ' ') == -1)
+				goto fail;
+			col++;
+		}
+		words = true;
+		if (col + ww <= width) {
+			if (buf_append(&line, w, (size_t)(p - w)) == -1)
+				goto fail;
+			col += ww;
+			continue;
+		}
+		/* Too long for any line: cut it character by character. */
+		while (w < p) {
+			if ((k = utf8_decode(w, (size_t)(p - w), &cp)) < 1)
+				k = 1, cp = '?';
+			ww = (size_t)utf8_width(cp);
+			if (col + ww > width && col > lead) {
+				if (maxw != NULL && col > *maxw)
+					*maxw = col;
+				emit(o, line.data, line.len);
+				buf_reset(&line);
+				if (buf_puts(&line, cont) == -1)
+					goto fail;
+				lead = col = text_width(cont, strlen(cont));
+			}
+			if (buf_append(&line, w, (size_t)k) == -1)
+				goto fail;
+			col += ww;
+			w += k;
+		}
+	}
+	if (words || line.len > 0) {
+		if (maxw != NULL && col > *maxw)
+			*maxw = col;
+		/* An empty text line is a blank line, not a lone prefix. */
+		emit(o, line.data, words ? line.len : 0);
+	}
+	buf_free(&line);
+	return;
+fail:
+	buf_free(&line);
+	o->err = -1;
+}
+
+/* Clean text, then wrap it. */
+static void
+wrap_clean(struct out *o, const char *text, const char *first,
+    const char *cont, size_t *maxw)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (put_clean(&b, text, strlen(text)) == -1 ||
+	    buf_reserve(&b, 0) == -1) {
+		o->err = -1;
+		buf_free(&b);
+		return;
+	}
+	wrap(o, b.data, first, cont, maxw);
+	buf_free(&b);
+}
+
+/*
+ * A preformatted line, verbatim: never wrapped (it is ASCII art or code),
+ * tabs expanded to the next multiple of eight columns.
+ */
+static void
+preformatted(struct out *o, const char *s)
+{
+	struct buf	 b;
+	size_t		 n = strlen(s), col = 0, start;
+	uint32_t	 cp;
+	int		 k;
+
+	buf_init(&b);
+	while (n > 0 && !o->err) {
+		if ((k = utf8_decode(s, n, &cp)) < 1)
+			k = 1, cp = '?';
+		if (cp == '\t') {
+			start = col;
+			do {
+				if (buf_putc(&b, ' ') == -1)
+					o->err = -1;
+				col++;
+			} while (col % TAB_STOP != 0 && col - start < TAB_STOP);
+		} else {
+			if (put_clean(&b, s, (size_t)k) == -1)
+				o->err = -1;
+			col += is_control(cp) ? 1 : (size_t)utf8_width(cp);
+		}
+		s += k;
+		n -= (size_t)k;
+	}
+	if (!o->err)
+		emit(o, b.data ? b.data : "", b.len);
+	buf_free(&b);
+}
+
+/* Headings: set apart by a blank line and underlined, setext style. */
+static void
+heading(struct out *o, const struct gmi_line *l)
+{
+	static const char	 under[] = { [GMI_H1] = '=', [GMI_H2] = '-',
+				    [GMI_H3] = '~' };
+	struct buf		 u;
+	size_t			 w, i;
+
+	separate(o);
+	wrap_clean(o, l->text, "", "", &w);
+	if (w == 0)
+		return;
+	buf_init(&u);
+	for (i = 0; i < w && !o->err; i++)
+		if (buf_putc(&u, under[l->type]) == -1)
+			o->err = -1;
+	if (!o->err)
+		emit(o, u.data, u.len);
+	buf_free(&u);
+}
+
+/* Is ref an absolute URL (it has a scheme)? */
+static bool
+has_scheme(const char *ref)
+{
+	const char *p = ref;
+
+	if (!isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')
+		p++;
+	return *p == ':';
+}
+
+/*
+ * Merge a path reference with the page's path and remove dot segments
+ * (RFC 3986, 5.2.3 and 5.2.4), on the still-encoded path.  A ".." above
+ * the root stays at the root, as the RFC says.
+ */
+static int
+merge_path(struct buf *out, const char *base, const char *ref, size_t n)
+{
+	struct buf	 in;
+	const char	*seg, *end, *slash;
+	size_t		 len, keep;
+	bool		 dir = false;
+	int		 r = -1;
+
+	buf_init(&in);
+	if (n > 0 && ref[0] == '/')
+		r = buf_append(&in, ref, n);
+	else if (n == 0)
+		r = buf_puts(&in, base);
+	else {
+		slash = strrchr(base, '/');
+		r = buf_append(&in, base, slash ? (size_t)(slash - base) + 1 :
+		    0);
+		if (r == 0 && slash == NULL)
+			r = buf_putc(&in, '/');
+		if (r == 0)
+			r = buf_append(&in, ref, n);
+	}
+	if (r == -1 || buf_reserve(&in, 0) == -1)
+		goto done;
+
+	buf_reset(out);
+	seg = in.data + 1;	/* in.data[0] is '/' */
+	for (;;) {
+		end = strchr(seg, '/');
+		len = end ? (size_t)(end - seg) : strlen(seg);
+		dir = end == NULL && ((len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'));
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			keep = out->len;
+			while (keep > 0 && out->data[keep - 1] != '/')
+				keep--;
+			if (keep > 0)
+				keep--;
+			out->len = keep;
+			if (out->data != NULL)
+				out->data[keep] = '\0';
+		} else if (!(len == 1 && seg[0] == '.')) {
+			if (buf_putc(out, '/') == -1 ||
+			    buf_append(out, seg, len) == -1)
+				goto done;
+		}
+		if (end == NULL)
+			break;
+		seg = end + 1;
+	}
+	if ((dir || out->len == 0) && buf_putc(out, '/') == -1)
+		goto done;
+	r = 0;
+done:
+	buf_free(&in);
+	return r;
+}
+
+/* Is mime (parameters after ';' ignored) exactly type? */
+static bool
+mime_is(const char *mime, const char *type)
+{
+	size_t n = strlen(type);
+
+	return strncasecmp(mime, type, n) == 0 &&
+	    (mime[n] == '\0' || mime[n] == ';' || mime[n] == ' ');
+}
+
+/*
+ * Gopher item type for a MIME type as capsule_mime() gives it ("directory"
+ * for a directory), the way clients expect files typed.
+ */
+char
+gopher_type_for_mime(const char *mime)
+{
+	if (mime_is(mime, "text/gemini") || mime_is(mime, "directory") ||
+	    mime_is(mime, "inode/directory"))
+		return '1';
+	if (mime_is(mime, "text/html"))
+		return 'h';
+	if (strncasecmp(mime, "text/", 5) == 0)
+		return '0';
+	if (mime_is(mime, "image/gif"))
+		return 'g';
+	if (strncasecmp(mime, "image/", 6) == 0)
+		return 'I';
+	return '9';
+}
+
+static bool
+ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* The item type of a path inside the capsule. */
+static char
+local_type(const struct gopher_page *pg, struct buf *sel)
+{
+	char mime[MIME_MAX];
+
+	if (sel->len > 0 && sel->data[sel->len - 1] == '/')
+		return '1';
+	if (pg->mime != NULL && pg->mime(sel->data, mime, sizeof(mime)) == 0) {
+		/* A directory named without its slash: Gopher cannot redirect. */
+		if ((mime_is(mime, "directory") ||
+		    mime_is(mime, "inode/directory")) &&
+		    buf_putc(sel, '/') == -1)
+			return 0;
+		return gopher_type_for_mime(mime);
+	}
+	/* Not there (a broken link): guess from the name. */
+	if (ends_with(sel->data, sel->len, ".gmi") ||
+	    ends_with(sel->data, sel->len, ".gemini"))
+		return '1';
+	if (ends_with(sel->data, sel->len, ".txt"))
+		return '0';
+	return '9';
+}
+
+/* Would these bytes break a menu field, or our own request checks? */
+static bool
+field_safe(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return false;
+	return utf8_valid(s, n);
+}
+
+/* The absolute gemini:// URL of a path on this capsule. */
+static int
+own_gemini_url(struct buf *b, const char *path, size_t n)
+{
+	const char *host = conf.nhostnames > 0 && conf.hostnames[0] ?
+	    conf.hostnames[0] : "localhost";
+
+	if (buf_printf(b, "gemini://%s", host) == -1)
+		return -1;
+	if (conf.port > 0 && conf.port != 1965 &&
+	    buf_printf(b, ":%d", conf.port) == -1)
+		return -1;
+	return buf_append(b, path, n);
+}
+
+/* An h item: the URL: selector convention. Type 0 if it cannot be one. */
+static int
+url_item(struct target *t)
+{
+	t->type = 'h';
+	if (!field_safe(t->url.data, t->url.len)) {
+		t->type = 0;	/* cannot be written as a selector */
+		return buf_reserve(&t->url, 0);
+	}
+	if (buf_puts(&t->sel, "URL:") == -1 ||
+	    buf_append(&t->sel, t->url.data, t->url.len) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * gopher://host[:port]/Tselector (RFC 4266) into an item of its own.
+ * False when the URL does not fit in a menu line (a search string after
+ * %09, control bytes): it then stays an h item.
+ */
+static bool
+gopher_url(struct target *t, const char *url)
+{
+	struct url	 u;
+	const char	*err;
+	char		 q[GEMINI_URL_MAX + 1];
+	size_t		 plen, qlen;
+
+	if (url_parse(url, strlen(url), &u, &err) == -1)
+		return false;
+	plen = strlen(u.path);
+	if (plen <= 1) {
+		t->type = '1';
+		buf_reset(&t->sel);
+	} else {
+		t->type = u.path[1];
+		buf_reset(&t->sel);
+		if (buf_append(&t->sel, u.path + 2, plen - 2) == -1)
+			goto fail;
+	}
+	/* '?' has no meaning in a Gopher selector: it is part of it. */
+	if (u.has_query) {
+		if (url_decode(u.query, strlen(u.query), q, sizeof(q), &qlen) ==
+		    -1 || buf_putc(&t->sel, '?') == -1 ||
+		    buf_append(&t->sel, q, qlen) == -1)
+			goto fail;
+	}
+	if (buf_reserve(&t->sel, 0) == -1 ||
+	    !field_safe(t->sel.data, t->sel.len) || (unsigned char)t->type <
+	    0x21 || (unsigned char)t->type > 0x7E)
+		goto fail;
+	memcpy(t->hostbuf, u.host, sizeof(t->hostbuf));
+	t->host = t->hostbuf;
+	t->port = u.port > 0 ? u.port : 70;
+	return true;
+fail:
+	buf_reset(&t->sel);
+	return false;
+}
+
+/*
+ * Resolve a link of the page into a Gopher item.  Capsule paths become
+ * selectors on this server; gopher:// URLs keep their own host, type and
+ * selector; everything else, gemini:// included, is an h item with the
+ * URL: selector convention, which clients open themselves or fetch from
+ * us as a redirect page.
+ */
+static int
+resolve(struct target *t, const struct gopher_page *pg, const char *ref)
+{
+	struct buf	 merged;
+	size_t		 n = strcspn(ref, "#"), q = strcspn(ref, "?#"), dl;
+	const char	*err;
+	char		*dec;
+	bool		 local = false;
+
+	t->type = 'h';
+	t->host = gopher_menu_host();
+	t->port = gopher_menu_port();
+	buf_reset(&t->sel);
+	buf_reset(&t->url);
+
+	if (has_scheme(ref)) {
+		if (buf_puts(&t->url, ref) == -1)
+			return -1;
+		if (strncasecmp(ref, "gopher:", 7) == 0 && gopher_url(t, ref))
+			return 0;
+		return url_item(t);
+	}
+	if (strncmp(ref, "//", 2) == 0) {	/* network-path reference */
+		if (buf_puts(&t->url, "gemini:") == -1 ||
+		    buf_append(&t->url, ref, n) == -1)
+			return -1;
+		return url_item(t);
+	}
+
+	buf_init(&merged);
+	if (merge_path(&merged, pg->path, ref, q) == -1 ||
+	    buf_reserve(&merged, 0) == -1 ||
+	    (dec = malloc(merged.len + 1)) == NULL) {
+		buf_free(&merged);
+		return -1;
+	}
+	if (q == n && url_decode(merged.data, merged.len, dec, merged.len + 1,
+	    &dl) == 0 && field_safe(dec, dl) && path_check(dec, &err) == 0 &&
+	    dl <= GOPHER_SELECTOR_MAX) {
+		local = true;
+		if (buf_append(&t->sel, dec, dl) == -1 ||
+		    (t->type = local_type(pg, &t->sel)) == 0)
+			goto fail;
+	} else {
+		/*
+		 * A query only Gemini can answer, or a path no selector of ours
+		 * can hold: link to the page on Gemini.
+		 */
+		if (own_gemini_url(&t->url, merged.data, merged.len) == -1 ||
+		    buf_append(&t->url, ref + q, n - q) == -1)
+			goto fail;
+	}
+	free(dec);
+	buf_free(&merged);
+	if (!local)
+		return url_item(t);
+	/* Plain text references name the item by its gopher:// URL. */
+	if (buf_printf(&t->url, "gopher://%s", t->host) == -1 ||
+	    (t->port != 70 && buf_printf(&t->url, ":%d", t->port) == -1) ||
+	    buf_printf(&t->url, "/%c", t->type) == -1 ||
+	    url_encode_path(&t->url, t->sel.data) == -1 ||
+	    buf_reserve(&t->sel, 0) == -1)
+		return -1;
+	return 0;
+fail:
+	free(dec);
+	buf_free(&merged);
+	return -1;
+}
+
+/* One menu item line: type, display string, selector, host, port. */
+int
+gopher_item(struct buf *b, char type, const char *display,
+    const char *sel, const char *host, int port)
+{
+	if (buf_putc(b, type) == -1 ||
+	    put_clean(b, display, strlen(display)) == -1 ||
+	    buf_putc(b, '\t') == -1 ||
+	    put_clean(b, sel, strlen(sel)) == -1 ||
+	    buf_putc(b, '\t') == -1 ||
+	    put_clean(b, host, strlen(host)) == -1)
+		return -1;
+	return buf_printf(b, "\t%d\r\n", port);
+}
+
+/* The whole answer for a refused request: one error item, then the end. */
+int
+gopher_error(struct buf *b, const char *msg)
+{
+	if (buf_putc(b, '3') == -1 || put_clean(b, msg, strlen(msg)) == -1 ||
+	    buf_puts(b, ERROR_TAIL) == -1)
+		return -1;
+	return gopher_menu_end(b);
+}
+
+int
+gopher_menu_end(struct buf *b)
+{
+	return buf_puts(b, ".\r\n");
+}
+
+static void
+link_item(struct out *o, const struct gopher_page *pg, const struct gmi_line *l,
+    struct target *t)
+{
+	const char *label = l->text[0] != '\0' ? l->text : l->url;
+
+	if (resolve(t, pg, l->url) == -1) {
+		o->err = -1;
+		return;
+	}
+	if (t->type == 0) {	/* unusable URL: keep the words, drop the link */
+		wrap_clean(o, label, "", "  ", NULL);
+		return;
+	}
+	if (gopher_item(o->b, t->type, label, t->sel.data, t->host,
+	    t->port) == -1)
+		o->err = -1;
+	o->started = true;
+	o->blank = false;
+}
+
+static void
+target_init(struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	buf_init(&t->sel);
+	buf_init(&t->url);
+}
+
+static void
+target_free(struct target *t)
+{
+	buf_free(&t->sel);
+	buf_free(&t->url);
+}
+
+/* The line kinds both renderings share. */
+static void
+common_line(struct out *o, const struct gmi_line *l)
+{
+	switch (l->type) {
+	case GMI_TEXT:
+		wrap_clean(o, l->text, "", "", NULL);
+		break;
+	case GMI_H1:
+	case GMI_H2:
+	case GMI_H3:
+		heading(o, l);
+		break;
+	case GMI_ITEM:
+		wrap_clean(o, l->text, "* ", "  ", NULL);
+		break;
+	case GMI_QUOTE:
+		wrap_clean(o, l->text, "> ", "> ", NULL);
+		break;
+	case GMI_PRE:
+		preformatted(o, l->text);
+		break;
+	case GMI_PRE_START:	/* alt text is for screen readers */
+	case GMI_PRE_END:
+	case GMI_LINK:
+		break;
+	}
+}
+
+/*
+ * The page as a Gopher menu, ended by ".".  pg->text_sel, when set, is
+ * linked at the end as the page's plain-text form.
+ */
+int
+gopher_render_menu(struct buf *b, const struct gmi_doc *doc,
+    const struct gopher_page *pg)
+{
+	struct out	 o = { .b = b, .menu = true };
+	struct target	 t;
+	size_t		 i;
+
+	target_init(&t);
+	for (i = 0; i < doc->len && !o.err; i++) {
+		if (doc->lines[i].type == GMI_LINK)
+			link_item(&o, pg, &doc->lines[i], &t);
+		else
+			common_line(&o, &doc->lines[i]);
+	}
+	target_free(&t);
+	if (!o.err && pg->text_sel != NULL) {
+		separate(&o);
+		if (gopher_item(b, '0', "This page as plain text", pg->text_sel,
+		    gopher_menu_host(), gopher_menu_port()) == -1)
+			o.err = -1;
+	}
+	if (!o.err && gopher_menu_end(b) == -1)
+		o.err = -1;
+	return o.err;
+}
+
+/*
+ * The page as plain text: the same wrapping, each link's label followed
+ * by a [n] marker, the URLs listed at the end.  Lines end in CRLF as RFC
+ * 1436 asks of text items; no "." terminator (see gopher.c).
+ */
+int
+gopher_render_text(struct buf *b, const struct gmi_doc *doc,
+    const struct gopher_page *pg)
+{
+	struct out	 o = { .b = b, .menu = false };
+	struct target	 t;
+	struct buf	 refs, label;
+	size_t		 i, nref = 0;
+
+	target_init(&t);
+	buf_init(&refs);
+	buf_init(&label);
+	for (i = 0; i < doc->len && !o.err; i++) {
+		const struct gmi_line *l = &doc->lines[i];
+
+		if (l->type != GMI_LINK) {
+			common_line(&o, l);
+			continue;
+		}
+		if (resolve(&t, pg, l->url) == -1) {
+			o.err = -1;
+			break;
+		}
+		buf_reset(&label);
+		if (buf_puts(&label, l->text[0] ? l->text : l->url) == -1 ||
+		    buf_printf(&label, " [%zu]", ++nref) == -1 ||
+		    buf_printf(&refs, "[%zu] ", nref) == -1 ||
+		    put_clean(&refs, t.url.len ? t.url.data : l->url,
+		    t.url.len ? t.url.len : strlen(l->url)) == -1 ||
+		    buf_puts(&refs, "\r\n") == -1) {
+			o.err = -1;
+			break;
+		}
+		wrap_clean(&o, label.data, "", "  ", NULL);
+	}
+	if (!o.err && nref > 0) {
+		separate(&o);
+		if (buf_append(b, refs.data, refs.len) == -1)
+			o.err = -1;
+	}
+	target_free(&t);
+	buf_free(&refs);
+	buf_free(&label);
+	return o.err;
+}
+
+static int
+put_html(struct buf *b, const char *s)
+{
+	int r = 0;
+
+	for (; *s != '\0' && r == 0; s++) {
+		switch (*s) {
+		case '&':  r = buf_puts(b, "&amp;");  break;
+		case '<':  r = buf_puts(b, "&lt;");   break;
+		case '>':  r = buf_puts(b, "&gt;");   break;
+		case '"':  r = buf_puts(b, "&quot;"); break;
+		case '\'': r = buf_puts(b, "&#39;");  break;
+		default:   r = buf_putc(b, *s);       break;
+		}
+	}
+	return r;
+}
+
+/*
+ * The page a URL: selector answers: browsers that fetch h items from the
+ * server (the UMN client, older lynx) get sent on by a meta refresh, with
+ * a plain link for those that do not follow it.  The caller has checked
+ * the scheme; the URL is HTML-escaped so that it cannot leave the
+ * attribute.
+ */
+int
+gopher_url_page(struct buf *b, const char *url)
+{
+	if (buf_puts(b, "<!DOCTYPE html>\n<html>\n<head>\n"
+	    "<meta charset=\"utf-8\">\n"
+	    "<meta http-equiv=\"refresh\" content=\"0; url=") == -1 ||
+	    put_html(b, url) == -1 ||
+	    buf_puts(b, "\">\n<title>Redirect</title>\n</head>\n<body>\n"
+	    "<p>This link leaves Gopherspace: <a href=\"") == -1 ||
+	    put_html(b, url) == -1 || buf_puts(b, "\">") == -1 ||
+	    put_html(b, url) == -1 ||
+	    buf_puts(b, "</a></p>\n</body>\n</html>\n") == -1)
+		return -1;
+	return 0;
+}
