@@ -46,6 +46,7 @@ buf_reserve(struct buf *b, size_t n)
 	if ((p = realloc(b->data, cap)) == NULL)
 		return -1;
 	b->data = p;
+	b->data[b->len] = '\0';	/* a fresh buffer is a string too */
 	b->cap = cap;
 	return 0;
 }
