@@ -65,7 +65,8 @@ class Server:
         return False
 
     def output(self):
-        self.errf.flush()
+        if not self.errf.closed:
+            self.errf.flush()
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
