@@ -7,7 +7,7 @@ PYTHON	?= /usr/bin/python3
 PREFIX	?= /usr/local
 DESTDIR	?=
 
-PKGS		 = openssl libmagic
+PKGS		 = openssl libmagic libseccomp
 H2G_PKGS	 = gumbo
 WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
@@ -15,7 +15,7 @@ CFLAGS		?= -O2 -g
 SANITIZE	?=
 ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
-LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic)
+LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp)
 H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
 ALL_LDFLAGS	 = $(LDFLAGS) $(SANITIZE)
 
@@ -24,7 +24,7 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(SANITIZE)
 LIB_SRCS	 = $(filter-out src/main.c, $(wildcard src/*.c))
 LIB_OBJS	 = $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 H2G_SRCS	 = $(wildcard src/html2gmi/*.c)
-H2G_OBJS	 = $(H2G_SRCS:src/html2gmi/%.c=$(BUILD)/html2gmi/%.o)
+H2G_OBJS	 = $(H2G_SRCS:src/html2gmi/%.c=$(BUILD)/obj-html2gmi/%.o)
 UNIT_SRCS	 = $(wildcard tests/unit/test_*.c)
 UNIT_BINS	 = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS	 = $(wildcard tests/tools/*.c)
@@ -41,7 +41,7 @@ $(BUILD)/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/html2gmi/%.o: src/html2gmi/%.c src/lumbar.h $(wildcard src/html2gmi/*.h)
+$(BUILD)/obj-html2gmi/%.o: src/html2gmi/%.c src/lumbar.h $(wildcard src/html2gmi/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
