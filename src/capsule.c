@@ -44,6 +44,22 @@ capsule_init(const char *root, const char **err)
 	return 0;
 }
 
+/* Reopen the root (it may have been replaced) and forget every file. */
+int
+capsule_reload(const char **err)
+{
+	int fd;
+
+	if ((fd = open(conf.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	capsule_flush();
+	close(rootfd);
+	rootfd = fd;
+	return 0;
+}
+
 void
 capsule_close(void)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lumbar.h"
 
@@ -43,6 +44,7 @@ emit(enum log_level lvl, const char *line)
 	char		 ts[32];
 	struct tm	 tm;
 	time_t		 now;
+	struct buf	 b;
 
 	if ((int)lvl > verbosity)
 		return;
@@ -53,8 +55,11 @@ emit(enum log_level lvl, const char *line)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(logfp ? logfp : stderr, "%s %s\n", ts, line);
-	fflush(logfp ? logfp : stderr);
+	/* One write(2) a line: workers share the descriptor (O_APPEND). */
+	buf_init(&b);
+	if (buf_printf(&b, "%s %s\n", ts, line) == 0)
+		(void)!write(fileno(logfp ? logfp : stderr), b.data, b.len);
+	buf_free(&b);
 }
 
 void

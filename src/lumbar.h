@@ -114,6 +114,12 @@ struct config {
 	int		 wrap;			/* Gopher text columns */
 	const char	*logtarget;		/* "stderr", "syslog" or a file */
 	int		 verbose;
+	const char	*user;			/* workers become this user */
+	bool		 allow_root;
+	bool		 seccomp;
+	int		 workers;		/* processes serving */
+	int		 max_conns;		/* 0: no limit */
+	int		 max_per_client;	/* 0: no limit */
 };
 extern struct config conf;
 
@@ -146,6 +152,7 @@ struct lookup {
 	char		 mime[MIME_MAX];
 };
 int	 capsule_init(const char *, const char **);
+int	 capsule_reload(const char **);
 void	 capsule_close(void);
 int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
@@ -165,7 +172,23 @@ struct response {
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
 int	 server_listen(void);
+int	 server_prepare(void);
 int	 server_run(void);
+
+/* limit.c: connection limits shared by every worker. */
+struct sockaddr;
+int	 limit_init(size_t);
+void	 limit_reset(size_t);
+void	 limit_worker(size_t);
+int	 limit_acquire(const struct sockaddr *);
+void	 limit_release(int);
+
+/* sandbox.c: chroot, user change and seccomp for a worker. */
+struct passwd;
+int	 sandbox_worker(const struct passwd *, const char **);
+
+/* workers.c: the parent process, forking and supervising workers. */
+int	 workers_run(const struct passwd *);
 
 /* gemini.c: one Gemini request line in, a response out. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);

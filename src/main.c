@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@ struct config conf = {
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
+	.seccomp = true,
+	.max_conns = 10000,
+	.max_per_client = 32,
 };
 
 enum {
@@ -35,6 +39,10 @@ enum {
 	OPT_GOPHER_HOST,
 	OPT_GOPHER_MENU_PORT,
 	OPT_LOG,
+	OPT_ALLOW_ROOT,
+	OPT_NO_SECCOMP,
+	OPT_MAX_CONNS,
+	OPT_MAX_PER_CLIENT,
 };
 
 static const struct option longopts[] = {
@@ -51,6 +59,12 @@ static const struct option longopts[] = {
 	{ "timeout",		required_argument, NULL, 't' },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
+	{ "user",		required_argument, NULL, 'u' },
+	{ "allow-root",		no_argument,	   NULL, OPT_ALLOW_ROOT },
+	{ "no-seccomp",		no_argument,	   NULL, OPT_NO_SECCOMP },
+	{ "workers",		required_argument, NULL, 'j' },
+	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -81,6 +95,14 @@ usage(FILE *f)
 "      --no-listing        answer 51 for directories without index.gmi\n"
 "  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
+"  -u, --user USER         after binding, workers chroot into the capsule\n"
+"                          and become USER (needed when started as root)\n"
+"      --allow-root        keep serving as root without --user (not advised)\n"
+"      --no-seccomp        no system call filter in the workers\n"
+"  -j, --workers N         serving processes (default: one per core)\n"
+"      --max-conns N       connections at once, all clients (default 10000)\n"
+"      --max-per-client N  connections at once from one address or IPv6 /64\n"
+"                          (default 32); over a limit: Gemini 44, Gopher error\n"
 "      --log TARGET        stderr (default), syslog, or a file to append to\n"
 "  -v, --verbose           also log debugging detail\n"
 "  -q, --quiet             log errors and warnings only, no requests\n"
@@ -107,7 +129,7 @@ parse_options(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:vqhV",
+	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:vqhV",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -164,6 +186,26 @@ parse_options(int argc, char **argv)
 		case OPT_LOG:
 			conf.logtarget = optarg;
 			break;
+		case 'u':
+			conf.user = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			conf.allow_root = true;
+			break;
+		case OPT_NO_SECCOMP:
+			conf.seccomp = false;
+			break;
+		case 'j':
+			conf.workers = number("--workers", optarg, 1, 256);
+			break;
+		case OPT_MAX_CONNS:
+			conf.max_conns = number("--max-conns", optarg, 0,
+			    1000000);
+			break;
+		case OPT_MAX_PER_CLIENT:
+			conf.max_per_client = number("--max-per-client", optarg,
+			    0, 1000000);
+			break;
 		case 'v':
 			conf.verbose = LOG_LVL_DEBUG;
 			break;
@@ -193,14 +235,52 @@ parse_options(int argc, char **argv)
 		conf.gopher_host = conf.hostnames[0];
 	if (conf.gopher_menu_port == 0)
 		conf.gopher_menu_port = conf.gopher_port;
+	if (conf.workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		conf.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+	}
+}
+
+/*
+ * The user workers become.  Root must name one (or say --allow-root):
+ * a server that parses what strangers send should not run as root.
+ */
+static const struct passwd *
+worker_user(void)
+{
+	static struct passwd	 pw;
+	struct passwd		*p;
+
+	if (conf.user == NULL) {
+		if (geteuid() == 0 && !conf.allow_root)
+			fatal("refusing to serve as root: give --user USER "
+			    "(for example --user nobody), or --allow-root");
+		return NULL;
+	}
+	if (geteuid() != 0)
+		fatal("--user %s: only root can change user", conf.user);
+	if ((p = getpwnam(conf.user)) == NULL)
+		fatal("--user %s: no such user", conf.user);
+	if (p->pw_uid == 0 && !conf.allow_root)
+		fatal("--user %s: that is root; give an unprivileged user",
+		    conf.user);
+	/* Copied: getpwnam's storage is gone after chroot and reuse. */
+	pw.pw_uid = p->pw_uid;
+	pw.pw_gid = p->pw_gid;
+	pw.pw_name = strdup(p->pw_name);
+	return &pw;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *err;
+	const struct passwd	*pw;
+	const char		*err;
+	int			 r;
 
 	parse_options(argc, argv);
+	pw = worker_user();
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
@@ -214,9 +294,10 @@ main(int argc, char **argv)
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
 		    conf.root, conf.gopher_host, conf.gopher_port);
-	server_run();
+	tls_check_expiry();
+	r = workers_run(pw);
 	tls_free();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");
-	return 0;
+	return r;
 }

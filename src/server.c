@@ -31,6 +31,8 @@
 #define CHUNK_SIZE	(16 * 1024)	/* streamed file chunk */
 #define LINGER_MS	1000		/* drain unread input before close */
 #define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
+#define REFUSED_MAX	256		/* over-limit clients answered */
+#define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
 
@@ -63,6 +65,7 @@ struct conn {
 	size_t		 chunklen, chunkoff;
 	off_t		 fileoff;
 	size_t		 sent;		/* body bytes, for the log */
+	int		 slot;		/* limit.c slot, -1: over a limit */
 	bool		 answered;
 	struct conn	*prev, *next;
 };
@@ -72,6 +75,7 @@ static size_t		 nlisteners;
 static int		 ep = -1;
 static struct conn	*conns;
 static size_t		 nconns;
+static size_t		 nrefused;	/* over a limit, being answered */
 static bool		 stopping;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
 
@@ -201,6 +205,8 @@ set_events(struct conn *c, uint32_t ev)
 static void
 conn_free(struct conn *c)
 {
+	nrefused -= c->slot == -1;
+	limit_release(c->slot);
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	SSL_free(c->ssl);
@@ -273,6 +279,15 @@ accept_conns(struct listener *l)
 		c->kind = KIND_CONN;
 		c->proto = l->proto;
 		c->fd = fd;
+		c->slot = limit_acquire((struct sockaddr *)&ss);
+		/* Over a limit: answered (44 or an error line) while few;
+		 * beyond that, closed at once so they cost nothing. */
+		if (c->slot == -1 && nrefused >= REFUSED_MAX) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		nrefused += c->slot == -1;
 		c->start = now_us();
 		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
 		response_init(&c->resp);
@@ -378,7 +393,14 @@ static void
 dispatch(struct conn *c)
 {
 	c->answered = true;
-	if (c->proto == PROTO_GEMINI)
+	if (c->slot == -1) {
+		c->resp.status = 44;
+		if (c->proto == PROTO_GEMINI)
+			buf_puts(&c->resp.out, "44 " SLOW_DOWN_SECS "\r\n");
+		else
+			buf_puts(&c->resp.out, "3Too many connections, try "
+			    "again later\t\terror.host\t1\r\n.\r\n");
+	} else if (c->proto == PROTO_GEMINI)
 		gemini_handle(c->req, c->linelen,
 		    SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
 		    &c->resp);
@@ -601,7 +623,8 @@ on_signal(void)
 		case SIGTERM:
 		case SIGINT:
 			if (!stopping)
-				log_msg(LOG_LVL_INFO, "stopping");
+				log_msg(LOG_LVL_DEBUG, "worker %d stopping",
+				    (int)getpid());
 			stopping = true;
 			stop_listening();
 			break;
@@ -609,14 +632,13 @@ on_signal(void)
 	}
 }
 
+/* Set up the loop: done in each worker before it is confined. */
 int
-server_run(void)
+server_prepare(void)
 {
-	struct epoll_event	 e, evs[EVENTS_MAX];
+	struct epoll_event	 e;
 	sigset_t		 mask;
-	int64_t			 stop_at = 0, next_sweep = 0, now;
 	size_t			 i;
-	int			 n, k;
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
@@ -632,11 +654,21 @@ server_run(void)
 	e.data.ptr = &sigsrc;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
 	for (i = 0; i < nlisteners; i++) {
-		e.events = EPOLLIN;
+		/* One worker woken per connection, not all of them. */
+		e.events = EPOLLIN | EPOLLEXCLUSIVE;
 		e.data.ptr = &listeners[i];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
 			fatal("epoll_ctl: %s", strerror(errno));
 	}
+	return 0;
+}
+
+int
+server_run(void)
+{
+	struct epoll_event	 evs[EVENTS_MAX];
+	int64_t			 stop_at = 0, next_sweep = 0, now;
+	int			 n, k;
 
 	while (!stopping || conns != NULL) {
 		n = epoll_wait(ep, evs, EVENTS_MAX, 250);

@@ -25,7 +25,7 @@
 #define CERT_DAYS	(365 * 30)	/* long-lived: clients pin it (TOFU) */
 
 static SSL_CTX	*ctxs[HOSTNAMES_MAX];
-static char	 errbuf[512];
+static char	 errbuf[1400];
 
 static const char *
 ssl_error(const char *what, const char *file)
@@ -218,12 +218,14 @@ fail:
 }
 
 /*
- * Load (creating on first start) the certificate of every hostname.
+ * Load (creating on first start) the certificate of every hostname.  All
+ * of them load, or none is replaced: a failed reload keeps the old ones.
  * Returns -1 with *err naming the file and the problem.
  */
 int
 tls_init(const char **err)
 {
+	SSL_CTX	*fresh[HOSTNAMES_MAX] = { NULL };
 	char	 crt[1024], key[1024];
 	size_t	 i;
 
@@ -237,15 +239,21 @@ tls_init(const char **err)
 		if (cert_paths(conf.certdir, conf.hostnames[i], crt, key,
 		    sizeof(crt)) == -1) {
 			*err = "certificate path too long";
-			return -1;
+			goto fail;
 		}
 		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1 &&
 		    make_cert(conf.hostnames[i], crt, key, err) == -1)
-			return -1;
-		if ((ctxs[i] = ctx_new(crt, key, err)) == NULL)
-			return -1;
+			goto fail;
+		if ((fresh[i] = ctx_new(crt, key, err)) == NULL)
+			goto fail;
 	}
+	tls_free();
+	memcpy(ctxs, fresh, sizeof(ctxs));
 	return 0;
+fail:
+	for (i = 0; i < HOSTNAMES_MAX; i++)
+		SSL_CTX_free(fresh[i]);
+	return -1;
 }
 
 void
@@ -256,6 +264,30 @@ tls_free(void)
 	for (i = 0; i < HOSTNAMES_MAX; i++) {
 		SSL_CTX_free(ctxs[i]);
 		ctxs[i] = NULL;
+	}
+}
+
+/* Warn about a certificate that expires within 30 days (or has). */
+void
+tls_check_expiry(void)
+{
+	const ASN1_TIME	*na;
+	X509		*x;
+	size_t		 i;
+	int		 days, secs;
+
+	for (i = 0; i < conf.nhostnames; i++) {
+		if (ctxs[i] == NULL ||
+		    (x = SSL_CTX_get0_certificate(ctxs[i])) == NULL ||
+		    (na = X509_get0_notAfter(x)) == NULL ||
+		    ASN1_TIME_diff(&days, &secs, NULL, na) != 1)
+			continue;
+		if (days < 0 || secs < 0)
+			log_msg(LOG_LVL_WARN, "the certificate of %s has "
+			    "expired", conf.hostnames[i]);
+		else if (days < 30)
+			log_msg(LOG_LVL_WARN, "the certificate of %s expires "
+			    "in %d days", conf.hostnames[i], days);
 	}
 }
 

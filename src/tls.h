@@ -7,6 +7,7 @@
 
 int	 tls_init(const char **);
 void	 tls_free(void);
+void	 tls_check_expiry(void);
 SSL	*tls_accept(int);
 
 #endif

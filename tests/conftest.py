@@ -24,24 +24,48 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_port_for(addrs):
+    """A port free on every address in addrs (IPv4 or IPv6 literals)."""
+    for _ in range(50):
+        port = free_port(*_family_host(addrs[0]))
+        try:
+            for a in addrs[1:]:
+                fam, host = _family_host(a)
+                with socket.socket(fam, socket.SOCK_STREAM) as s:
+                    s.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port on " + ", ".join(addrs))
+
+
+def _family_host(addr):
+    if ":" in addr:
+        return socket.AF_INET6, addr
+    return socket.AF_INET, addr
+
+
 class Server:
     """One running lumbar; `args` are extra command-line options."""
 
     def __init__(self, tmp_path, root=CAPSULE, args=(), gopher=True,
-                 listen=("127.0.0.1",)):
+                 listen=("127.0.0.1",), certs=None):
         self.root = str(root)
-        self.certs = str(tmp_path / "certs")
+        # certs: a directory shared between runs (restarts reuse it)
+        self.certs = str(certs) if certs else str(tmp_path / "certs")
         os.makedirs(self.certs, exist_ok=True)
         self.log = str(tmp_path / "lumbar.log")
         self.host = listen[0]
         for attempt in range(5):
-            self.port = free_port()
+            self.port = free_port_for(list(listen))
             self.gopher_port = free_port() if gopher else 0
             cmd = [LUMBAR, "--root", self.root, "--certs", self.certs,
                    "--port", str(self.port),
                    "--gopher-port", str(self.gopher_port)]
             for a in listen:
                 cmd += ["--listen", a]
+            if os.geteuid() == 0:   # lumbar refuses to serve as root
+                cmd += ["--user", "nobody"]
             cmd += list(args)
             self.cmd = cmd
             self.errf = open(self.log, "wb")
@@ -52,13 +76,13 @@ class Server:
             self.stop(check=False)
         raise RuntimeError("lumbar did not start: " + self.output())
 
-    def _wait_ready(self, timeout=10.0):
+    def _wait_ready(self, timeout=20.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection((self.host, self.port), 0.2):
+                with socket.create_connection((self.host, self.port), 0.5):
                     return True
             except OSError:
                 time.sleep(0.05)

@@ -1,0 +1,117 @@
+/*
+ * limit.c: connection counts for the whole server.  The counters live in
+ * shared memory made before the workers are forked, one row per worker,
+ * so that the limits hold across processes and a dead worker's row can be
+ * cleared without guessing what it held.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "lumbar.h"
+
+#define LIMIT_SLOTS	4096	/* client addresses hashed into slots */
+
+struct row {
+	atomic_int	 total;
+	atomic_int	 slot[LIMIT_SLOTS];
+};
+
+static struct row	*rows;
+static size_t		 nrows;
+static struct row	*mine;
+
+int
+limit_init(size_t workers)
+{
+	void *p;
+
+	p = mmap(NULL, workers * sizeof(struct row), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	rows = p;
+	nrows = workers;
+	return 0;
+}
+
+/* Called in a worker (index w) at start, and by the parent when it dies. */
+void
+limit_reset(size_t w)
+{
+	if (rows == NULL || w >= nrows)
+		return;
+	memset(&rows[w], 0, sizeof(rows[w]));
+}
+
+void
+limit_worker(size_t w)
+{
+	limit_reset(w);
+	mine = rows != NULL && w < nrows ? &rows[w] : NULL;
+}
+
+/* A client is its IPv4 address, or its IPv6 /64 (one end site). */
+static unsigned
+client_slot(const struct sockaddr *sa)
+{
+	const unsigned char	*p;
+	size_t			 n, i;
+	unsigned		 h = 2166136261u;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		p = s6->sin6_addr.s6_addr;
+		n = 8;
+		/* IPv4-mapped addresses count as their IPv4 address. */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			p += 12;
+			n = 4;
+		}
+	} else {
+		p = (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % LIMIT_SLOTS;
+}
+
+/*
+ * Count a new connection from sa.  Returns its slot (to give back with
+ * limit_release), or -1 when the server or the client is at its limit.
+ */
+int
+limit_acquire(const struct sockaddr *sa)
+{
+	unsigned	 s;
+	size_t		 w;
+	int		 total = 0, client = 0;
+
+	if (mine == NULL)
+		return 0;
+	s = client_slot(sa);
+	for (w = 0; w < nrows; w++) {
+		total += atomic_load(&rows[w].total);
+		client += atomic_load(&rows[w].slot[s]);
+	}
+	if ((conf.max_conns > 0 && total >= conf.max_conns) ||
+	    (conf.max_per_client > 0 && client >= conf.max_per_client))
+		return -1;
+	atomic_fetch_add(&mine->total, 1);
+	atomic_fetch_add(&mine->slot[s], 1);
+	return (int)s;
+}
+
+void
+limit_release(int s)
+{
+	if (mine == NULL || s < 0)
+		return;
+	atomic_fetch_sub(&mine->total, 1);
+	atomic_fetch_sub(&mine->slot[s], 1);
+}
