@@ -1,0 +1,346 @@
+"""The Gopher listener against the running server: menus, text forms, raw
+files, caps.txt, URL: redirects, the Gopher+ probe, every bad input, and
+real clients from Debian (curl, lynx, the UMN gopher client) when they are
+installed.  A crawl from the root checks every menu line on this host."""
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import CAPSULE
+
+LONG_PARA = ("This paragraph is long enough to be wrapped by the Gopher "
+             "renderer at seventy columns, and it has a wide word: "
+             "日本語のテキストは空白がないので折り返す必要があります。")
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A small capsule with every kind of entry the listener treats apart."""
+    root = tmp_path / "capsule"
+    (root / "articles").mkdir(parents=True)
+    (root / "plain").mkdir()
+    (root / "real").mkdir()
+    (root / ".hidden").mkdir()
+    (root / "index.gmi").write_text(
+        "# Home\n" + LONG_PARA + "\n=> articles/ Articles\n"
+        "=> plain/ A directory without index\n=> real/ Real text files\n"
+        "=> https://example.com/?a=1&b=<2> The web\n"
+        "=> gopher://gopher.example/1/ Elsewhere in Gopherspace\n",
+        encoding="utf-8")
+    (root / "articles" / "index.gmi").write_text(
+        "# Articles\n=> first.gmi The first article\n=> ../ Home\n")
+    (root / "articles" / "first.gmi").write_text(
+        "# The first article\n\nSome text.\n* an item\n> a quote\n"
+        "```\ncode\tmore\n```\n=> /plain/notes.txt Notes\n"
+        "=> /plain/pic.gif A picture\n")
+    (root / "plain" / "notes.txt").write_bytes(b"line one\r\n.\r\n..dots\n")
+    (root / "plain" / "pic.gif").write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00;")
+    (root / "real" / "page.gmi").write_text("# Page\n")
+    (root / "real" / "page.txt").write_text("I am a real file.\n")
+    (root / "real" / "caps.txt").write_text("not the root\n")
+    (root / ".hidden" / "secret.gmi").write_text("# Secret\n")
+    (root / ".secret.gmi").write_text("# Secret\n")
+    return root
+
+
+# Tests run as root in CI containers; lumbar refuses that without a word.
+AS_ROOT = ["--allow-root"] if os.getuid() == 0 else []
+
+
+@pytest.fixture
+def srv(server_factory, site):
+    return server_factory(root=site, args=["--timeout", "2"] + AS_ROOT)
+
+
+@pytest.fixture
+def real(server_factory):
+    if not os.path.exists(os.path.join(CAPSULE, "index.gmi")):
+        pytest.skip("SKIP: capsule/ has no index.gmi yet (make capsule)")
+    return server_factory(args=AS_ROOT)
+
+
+def menu_lines(data):
+    """Check a menu's shape and return its lines split into fields."""
+    assert data.endswith(b"\r\n.\r\n"), data[-40:]
+    out = []
+    for line in data[:-3].split(b"\r\n")[:-1]:
+        assert b"\n" not in line and b"\r" not in line, line
+        fields = line.split(b"\t")
+        assert len(fields) == 4, line
+        assert fields[3].isdigit(), line
+        out.append([f.decode("utf-8") for f in fields])
+    return out
+
+
+def assert_error(data):
+    assert data.startswith(b"3"), data[:80]
+    assert data.endswith(b"\terror.host\t1\r\n.\r\n"), data
+    assert data.count(b"\r\n") == 2
+
+
+def assert_serving(srv):
+    lines = menu_lines(srv.gopher(b"\r\n"))
+    assert any(l[0].startswith("1") for l in lines)
+
+
+def test_home_menu(srv):
+    lines = menu_lines(srv.gopher(b"\r\n"))
+    assert lines[0][0] == "iHome"
+    assert lines[1][0] == "i===="
+    texts = [l[0][1:] for l in lines if l[0].startswith("i")]
+    assert any("日本語" in t for t in texts)
+    items = {l[0][1:]: l for l in lines if not l[0].startswith("i")}
+    assert items["Articles"] == ["1Articles", "/articles/", "localhost",
+                                 str(srv.gopher_port)]
+    assert items["The web"][1] == "URL:https://example.com/?a=1&b=<2>"
+    assert items["Elsewhere in Gopherspace"][2:] == ["gopher.example", "70"]
+    assert items["This page as plain text"][1] == "/index.txt"
+    assert srv.gopher(b"/\r\n") == srv.gopher(b"\r\n")
+
+
+def test_lf_only_request(srv):
+    assert srv.gopher(b"\n") == srv.gopher(b"\r\n")
+    assert srv.gopher(b"/articles/\n") == srv.gopher(b"/articles/\r\n")
+
+
+def test_article_and_its_text_form(srv):
+    lines = menu_lines(srv.gopher(b"/articles/first.gmi\r\n"))
+    texts = [l[0] for l in lines]
+    assert "icode    more" in texts
+    assert "i* an item" in texts and "i> a quote" in texts
+    kinds = {l[0][1:]: l[0][0] for l in lines}
+    assert kinds["Notes"] == "0" and kinds["A picture"] == "g"
+    text = srv.gopher(b"/articles/first.txt\r\n").decode()
+    assert text.startswith("The first article\r\n=================\r\n")
+    assert "Notes [1]" in text
+    assert f"[1] gopher://localhost:{srv.gopher_port}/0/plain/notes.txt" \
+        in text
+    assert "\t" not in text
+
+
+def test_directory_without_slash_and_listing(srv):
+    assert srv.gopher(b"/articles\r\n") == srv.gopher(b"/articles/\r\n")
+    lines = menu_lines(srv.gopher(b"/plain/\r\n"))
+    names = {l[0][1:]: l for l in lines}
+    assert names["notes.txt"][0][0] == "0"
+    assert names["pic.gif"][0][0] == "g"
+    assert names["This page as plain text"][1] == "/plain/index.txt"
+    text = srv.gopher(b"/plain/index.txt\r\n").decode()
+    assert "Index of /plain/" in text and "notes.txt [" in text
+
+
+def test_raw_files_are_sent_as_they_are(srv, site):
+    # No "." terminator and no dot doubling: the close ends a file.
+    assert srv.gopher(b"/plain/notes.txt\r\n") == \
+        (site / "plain" / "notes.txt").read_bytes()
+    assert srv.gopher(b"/plain/pic.gif\r\n") == \
+        (site / "plain" / "pic.gif").read_bytes()
+
+
+def test_real_text_file_wins(srv):
+    assert srv.gopher(b"/real/page.txt\r\n") == b"I am a real file.\n"
+    lines = menu_lines(srv.gopher(b"/real/page.gmi\r\n"))
+    assert not any("plain text" in l[0] for l in lines)
+
+
+def test_caps_txt(srv, server_factory, site):
+    caps = srv.gopher(b"/caps.txt\r\n").decode()
+    assert caps.startswith("CAPS\r\n")
+    assert "CapsVersion=1\r\n" in caps and "PathDelimeter=/\r\n" in caps
+    assert srv.gopher(b"caps.txt\r\n").decode() == caps
+    (site / "caps.txt").write_text("CAPS\nmine\n")
+    assert srv.gopher(b"/caps.txt\r\n") == b"CAPS\nmine\n"
+
+
+def test_url_redirect(srv):
+    page = srv.gopher(b"URL:https://example.com/?a=1&b=<2>\"'\r\n").decode()
+    assert '<meta http-equiv="refresh" content="0; url=' \
+        'https://example.com/?a=1&amp;b=&lt;2&gt;&quot;&#39;">' in page
+    assert "<2>" not in page
+    for url in (b"gemini://example.org/", b"gopher://example.org/",
+                b"mailto:a@example.org", b"HTTP://example.org/"):
+        assert b"http-equiv" in srv.gopher(b"URL:" + url + b"\r\n")
+
+
+@pytest.mark.parametrize("url", [
+    b"javascript:alert(1)", b"data:text/html,<script>x</script>",
+    b"file:///etc/passwd", b"", b"vbscript:x", b"http:",
+])
+def test_url_unsafe_scheme_refused(srv, url):
+    assert_error(srv.gopher(b"URL:" + url + b"\r\n"))
+    assert_serving(srv)
+
+
+@pytest.mark.parametrize("request_line", [
+    b"/" + b"a" * 255 + b"\r\n",                 # selector over 255 bytes
+    b"x" * 2000 + b"\r\n",                       # longer than any line
+    b"/index.gmi\x00\r\n",                       # NUL
+    b"/ind\x01ex.gmi\r\n",                       # control byte
+    b"/ind\x1bex.gmi\r\n",                       # escape
+    b"/\xff\xfe.gmi\r\n",                        # not UTF-8
+    b"/../../etc/passwd\r\n",                    # outside the capsule
+    b"../\r\n",
+    b"/articles/../../index.gmi\r\n",
+    b"/articles/./first.gmi\r\n",
+    b"/.secret.gmi\r\n",                          # dotfiles
+    b"/.hidden/secret.gmi\r\n",
+    b"/.hidden/\r\n",
+    b"/no/such/page.gmi\r\n",                    # missing
+    b"/nothing.txt\r\n",
+])
+def test_bad_input(srv, request_line):
+    assert_error(srv.gopher(request_line))
+    assert_serving(srv)
+
+
+def test_no_line_end_before_deadline(srv):
+    start = time.monotonic()
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
+        s.sendall(b"/index.gmi")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert time.monotonic() - start < 8
+    assert data == b"" or data.startswith(b"3"), data
+    assert_serving(srv)
+
+
+def test_idle_client_does_not_block_others(srv):
+    with socket.create_connection((srv.host, srv.gopher_port), 10):
+        assert_serving(srv)
+
+
+def test_gopher_plus_probe(srv):
+    data = srv.gopher(b"\t$\r\n")
+    assert data.startswith(b"+-1\r\n+INFO: 1")
+    assert data.endswith(b".\r\n")
+    plus = srv.gopher(b"/articles/\t+\r\n")
+    assert plus.startswith(b"+-1\r\n")
+    menu_lines(plus[5:])
+    assert srv.gopher(b"/plain/notes.txt\t+\r\n").startswith(b"+-2\r\n")
+
+
+def test_search_hook(srv):
+    assert_error(srv.gopher(b"/\twords\r\n"))
+    assert_serving(srv)
+
+
+def crawl(srv):
+    """Visit every menu and text item on this host from the root."""
+    seen, todo, errors = set(), [("1", "")], []
+    here = {("localhost", str(srv.gopher_port)),
+            ("127.0.0.1", str(srv.gopher_port))}
+    while todo:
+        kind, sel = todo.pop()
+        if (kind, sel) in seen:
+            continue
+        seen.add((kind, sel))
+        data = srv.gopher(sel.encode() + b"\r\n")
+        if kind == "1":
+            for fields in menu_lines(data):
+                t, s = fields[0][:1], fields[1]
+                if t == "3":
+                    errors.append((sel, fields))
+                if t in "01" and (fields[2], fields[3]) in here:
+                    todo.append((t, s))
+        elif data.startswith(b"3") and data.endswith(b"error.host\t1\r\n.\r\n"):
+            errors.append((sel, data))
+    return seen, errors
+
+
+def test_crawl_finds_no_error(srv):
+    seen, errors = crawl(srv)
+    assert not errors
+    assert ("1", "/articles/first.gmi") in seen
+    assert ("0", "/articles/first.txt") in seen
+
+
+def test_crawl_real_capsule(real):
+    seen, errors = crawl(real)
+    assert not errors
+    assert len(seen) > 2
+
+
+def tool(name):
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"SKIP: {name} not installed (apt-get install {name})")
+    return path
+
+
+def run(cmd, timeout=20):
+    return subprocess.run(cmd, capture_output=True, timeout=timeout,
+                          check=True).stdout.decode("utf-8", "replace")
+
+
+def test_curl(srv):
+    curl = tool("curl")
+    base = f"gopher://127.0.0.1:{srv.gopher_port}"
+    assert "iHome" in run([curl, "-s", base + "/1/"])
+    assert "The first article" in run([curl, "-s", base + "/1/articles/"])
+    assert "Some text." in run([curl, "-s", base + "/1/articles/first.gmi"])
+    assert "Some text." in run([curl, "-s", base + "/0/articles/first.txt"])
+
+
+def test_lynx(srv):
+    lynx = tool("lynx")
+    base = f"gopher://127.0.0.1:{srv.gopher_port}"
+    home = run([lynx, "-dump", base + "/1/"])
+    assert "Home" in home and "(DIR)" in home and "Articles" in home
+    index = run([lynx, "-dump", base + "/1/articles/"])
+    assert "The first article" in index
+    article = run([lynx, "-dump", base + "/1/articles/first.gmi"])
+    assert "Some text." in article and "a quote" in article
+    text = run([lynx, "-dump", base + "/0/articles/first.txt"])
+    assert "Some text." in text
+
+
+def test_curl_and_lynx_real_capsule(real):
+    curl, lynx = tool("curl"), tool("lynx")
+    base = f"gopher://127.0.0.1:{real.gopher_port}"
+    for sel in ("/1/", "/1/articles/"):
+        menu_lines(subprocess.run([curl, "-s", base + sel],
+                                  capture_output=True, timeout=20).stdout)
+        assert run([lynx, "-dump", base + sel]).strip()
+
+
+def test_umn_gopher_client(srv):
+    """The UMN client probes with <TAB>$ first; it must reach the menu."""
+    gopher = tool("gopher")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(TERM="vt100", HOME=os.environ.get("TMPDIR", "/tmp"))
+        os.execv(gopher, [gopher, "127.0.0.1", str(srv.gopher_port)])
+    out = b""
+
+    def pump(seconds):
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+
+    try:
+        pump(3)
+        os.write(fd, b"\r")         # past the welcome screen
+        deadline = time.monotonic() + 15
+        while b"Articles" not in out and time.monotonic() < deadline:
+            pump(0.5)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"Articles" in out
