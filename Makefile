@@ -83,7 +83,8 @@ test check:
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
 check-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
 capsule: $(BUILD)/html2gmi

@@ -52,7 +52,8 @@ worker_main(size_t index)
 		log_msg(LOG_LVL_ERR, "worker %zu: %s", index, err);
 		_exit(1);
 	}
-	_exit(server_run() == 0 ? 0 : 1);
+	/* exit(), not _exit(): LeakSanitizer checks at exit in test builds. */
+	exit(server_run() == 0 ? 0 : 1);
 }
 
 static int
