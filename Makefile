@@ -33,7 +33,7 @@ TOOL_BINS	 = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 RUN_PORT	?= 1965
 RUN_GOPHER_PORT	?= 7070
 
-.PHONY: all run test check unit check-asan capsule clean deps install uninstall bench
+.PHONY: all run test check unit check-asan capsule clean deps install uninstall bench bench-servers
 
 all: $(BUILD)/lumbar $(BUILD)/html2gmi
 
@@ -62,6 +62,17 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/liblumbar.a
 $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
+
+# The load generator: timings only, never part of `make test`.
+$(BUILD)/gemload: tests/bench/gemload.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS) -lpthread
+
+# lumbar beside molly-brown and gophernicus on the same page, in a private
+# network namespace; prints the table and writes bench/results.md.
+bench: bench-servers
+bench-servers: $(BUILD)/lumbar $(BUILD)/gemload
+	BUILD=$(BUILD) $(PYTHON) tests/bench/servers.py
 
 # Installs missing Debian packages when root (or through sudo), else
 # names the exact apt-get line and stops.
