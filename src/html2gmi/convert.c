@@ -1,0 +1,1100 @@
+/*
+ * convert.c: turn one page's gumbo tree into the gemtext line model.
+ * The walk keeps its own stack of frames, one per open element, so that
+ * nesting costs heap, not C stack; each element kind has a small enter
+ * and exit step.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "html2gmi.h"
+
+/* What entering an element started, so that leaving it can finish it. */
+enum act {
+	ACT_NONE,
+	ACT_BLOCK,
+	ACT_HEADING,
+	ACT_LIST,
+	ACT_ITEM,
+	ACT_QUOTE,
+	ACT_PRE,
+	ACT_ANCHOR,
+	ACT_DTABLE,
+	ACT_ROW,
+	ACT_CELL,
+	ACT_CAPTION,
+	ACT_THEAD,
+};
+
+struct frame {
+	GumboNode	*node;
+	size_t		 next;		/* child to visit next */
+	enum act	 act;
+	enum gmi_type	 kind;		/* the line kind to restore */
+	long		 counter;	/* ordered list: the next number */
+	int		 step;		/* +1, or -1 for reversed lists */
+	bool		 ordered;
+	size_t		 span;		/* table cell: columns it takes */
+};
+
+struct conv {
+	const struct profile	*prof;
+	const struct linkctx	*lc;
+	struct page		*pg;
+	struct gmi_doc		*doc;
+	struct buf		 line;	/* the line being gathered */
+	bool			 space;	/* a space is due before more text */
+	enum gmi_type		 kind;	/* what the line becomes */
+	char			 number[32];	/* "3. " for an ordered item */
+	int			 hold;	/* in lists and quotes links wait */
+	bool			 blank;	/* a blank line before the next block */
+	bool			 had_h1;
+	struct gather		 links;
+	/* The open anchor: its target and the text that will label it. */
+	bool			 in_a;
+	char			*a_url;
+	struct buf		 a_label;
+	bool			 a_space;
+	char			*a_alt;
+	int			 pre;
+	struct buf		 pretext;
+	struct table		*tbl;	/* the data table being read */
+	size_t			 col;
+	bool			 row_th;	/* every cell of the row a th */
+	bool			 thead;
+	struct density		 dens;
+	bool			 use_density;
+	const GumboNode		*root;
+	bool			 failed;	/* out of memory */
+};
+
+static bool
+tag_in(GumboTag t, const GumboTag *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (set[i] == t)
+			return true;
+	return false;
+}
+#define TAG_IN(t, set) tag_in((t), (set), sizeof(set) / sizeof(set[0]))
+
+/* Never content: code, styling, forms, embedded objects. */
+static const GumboTag never[] = {
+	GUMBO_TAG_SCRIPT, GUMBO_TAG_STYLE, GUMBO_TAG_NOSCRIPT,
+	GUMBO_TAG_TEMPLATE, GUMBO_TAG_HEAD, GUMBO_TAG_INPUT, GUMBO_TAG_BUTTON,
+	GUMBO_TAG_SELECT, GUMBO_TAG_TEXTAREA, GUMBO_TAG_IFRAME,
+	GUMBO_TAG_OBJECT, GUMBO_TAG_EMBED, GUMBO_TAG_SVG, GUMBO_TAG_MATH,
+	GUMBO_TAG_CANVAS, GUMBO_TAG_AUDIO, GUMBO_TAG_VIDEO, GUMBO_TAG_MAP,
+	GUMBO_TAG_APPLET, GUMBO_TAG_FRAMESET, GUMBO_TAG_DATALIST,
+	GUMBO_TAG_OPTION, GUMBO_TAG_LABEL, GUMBO_TAG_KEYGEN,
+};
+
+/* Elements that start and end a block of text. */
+static const GumboTag blocks[] = {
+	GUMBO_TAG_ADDRESS, GUMBO_TAG_ARTICLE, GUMBO_TAG_ASIDE,
+	GUMBO_TAG_BODY, GUMBO_TAG_CENTER, GUMBO_TAG_DD, GUMBO_TAG_DETAILS,
+	GUMBO_TAG_DIV, GUMBO_TAG_DL, GUMBO_TAG_DT,
+	GUMBO_TAG_FIELDSET, GUMBO_TAG_FIGCAPTION, GUMBO_TAG_FIGURE,
+	GUMBO_TAG_FOOTER, GUMBO_TAG_FORM, GUMBO_TAG_HEADER, GUMBO_TAG_HGROUP,
+	GUMBO_TAG_HTML, GUMBO_TAG_LEGEND, GUMBO_TAG_MAIN, GUMBO_TAG_NAV,
+	GUMBO_TAG_P, GUMBO_TAG_SECTION, GUMBO_TAG_SUMMARY, GUMBO_TAG_TABLE,
+	GUMBO_TAG_TBODY, GUMBO_TAG_THEAD, GUMBO_TAG_TFOOT, GUMBO_TAG_TR,
+	GUMBO_TAG_TD, GUMBO_TAG_TH, GUMBO_TAG_CAPTION, GUMBO_TAG_NOFRAMES,
+};
+
+/* Containers whose link density is measured when no profile says more. */
+static const GumboTag dense_candidates[] = {
+	GUMBO_TAG_DIV, GUMBO_TAG_TD, GUMBO_TAG_TABLE, GUMBO_TAG_UL,
+	GUMBO_TAG_OL, GUMBO_TAG_SECTION, GUMBO_TAG_DL, GUMBO_TAG_MENU,
+	GUMBO_TAG_CENTER, GUMBO_TAG_TR,
+};
+
+/* A data table holds none of these; a layout table usually does. */
+static const GumboTag not_in_data[] = {
+	GUMBO_TAG_TABLE, GUMBO_TAG_P, GUMBO_TAG_DIV, GUMBO_TAG_UL,
+	GUMBO_TAG_OL, GUMBO_TAG_DL, GUMBO_TAG_H1, GUMBO_TAG_H2, GUMBO_TAG_H3,
+	GUMBO_TAG_H4, GUMBO_TAG_H5, GUMBO_TAG_H6, GUMBO_TAG_BLOCKQUOTE,
+	GUMBO_TAG_PRE, GUMBO_TAG_FORM, GUMBO_TAG_HR, GUMBO_TAG_CENTER,
+	GUMBO_TAG_SECTION, GUMBO_TAG_ARTICLE, GUMBO_TAG_NAV, GUMBO_TAG_MAIN,
+	GUMBO_TAG_HEADER, GUMBO_TAG_FOOTER, GUMBO_TAG_ASIDE,
+	GUMBO_TAG_ADDRESS, GUMBO_TAG_FIGURE, GUMBO_TAG_IFRAME,
+};
+
+static void
+fail_if(struct conv *c, bool bad)
+{
+	if (bad)
+		c->failed = true;
+}
+
+static bool
+last_blank(const struct gmi_doc *doc)
+{
+	return doc->len > 0 && doc->lines[doc->len - 1].type == GMI_TEXT &&
+	    doc->lines[doc->len - 1].text[0] == '\0';
+}
+
+/* A blank line between blocks, never at the top, never two. */
+static void
+separate(struct conv *c)
+{
+	if (c->blank && c->doc->len > 0 && !last_blank(c->doc))
+		fail_if(c, gmi_add(c->doc, GMI_TEXT, "", 0) == -1);
+	c->blank = false;
+}
+
+static void
+emit_links(struct conv *c)
+{
+	if (c->links.len == 0)
+		return;
+	separate(c);
+	fail_if(c, gather_flush(&c->links, c->doc) == -1);
+}
+
+/* The gathered text becomes one line of the current kind. */
+static void
+flush_line(struct conv *c)
+{
+	enum gmi_type	 type = c->kind;
+	struct buf	*l = &c->line;
+	char		*text;
+
+	c->space = false;
+	if (l->len == 0)
+		return;
+	if (c->number[0] != '\0') {
+		struct buf nb;
+
+		buf_init(&nb);
+		fail_if(c, buf_puts(&nb, c->number) == -1 ||
+		    buf_append(&nb, l->data, l->len) == -1);
+		buf_free(l);
+		*l = nb;
+		c->number[0] = '\0';
+	}
+	if (type == GMI_H1) {
+		if (c->had_h1)
+			type = GMI_H2;	/* the page has one title */
+		c->had_h1 = true;
+	}
+	separate(c);
+	if (l->data == NULL || gmi_add(c->doc, type, l->data, l->len) == -1) {
+		c->failed = true;
+		return;
+	}
+	text = c->doc->lines[c->doc->len - 1].text;
+	if (type == GMI_H1 && c->pg->title == NULL)
+		fail_if(c, (c->pg->title = strdup(text)) == NULL);
+	if (type == GMI_TEXT && c->pg->summary == NULL)
+		fail_if(c, (c->pg->summary = strdup(text)) == NULL);
+	buf_reset(l);
+}
+
+/* The end of a block: its line, then, unless held, its links. */
+static void
+block_edge(struct conv *c)
+{
+	flush_line(c);
+	if (c->in_a)
+		c->a_space = true;
+	if (c->hold == 0) {
+		emit_links(c);
+		c->blank = true;
+	}
+}
+
+static void
+add_text(struct conv *c, const char *s, size_t n)
+{
+	if (c->pre > 0)
+		fail_if(c, buf_append(&c->pretext, s, n) == -1);
+	else
+		fail_if(c, !collapse_into(&c->line, &c->space, s, n));
+	if (c->in_a)
+		fail_if(c, !collapse_into(&c->a_label, &c->a_space, s, n));
+}
+
+static void
+add_link(struct conv *c, const char *url, const char *label)
+{
+	fail_if(c, gather_add(&c->links, url, label[0] ? label : url) == -1);
+}
+
+/* Resolve an href or src through the link rules; NULL when dropped. */
+static char *
+resolve(struct conv *c, const char *href)
+{
+	struct buf	out;
+	int		r;
+
+	buf_init(&out);
+	if ((r = link_resolve(c->lc, href, &out)) == 1)
+		return buf_steal(&out);
+	fail_if(c, r == -1);
+	buf_free(&out);
+	return NULL;
+}
+
+static void
+anchor_end(struct conv *c)
+{
+	const char *label;
+
+	if (!c->in_a)
+		return;
+	c->in_a = false;
+	if (c->a_url != NULL) {
+		label = c->a_label.len ? c->a_label.data :
+		    c->a_alt ? c->a_alt : c->a_url;
+		add_link(c, c->a_url, label);
+	}
+	free(c->a_url);
+	free(c->a_alt);
+	c->a_url = c->a_alt = NULL;
+	buf_reset(&c->a_label);
+}
+
+static void
+anchor_start(struct conv *c, GumboNode *n)
+{
+	const char *href = tree_attr(n, "href"), *title;
+
+	anchor_end(c);
+	c->in_a = true;
+	c->a_space = false;
+	c->a_url = href ? resolve(c, href) : NULL;
+	if ((title = tree_attr(n, "title")) != NULL && *title != '\0') {
+		struct buf t;
+		bool sp = false;
+
+		buf_init(&t);
+		fail_if(c, !collapse_into(&t, &sp, title, strlen(title)));
+		if (t.len > 0)
+			c->a_alt = buf_steal(&t);
+		else
+			buf_free(&t);
+	}
+}
+
+/* Spacer GIFs and tracking pixels carry no meaning even with an alt. */
+static bool
+is_spacer(GumboNode *n)
+{
+	const char *w = tree_attr(n, "width"), *h = tree_attr(n, "height");
+	const char *src = tree_attr(n, "src"), *base;
+
+	if ((w && atoi(w) > 0 && atoi(w) <= 2) ||
+	    (h && atoi(h) > 0 && atoi(h) <= 2))
+		return true;
+	if (src == NULL)
+		return true;
+	base = strrchr(src, '/');
+	base = base ? base + 1 : src;
+	return strncasecmp(base, "spacer", 6) == 0 ||
+	    strncasecmp(base, "blank.", 6) == 0 ||
+	    strncasecmp(base, "pixel.", 6) == 0 ||
+	    strncasecmp(base, "clear.", 6) == 0 ||
+	    strncasecmp(base, "transparent.", 12) == 0;
+}
+
+static void
+image(struct conv *c, GumboNode *n)
+{
+	const char	*alt = tree_attr(n, "alt");
+	struct buf	 t;
+	bool		 sp = false;
+	char		*url;
+
+	if (alt == NULL || is_spacer(n))
+		return;
+	buf_init(&t);
+	fail_if(c, !collapse_into(&t, &sp, alt, strlen(alt)));
+	if (t.len == 0) {
+		buf_free(&t);
+		return;
+	}
+	if (c->in_a) {
+		/* The anchor's link says it; the alt may label it. */
+		if (c->a_alt == NULL)
+			c->a_alt = buf_steal(&t);
+		buf_free(&t);
+		return;
+	}
+	if ((url = resolve(c, tree_attr(n, "src"))) != NULL)
+		add_link(c, url, t.data);
+	free(url);
+	buf_free(&t);
+}
+
+/* A form that wraps the whole page (ASP.NET does) is not a form to drop. */
+static bool
+wraps_content(GumboNode *form)
+{
+	GumboNode	*n;
+	GumboTag	 t;
+
+	for (n = form; n != NULL; n = tree_next(form, n, true)) {
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		t = n->v.element.tag;
+		if (t == GUMBO_TAG_P || t == GUMBO_TAG_H1 || t == GUMBO_TAG_H2 ||
+		    t == GUMBO_TAG_ARTICLE || t == GUMBO_TAG_MAIN)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A data table has header cells, a caption or a border, several rows
+ * and columns, and no blocks or tables inside; anything else is layout.
+ */
+static bool
+is_data_table(GumboNode *table)
+{
+	GumboNode	*n;
+	GumboTag	 t;
+	const char	*role = tree_attr(table, "role"), *border;
+	bool		 header = false;
+	size_t		 rows = 0, cells = 0, maxcells = 0;
+
+	if (role != NULL && (strcasecmp(role, "presentation") == 0 ||
+	    strcasecmp(role, "none") == 0))
+		return false;
+	for (n = tree_next(table, table, true); n != NULL;
+	    n = tree_next(table, n, true)) {
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		t = n->v.element.tag;
+		if (TAG_IN(t, not_in_data))
+			return false;
+		if (t == GUMBO_TAG_TH || t == GUMBO_TAG_CAPTION ||
+		    t == GUMBO_TAG_THEAD)
+			header = true;
+		if (t == GUMBO_TAG_TR) {
+			rows++;
+			cells = 0;
+		}
+		if ((t == GUMBO_TAG_TD || t == GUMBO_TAG_TH) &&
+		    ++cells > maxcells)
+			maxcells = cells;
+	}
+	if (header)
+		return rows >= 1;
+	border = tree_attr(table, "border");
+	return border != NULL && atoi(border) > 0 && rows >= 2 &&
+	    maxcells >= 2;
+}
+
+static void
+item_start(struct conv *c, struct frame *f, struct frame *parent)
+{
+	const char	*v = tree_attr(f->node, "value");
+	long		 num;
+
+	f->kind = c->kind;
+	if (c->kind != GMI_QUOTE)
+		c->kind = GMI_ITEM;
+	c->number[0] = '\0';
+	if (parent == NULL || parent->act != ACT_LIST || !parent->ordered)
+		return;
+	if (v != NULL && *v != '\0')
+		parent->counter = strtol(v, NULL, 10);
+	num = parent->counter;
+	parent->counter += parent->step;
+	snprintf(c->number, sizeof(c->number), "%ld. ", num);
+}
+
+static void
+list_start(struct frame *f)
+{
+	const char	*start = tree_attr(f->node, "start");
+	const GumboVector *k = &f->node->v.element.children;
+	size_t		 i;
+	long		 items = 0;
+
+	f->ordered = f->node->v.element.tag == GUMBO_TAG_OL;
+	f->step = tree_attr(f->node, "reversed") ? -1 : 1;
+	for (i = 0; f->step < 0 && i < k->length; i++)
+		if (((GumboNode *)k->data[i])->type == GUMBO_NODE_ELEMENT &&
+		    ((GumboNode *)k->data[i])->v.element.tag == GUMBO_TAG_LI)
+			items++;
+	f->counter = start && *start ? strtol(start, NULL, 10) :
+	    f->step > 0 ? 1 : items;
+}
+
+/* The preformatted text, verbatim, one model line per line. */
+static void
+pre_end(struct conv *c)
+{
+	struct buf	*p = &c->pretext;
+	const char	*s, *nl, *end;
+
+	if (p->len > 0 && p->data[p->len - 1] == '\n')
+		p->len--;	/* the newline before </pre> ends the text */
+	if (p->len == 0) {
+		buf_reset(p);
+		return;
+	}
+	separate(c);
+	fail_if(c, gmi_add(c->doc, GMI_PRE_START, "", 0) == -1);
+	for (s = p->data, end = p->data + p->len; s <= end; s = nl + 1) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		fail_if(c, gmi_add(c->doc, GMI_PRE, s, (size_t)(nl - s)) == -1);
+	}
+	fail_if(c, gmi_add(c->doc, GMI_PRE_END, "", 0) == -1);
+	buf_reset(p);
+}
+
+static void
+cell_start(struct conv *c, struct frame *f)
+{
+	const char *span = tree_attr(f->node, "colspan");
+
+	buf_reset(&c->line);
+	c->space = false;
+	if (f->node->v.element.tag != GUMBO_TAG_TH)
+		c->row_th = false;
+	f->span = span ? (size_t)atoi(span) : 1;
+	if (f->span < 1 || f->span > H2G_TABLE_COLS)
+		f->span = 1;
+}
+
+static void
+cell_end(struct conv *c, struct frame *f)
+{
+	fail_if(c, table_set(c->tbl, c->col, c->line.data ? c->line.data :
+	    "") == -1);
+	c->col += f->span;
+	buf_reset(&c->line);
+	c->space = false;
+}
+
+/* Elements inside a data table: rows and cells fill the table. */
+static bool
+enter_table_part(struct conv *c, struct frame *f, GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_TR:
+		fail_if(c, table_add_row(c->tbl) == -1);
+		c->col = 0;
+		c->row_th = true;
+		f->act = ACT_ROW;
+		return true;
+	case GUMBO_TAG_TD:
+	case GUMBO_TAG_TH:
+		cell_start(c, f);
+		f->act = ACT_CELL;
+		return true;
+	case GUMBO_TAG_CAPTION:
+		buf_reset(&c->line);
+		c->space = false;
+		f->act = ACT_CAPTION;
+		return true;
+	case GUMBO_TAG_THEAD:
+		c->thead = true;
+		f->act = ACT_THEAD;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void
+table_start(struct conv *c, struct frame *f)
+{
+	block_edge(c);
+	if ((c->tbl = malloc(sizeof(*c->tbl))) == NULL) {
+		c->failed = true;
+		return;
+	}
+	table_init(c->tbl);
+	c->thead = false;
+	c->hold++;
+	f->act = ACT_DTABLE;
+}
+
+static void
+table_end(struct conv *c)
+{
+	if (c->tbl == NULL)
+		return;
+	if (c->tbl->rows > 0 && c->tbl->cols > 0) {
+		separate(c);
+		fail_if(c, table_render(c->tbl, c->doc) == -1);
+	}
+	table_free(c->tbl);
+	free(c->tbl);
+	c->tbl = NULL;
+	buf_reset(&c->line);
+	c->hold--;
+	block_edge(c);
+}
+
+/* Should this element and all it holds be left out? */
+static bool
+dropped(struct conv *c, GumboNode *n)
+{
+	const struct profile	*p = c->prof;
+	GumboTag		 t = n->v.element.tag;
+	const char		*aria;
+
+	if (TAG_IN(t, never))
+		return true;
+	if (t == GUMBO_TAG_FORM && !wraps_content(n))
+		return true;
+	if (tree_attr(n, "hidden") != NULL || ((aria = tree_attr(n,
+	    "aria-hidden")) != NULL && strcmp(aria, "true") == 0))
+		return true;
+	if (selector_any(&p->drop, n) || selector_any(&p->disclaimer, n))
+		return true;
+	if (p->default_drops && (t == GUMBO_TAG_NAV ||
+	    t == GUMBO_TAG_HEADER || t == GUMBO_TAG_FOOTER ||
+	    t == GUMBO_TAG_ASIDE))
+		return true;
+	return c->use_density && n != c->root &&
+	    TAG_IN(t, dense_candidates) &&
+	    density_dense(&c->dens, n, p->link_density);
+}
+
+/* Enter an element; false when its children are to be skipped. */
+static bool
+enter(struct conv *c, struct frame *f, struct frame *parent)
+{
+	GumboNode	*n = f->node;
+	GumboTag	 t = n->v.element.tag;
+
+	f->act = ACT_NONE;
+	if (dropped(c, n))
+		return false;
+	if (c->pre > 0) {
+		if (t == GUMBO_TAG_BR)
+			add_text(c, "\n", 1);
+		if (t == GUMBO_TAG_A)
+			goto anchor;
+		return t != GUMBO_TAG_IMG;
+	}
+	if (c->tbl != NULL && enter_table_part(c, f, t))
+		return true;
+	switch (t) {
+	case GUMBO_TAG_H1:
+	case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3:
+	case GUMBO_TAG_H4:
+	case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6:
+		block_edge(c);
+		f->kind = c->kind;
+		c->kind = t == GUMBO_TAG_H1 ? GMI_H1 : t == GUMBO_TAG_H2 ?
+		    GMI_H2 : GMI_H3;
+		f->act = ACT_HEADING;
+		return true;
+	case GUMBO_TAG_UL:
+	case GUMBO_TAG_OL:
+	case GUMBO_TAG_MENU:
+	case GUMBO_TAG_DIR:
+		block_edge(c);
+		c->hold++;
+		list_start(f);
+		f->act = ACT_LIST;
+		return true;
+	case GUMBO_TAG_LI:
+		block_edge(c);
+		item_start(c, f, parent);
+		f->act = ACT_ITEM;
+		return true;
+	case GUMBO_TAG_BLOCKQUOTE:
+		block_edge(c);
+		c->hold++;
+		f->kind = c->kind;
+		c->kind = GMI_QUOTE;
+		f->act = ACT_QUOTE;
+		return true;
+	case GUMBO_TAG_PRE:
+	case GUMBO_TAG_LISTING:
+	case GUMBO_TAG_XMP:
+	case GUMBO_TAG_PLAINTEXT:
+		block_edge(c);
+		c->pre++;
+		f->act = ACT_PRE;
+		return true;
+	case GUMBO_TAG_TABLE:
+		if (c->tbl == NULL && is_data_table(n)) {
+			table_start(c, f);
+			return true;
+		}
+		break;
+	case GUMBO_TAG_BR:
+		if (c->tbl != NULL || c->kind == GMI_ITEM || c->kind == GMI_H1 ||
+		    c->kind == GMI_H2 || c->kind == GMI_H3)
+			add_text(c, " ", 1);
+		else
+			flush_line(c);
+		return false;
+	case GUMBO_TAG_HR:
+		block_edge(c);
+		return false;
+	case GUMBO_TAG_IMG:
+	case GUMBO_TAG_IMAGE:
+		image(c, n);
+		return false;
+	case GUMBO_TAG_A:
+		goto anchor;
+	default:
+		break;
+	}
+	if (TAG_IN(t, blocks) && c->tbl == NULL) {
+		block_edge(c);
+		f->act = ACT_BLOCK;
+	}
+	return true;
+anchor:
+	anchor_start(c, n);
+	f->act = ACT_ANCHOR;
+	return true;
+}
+
+static void
+leave(struct conv *c, struct frame *f)
+{
+	switch (f->act) {
+	case ACT_HEADING:
+		flush_line(c);
+		c->kind = f->kind;
+		block_edge(c);
+		break;
+	case ACT_LIST:
+		flush_line(c);
+		c->hold--;
+		block_edge(c);
+		break;
+	case ACT_ITEM:
+		flush_line(c);
+		c->kind = f->kind;
+		c->number[0] = '\0';
+		block_edge(c);
+		break;
+	case ACT_QUOTE:
+		flush_line(c);
+		c->kind = f->kind;
+		c->hold--;
+		block_edge(c);
+		break;
+	case ACT_PRE:
+		if (--c->pre == 0)
+			pre_end(c);
+		block_edge(c);
+		break;
+	case ACT_ANCHOR:
+		anchor_end(c);
+		break;
+	case ACT_BLOCK:
+		block_edge(c);
+		break;
+	case ACT_DTABLE:
+		table_end(c);
+		break;
+	case ACT_ROW:
+		if (c->tbl->rows == 1 && (c->thead || c->row_th))
+			c->tbl->head = 1;
+		break;
+	case ACT_CELL:
+		cell_end(c, f);
+		break;
+	case ACT_CAPTION:
+		free(c->tbl->caption);
+		fail_if(c, (c->tbl->caption = strdup(c->line.data ?
+		    c->line.data : "")) == NULL);
+		buf_reset(&c->line);
+		c->space = false;
+		break;
+	case ACT_THEAD:
+		c->thead = false;
+		break;
+	case ACT_NONE:
+		break;
+	}
+}
+
+/* Convert the subtree at root, depth-first, on a heap stack of frames. */
+static void
+walk(struct conv *c, GumboNode *root)
+{
+	struct frame		*st = NULL, *f, *tmp;
+	size_t			 len = 0, cap = 0;
+	const GumboVector	*kids;
+	GumboNode		*n;
+
+	n = root;
+	for (;;) {
+		if (n != NULL && n->type == GUMBO_NODE_ELEMENT) {
+			if (len == cap) {
+				cap = cap ? cap * 2 : 64;
+				if ((tmp = realloc(st, cap * sizeof(*st))) ==
+				    NULL) {
+					c->failed = true;
+					break;
+				}
+				st = tmp;
+			}
+			f = &st[len];
+			memset(f, 0, sizeof(*f));
+			f->node = n;
+			if (enter(c, f, len ? &st[len - 1] : NULL))
+				len++;
+		} else if (n != NULL && (n->type == GUMBO_NODE_TEXT ||
+		    n->type == GUMBO_NODE_WHITESPACE ||
+		    n->type == GUMBO_NODE_CDATA))
+			add_text(c, n->v.text.text, strlen(n->v.text.text));
+		if (len == 0 || c->failed)
+			break;
+		/* Next: a child of the top frame, or leave it. */
+		f = &st[len - 1];
+		kids = &f->node->v.element.children;
+		if (f->next < kids->length) {
+			n = kids->data[f->next++];
+			continue;
+		}
+		leave(c, f);
+		len--;
+		n = NULL;
+	}
+	free(st);
+}
+
+/* The collapsed text of the page's <title>. */
+static char *
+doc_title(GumboOutput *out)
+{
+	GumboNode	*n;
+	struct buf	 b;
+
+	for (n = out->document; n != NULL; n = tree_next(out->document, n,
+	    true)) {
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		if (n->v.element.tag == GUMBO_TAG_BODY)
+			break;
+		if (n->v.element.tag != GUMBO_TAG_TITLE)
+			continue;
+		buf_init(&b);
+		if (tree_text(n, &b) == -1 || b.len == 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		return buf_steal(&b);
+	}
+	return NULL;
+}
+
+/* A YYYY-MM-DD date from the page's date metadata, if it has one. */
+static char *
+doc_date(GumboOutput *out)
+{
+	static const char *const names[] = {
+		"date", "dc.date", "dcterms.date", "dcterms.modified",
+		"dcterms.created", "article:published_time",
+		"article:modified_time", "last-modified",
+	};
+	GumboNode	*n;
+	const char	*name, *v;
+	size_t		 i;
+
+	for (n = out->document; n != NULL; n = tree_next(out->document, n,
+	    true)) {
+		if (n->type != GUMBO_NODE_ELEMENT ||
+		    n->v.element.tag != GUMBO_TAG_META)
+			continue;
+		if ((name = tree_attr(n, "name")) == NULL &&
+		    (name = tree_attr(n, "property")) == NULL)
+			continue;
+		if ((v = tree_attr(n, "content")) == NULL || strlen(v) < 10)
+			continue;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strcasecmp(name, names[i]) != 0)
+				continue;
+			if (v[4] == '-' && v[7] == '-' &&
+			    strspn(v, "0123456789") == 4 &&
+			    strspn(v + 5, "0123456789") == 2 &&
+			    strspn(v + 8, "0123456789") >= 2)
+				return strndup(v, 10);
+		}
+	}
+	return NULL;
+}
+
+/* The text of the first element the disclaimer selectors match. */
+static char *
+doc_disclaimer(const struct profile *p, GumboOutput *out)
+{
+	GumboNode	*n;
+	struct buf	 b;
+
+	if (p->disclaimer.len == 0)
+		return NULL;
+	for (n = out->document; n != NULL; n = tree_next(out->document, n,
+	    true)) {
+		if (!selector_any(&p->disclaimer, n))
+			continue;
+		buf_init(&b);
+		if (tree_text(n, &b) == -1 || b.len == 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		return buf_steal(&b);
+	}
+	return NULL;
+}
+
+/* Where the content is, when no profile names it. */
+static GumboNode *
+default_root(GumboOutput *out)
+{
+	GumboNode	*n, *body = NULL, *article = NULL;
+	const char	*role;
+	size_t		 articles = 0;
+
+	for (n = out->root; n != NULL; n = tree_next(out->root, n, true)) {
+		if (n->type != GUMBO_NODE_ELEMENT)
+			continue;
+		if (n->v.element.tag == GUMBO_TAG_MAIN ||
+		    ((role = tree_attr(n, "role")) && strcmp(role, "main") == 0))
+			return n;
+		if (n->v.element.tag == GUMBO_TAG_BODY && body == NULL)
+			body = n;
+		if (n->v.element.tag == GUMBO_TAG_ARTICLE && articles++ == 0)
+			article = n;
+	}
+	if (articles == 1)
+		return article;
+	return body ? body : out->root;
+}
+
+/* Put a title line and a blank line in front of the page. */
+static int
+prepend_title(struct gmi_doc *doc, const char *title)
+{
+	struct gmi_line	 h, b;
+	size_t		 n = doc->len;
+
+	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1)
+		return -1;
+	if (n > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	h = doc->lines[n];
+	b = doc->lines[n + 1];
+	memmove(doc->lines + 2, doc->lines, n * sizeof(*doc->lines));
+	doc->lines[0] = h;
+	doc->lines[1] = b;
+	return 0;
+}
+
+void
+page_init(struct page *pg)
+{
+	memset(pg, 0, sizeof(*pg));
+	gmi_init(&pg->doc);
+}
+
+void
+page_free(struct page *pg)
+{
+	gmi_free(&pg->doc);
+	free(pg->title);
+	free(pg->summary);
+	free(pg->date);
+	free(pg->disclaimer);
+	page_init(pg);
+}
+
+static void
+conv_run(struct conv *c, GumboOutput *out)
+{
+	const struct profile	*p = c->prof;
+	GumboNode		*n;
+	bool			 found = false;
+
+	if (p->content.len > 0) {
+		for (n = out->root; n != NULL; n = tree_next(out->root, n,
+		    !found)) {
+			found = false;
+			if (!selector_any(&p->content, n))
+				continue;
+			c->root = n;
+			walk(c, n);
+			found = true;	/* its inside was just converted */
+		}
+		if (c->root != NULL)
+			return;
+	}
+	c->root = default_root(out);
+	if (p->link_density > 0) {
+		fail_if(c, density_build(&c->dens, (GumboNode *)c->root) == -1);
+		c->use_density = !c->failed;
+	}
+	walk(c, (GumboNode *)c->root);
+}
+
+/*
+ * Convert n bytes of UTF-8 HTML into pg.  Returns 0, or -1 when out of
+ * memory.
+ */
+int
+convert_html(const char *s, size_t n, const struct profile *prof,
+    const struct linkctx *lc, struct page *pg)
+{
+	GumboOptions	 opt = kGumboDefaultOptions;
+	GumboOutput	*out;
+	struct conv	 c;
+	char		*title;
+	int		 r = -1;
+
+	/* Error records cost memory and time; nothing here reads them. */
+	opt.max_errors = 0;
+	if ((out = gumbo_parse_with_options(&opt, s, n)) == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.prof = prof;
+	c.lc = lc;
+	c.pg = pg;
+	c.doc = &pg->doc;
+	c.kind = GMI_TEXT;
+	buf_init(&c.line);
+	buf_init(&c.a_label);
+	buf_init(&c.pretext);
+	gather_init(&c.links);
+	conv_run(&c, out);
+	anchor_end(&c);
+	block_edge(&c);
+	title = doc_title(out);
+	if (!c.failed && !c.had_h1 && title != NULL) {
+		fail_if(&c, prepend_title(&pg->doc, title) == -1);
+		if (pg->title == NULL)
+			pg->title = title;
+		else
+			free(title);
+		title = NULL;
+	}
+	free(title);
+	while (pg->doc.len > 0 && last_blank(&pg->doc)) {
+		pg->doc.len--;
+		free(pg->doc.lines[pg->doc.len].text);
+	}
+	pg->date = doc_date(out);
+	pg->disclaimer = doc_disclaimer(prof, out);
+	if (!c.failed)
+		r = 0;
+	if (c.tbl != NULL) {
+		table_free(c.tbl);
+		free(c.tbl);
+	}
+	free(c.a_url);
+	free(c.a_alt);
+	buf_free(&c.line);
+	buf_free(&c.a_label);
+	buf_free(&c.pretext);
+	gather_free(&c.links);
+	density_free(&c.dens);
+	gumbo_destroy_output(&opt, out);
+	return r;
+}
+
+/* Read a whole file, or standard input for "-", up to the size limit. */
+static int
+read_all(const char *path, struct buf *b, struct buf *err)
+{
+	struct stat	st;
+	ssize_t		r;
+	int		fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		buf_puts(err, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		buf_puts(err, "is a directory");
+		goto fail;
+	}
+	for (;;) {
+		if (buf_reserve(b, 65536) == -1) {
+			buf_puts(err, "out of memory");
+			goto fail;
+		}
+		r = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			buf_puts(err, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		b->len += (size_t)r;
+		b->data[b->len] = '\0';
+		if (b->len > H2G_INPUT_MAX) {
+			buf_printf(err, "larger than %d MiB, not converted",
+			    H2G_INPUT_MAX / (1024 * 1024));
+			goto fail;
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return 0;
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Read, decode and convert the file at path.  On failure err says what
+ * is wrong with it (the caller names the file) and -1 is returned.
+ */
+int
+convert_file(const char *path, const char *name, const struct profile *prof,
+    const struct linkctx *lc, struct page *pg, struct buf *err)
+{
+	struct buf	 raw, text;
+	char		 label[H2G_CHARSET_MAX];
+	const char	*why;
+	int		 r = -1, cs;
+
+	buf_init(&raw);
+	buf_init(&text);
+	if (read_all(path, &raw, err) == -1)
+		goto out;
+	if ((cs = charset_to_utf8(raw.data ? raw.data : "", raw.len, &text,
+	    label, sizeof(label))) == -1) {
+		buf_puts(err, "out of memory");
+		goto out;
+	}
+	if (cs == 1)
+		fprintf(stderr, "html2gmi: %s: unknown charset, read as "
+		    "windows-1252\n", name);
+	if ((why = html_sniff(text.data ? text.data : "", text.len)) != NULL) {
+		buf_puts(err, why);
+		goto out;
+	}
+	if (convert_html(text.data, text.len, prof, lc, pg) == -1) {
+		buf_puts(err, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	buf_free(&raw);
+	buf_free(&text);
+	return r;
+}

@@ -1,0 +1,137 @@
+/*
+ * html2gmi.h: the converter's internal interfaces, grouped by the file
+ * that defines them; shared types (buf, gmi_doc) come from lumbar.h.
+ */
+#ifndef HTML2GMI_H
+#define HTML2GMI_H
+
+#include <gumbo.h>
+
+#include "lumbar.h"
+
+#define H2G_VERSION	"0.1"
+#define H2G_INPUT_MAX	(64 * 1024 * 1024)	/* bytes of one HTML file */
+#define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
+#define H2G_CHARSET_MAX	64	/* bytes of a charset label */
+#define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
+#define H2G_SITE_PAGES	10000	/* pages converted in site mode */
+#define H2G_TABLE_COLS	64	/* columns of a preformatted table */
+
+/* charset.c: what the bytes are, and the same text in UTF-8. */
+int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
+const char *html_sniff(const char *, size_t);
+
+/* profile.c: which parts of a page are content, which are boilerplate. */
+struct selector {
+	GumboTag	 tag;		/* GUMBO_TAG_LAST: any element */
+	char		*tagname;	/* for tags gumbo does not know */
+	char		*id;		/* NULL: any */
+	char		**classes;	/* all must be present */
+	size_t		 nclasses;
+};
+struct sellist {
+	struct selector	*v;
+	size_t		 len;
+};
+struct profile {
+	struct sellist	 content;	/* containers that hold the content */
+	struct sellist	 drop;		/* boilerplate, dropped with all inside */
+	struct sellist	 disclaimer;	/* written once, to disclaimer.gmi */
+	char		*articles;	/* directory of the articles; NULL: all */
+	double		 link_density;	/* drop blocks above it; 0: never */
+	bool		 default_drops;	/* nav, header, footer, aside */
+};
+void	 profile_init(struct profile *);
+void	 profile_free(struct profile *);
+int	 profile_load(struct profile *, const char *, struct buf *);
+int	 profile_line(struct profile *, const char *, const char *,
+	    struct buf *);
+bool	 selector_any(const struct sellist *, const GumboNode *);
+
+/* link.c: where an href leads once the site is gemtext. */
+struct linkctx {
+	const char	*base_url;	/* the site on the web, or NULL */
+	const char	*page;		/* this page inside the site */
+	bool		 clamp;		/* ".." cannot leave the site */
+	/* A page of the collection at this path?  Its .gmi path, else NULL. */
+	const char	*(*lookup)(void *, const char *);
+	void		*arg;
+};
+int	 link_resolve(const struct linkctx *, const char *, struct buf *);
+int	 link_relative(const char *, const char *, struct buf *);
+int	 gmi_path_of(const char *, struct buf *);
+
+/* tree.c: walking gumbo's tree without recursion, so depth costs no stack. */
+const GumboVector *tree_children(const GumboNode *);
+GumboNode *tree_next(const GumboNode *, GumboNode *, bool);
+int	 tree_text(const GumboNode *, struct buf *);
+const char *tree_attr(const GumboNode *, const char *);
+bool	 collapse_into(struct buf *, bool *, const char *, size_t);
+
+/* gather.c: the links of a block, merged, written after it. */
+struct glink {
+	char		*url;
+	char		*label;		/* never empty */
+};
+struct gather {
+	struct glink	*v;
+	size_t		 len;
+	size_t		 cap;
+	size_t		*slots;		/* hash of URLs: index + 1, 0 empty */
+	size_t		 nslots;
+};
+void	 gather_init(struct gather *);
+void	 gather_free(struct gather *);
+int	 gather_add(struct gather *, const char *, const char *);
+int	 gather_flush(struct gather *, struct gmi_doc *);
+
+/* density.c: link text against all text, per element. */
+struct dstat {
+	const GumboNode	*node;
+	size_t		 text;
+	size_t		 link_text;
+	size_t		 links;
+};
+struct density {
+	struct dstat	*slots;
+	size_t		 nslots;
+};
+int	 density_build(struct density *, GumboNode *);
+void	 density_free(struct density *);
+bool	 density_dense(const struct density *, const GumboNode *, double);
+
+/* table.c: a data table as a preformatted block. */
+struct table {
+	char		**cells;	/* rows * cols, NULL for none */
+	size_t		 rows;
+	size_t		 cols;
+	size_t		 cap;		/* of cells, in rows */
+	size_t		 head;		/* leading header rows */
+	char		*caption;
+};
+void	 table_init(struct table *);
+void	 table_free(struct table *);
+int	 table_add_row(struct table *);
+int	 table_set(struct table *, size_t, const char *);
+int	 table_render(const struct table *, struct gmi_doc *);
+
+/* convert.c: one parsed page to the gemtext model. */
+struct page {
+	struct gmi_doc	 doc;
+	char		*title;		/* NULL when the page has none */
+	char		*summary;	/* its first paragraph */
+	char		*date;		/* YYYY-MM-DD from its markup, or NULL */
+	char		*disclaimer;	/* text of the disclaimer block */
+};
+void	 page_init(struct page *);
+void	 page_free(struct page *);
+int	 convert_html(const char *, size_t, const struct profile *,
+	    const struct linkctx *, struct page *);
+int	 convert_file(const char *, const char *, const struct profile *,
+	    const struct linkctx *, struct page *, struct buf *);
+
+/* site.c: a whole site directory to a capsule. */
+int	 site_convert(const char *, const char *, const struct profile *,
+	    const char *);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * link.c: decide where an href of the site leads in the capsule: to
+ * another converted page (a relative .gmi link), to the original web
+ * site (--base-url), elsewhere (kept), or nowhere (dropped).  Pure string
+ * work; whether a page exists is asked through the context's lookup.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "html2gmi.h"
+
+static bool
+ascii_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* Length of the "scheme:" prefix of s without the colon, or 0. */
+static size_t
+scheme_len(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (s[i] == ':')
+			return i;
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '+' || s[i] == '-' || s[i] == '.'))
+			return 0;
+	}
+	return 0;
+}
+
+/* Remove "." and ".." segments of a relative path (RFC 3986 5.2.4). */
+static int
+remove_dots(const char *path, bool clamp, struct buf *out)
+{
+	const char	*p = path, *seg;
+	size_t		 n, keep = 0;	/* bytes of leading "../" kept */
+	char		*slash;
+
+	buf_reset(out);
+	while (*p != '\0') {
+		seg = p;
+		n = strcspn(p, "/");
+		p += n;
+		if (*p == '/')
+			p++;
+		if (n == 1 && seg[0] == '.')
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			if (out->len > keep) {
+				/* Drop the last segment and its slash. */
+				out->data[out->len - 1] = '\0';
+				slash = strrchr(out->data + keep, '/');
+				out->len = slash ? (size_t)(slash -
+				    out->data) + 1 : keep;
+				out->data[out->len] = '\0';
+			} else if (!clamp) {
+				if (buf_puts(out, "../") == -1)
+					return -1;
+				keep = out->len;
+			}
+			continue;
+		}
+		if (buf_append(out, seg, n) == -1 ||
+		    (seg[n] == '/' && buf_putc(out, '/') == -1))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode for a file name; false if it would hold a NUL. */
+static bool
+pct_decode(const char *s, struct buf *out)
+{
+	int hi, lo;
+
+	buf_reset(out);
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && (hi = hexval(s[1])) >= 0 &&
+		    (lo = hexval(s[2])) >= 0) {
+			if (hi == 0 && lo == 0)
+				return false;
+			if (buf_putc(out, hi * 16 + lo) == -1)
+				return false;
+			s += 2;
+		} else if (buf_putc(out, *s) == -1)
+			return false;
+	}
+	return true;
+}
+
+/* The .gmi path of an HTML page's path: its extension replaced. */
+int
+gmi_path_of(const char *html, struct buf *out)
+{
+	const char	*dot = strrchr(html, '.'), *slash = strrchr(html, '/');
+	size_t		 n = strlen(html);
+
+	if (dot != NULL && (slash == NULL || dot > slash) &&
+	    (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0 ||
+	    strcasecmp(dot, ".xhtml") == 0))
+		n = (size_t)(dot - html);
+	buf_reset(out);
+	if (buf_append(out, html, n) == -1 || buf_puts(out, ".gmi") == -1)
+		return -1;
+	return 0;
+}
+
+/* Characters that would end or change a path inside a URL. */
+static int
+put_path(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%' || *s == '?' || *s == '#') {
+			if (buf_printf(b, "%%%02X", (unsigned char)*s) == -1)
+				return -1;
+		} else if (buf_putc(b, *s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A relative URL from the page at path from to the page at path to. */
+int
+link_relative(const char *from, const char *to, struct buf *out)
+{
+	const char	*f = from, *t = to, *fs, *ts;
+	size_t		 fn, tn;
+
+	buf_reset(out);
+	/* Skip the directories both share. */
+	for (;;) {
+		fs = strchr(f, '/');
+		ts = strchr(t, '/');
+		if (fs == NULL || ts == NULL)
+			break;
+		fn = (size_t)(fs - f);
+		tn = (size_t)(ts - t);
+		if (fn != tn || memcmp(f, t, fn) != 0)
+			break;
+		f = fs + 1;
+		t = ts + 1;
+	}
+	for (; (fs = strchr(f, '/')) != NULL; f = fs + 1)
+		if (buf_puts(out, "../") == -1)
+			return -1;
+	return put_path(out, t);
+}
+
+/* The page of the collection a decoded site path names, if any. */
+static const char *
+find_page(const struct linkctx *lc, struct buf *path)
+{
+	static const char *const index[] = { "index.html", "index.htm" };
+	const char	*g;
+	size_t		 i, len = path->len;
+
+	if (lc->lookup == NULL)
+		return NULL;
+	if (len > 0 && path->data[len - 1] != '/' &&
+	    (g = lc->lookup(lc->arg, path->data)) != NULL)
+		return g;
+	/* A directory: its index page, as a web server would serve it. */
+	for (i = 0; i < 2; i++) {
+		path->len = len;
+		path->data[len] = '\0';
+		if ((len > 0 && path->data[len - 1] != '/' &&
+		    buf_putc(path, '/') == -1) ||
+		    buf_puts(path, index[i]) == -1)
+			return NULL;
+		if ((g = lc->lookup(lc->arg, path->data)) != NULL)
+			return g;
+	}
+	return NULL;
+}
+
+/* Join the base URL and a site path with exactly one slash. */
+static int
+on_web(const char *base, const char *path, const char *rest,
+    struct buf *out)
+{
+	size_t n = strlen(base);
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	while (strncmp(path, "../", 3) == 0)
+		path += 3;	/* nothing is above the site's root */
+	buf_reset(out);
+	if (buf_append(out, base, n) == -1 || buf_putc(out, '/') == -1 ||
+	    buf_puts(out, path) == -1 || buf_puts(out, rest) == -1)
+		return -1;
+	return 1;
+}
+
+/* href is a path, query and fragment relative to the page or the root. */
+static int
+resolve_path(const struct linkctx *lc, const char *href, struct buf *out)
+{
+	struct buf	 joined, clean, decoded, self;
+	const char	*rest, *g, *slash;
+	size_t		 pathlen = strcspn(href, "?#");
+	int		 r = -1;
+
+	buf_init(&joined);
+	buf_init(&clean);
+	buf_init(&decoded);
+	buf_init(&self);
+	rest = href + pathlen;
+	if (href[0] == '/') {
+		if (buf_append(&joined, href + 1, pathlen - 1) == -1)
+			goto out;
+	} else {
+		slash = strrchr(lc->page, '/');
+		if (slash != NULL && buf_append(&joined, lc->page,
+		    (size_t)(slash - lc->page) + 1) == -1)
+			goto out;
+		if (pathlen == 0 && buf_puts(&joined, slash ? slash + 1 :
+		    lc->page) == -1)
+			goto out;
+		if (buf_append(&joined, href, pathlen) == -1)
+			goto out;
+	}
+	if (remove_dots(joined.len ? joined.data : "", lc->clamp, &clean)
+	    == -1)
+		goto out;
+	if (clean.data == NULL && buf_puts(&clean, "") == -1)
+		goto out;
+	if (pct_decode(clean.data, &decoded) &&
+	    (g = find_page(lc, &decoded)) != NULL) {
+		if (gmi_path_of(lc->page, &self) == -1 ||
+		    link_relative(self.data, g, out) == -1)
+			goto out;
+		r = 1;
+	} else if (lc->base_url != NULL)
+		r = on_web(lc->base_url, clean.data, *rest == '?' ? rest :
+		    (*rest == '#' ? rest : ""), out);
+	else
+		r = 0;
+out:
+	buf_free(&joined);
+	buf_free(&clean);
+	buf_free(&decoded);
+	buf_free(&self);
+	return r;
+}
+
+/* Does url lie under base (the same site, at or below its path)? */
+static const char *
+under_base(const char *url, const char *base)
+{
+	size_t n = strlen(base);
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if (n == 0 || strncasecmp(url, base, n) != 0)
+		return NULL;
+	if (url[n] == '\0')
+		return "/";
+	return url[n] == '/' ? url + n : NULL;
+}
+
+/*
+ * Resolve href found on the context's page.  Returns 1 with the URL in
+ * out, 0 when the link is dropped, -1 when out of memory.
+ */
+int
+link_resolve(const struct linkctx *lc, const char *href, struct buf *out)
+{
+	struct buf	 h;
+	const char	*p, *local;
+	size_t		 n, sl;
+	int		 r = 0;
+
+	buf_init(&h);
+	/* Browsers strip outer white space and drop tabs and newlines. */
+	while (ascii_space((unsigned char)*href))
+		href++;
+	for (n = strlen(href); n > 0 && ascii_space((unsigned char)
+	    href[n - 1]); n--)
+		;
+	for (p = href; p < href + n; p++)
+		if (*p != '\t' && *p != '\n' && *p != '\r' &&
+		    buf_putc(&h, *p) == -1)
+			goto oom;
+	if (h.len == 0 || h.data[0] == '#')
+		goto out;
+	if ((sl = scheme_len(h.data)) > 0) {
+		for (p = h.data; p < h.data + sl; p++)
+			h.data[p - h.data] = (char)(*p >= 'A' && *p <= 'Z' ?
+			    *p + 32 : *p);
+		/* Scripts and inline data are not places to go. */
+		if ((sl == 10 && strncmp(h.data, "javascript", 10) == 0) ||
+		    (sl == 8 && strncmp(h.data, "vbscript", 8) == 0) ||
+		    (sl == 4 && strncmp(h.data, "data", 4) == 0))
+			goto out;
+		if (lc->base_url != NULL &&
+		    (local = under_base(h.data, lc->base_url)) != NULL) {
+			r = resolve_path(lc, local, out);
+			goto out;
+		}
+		buf_reset(out);
+		r = buf_puts(out, h.data) == -1 ? -1 : 1;
+		goto out;
+	}
+	if (h.data[0] == '/' && h.data[1] == '/') {
+		/* Network-path reference: another host; give it a scheme. */
+		sl = lc->base_url ? scheme_len(lc->base_url) : 0;
+		buf_reset(out);
+		if ((sl ? buf_append(out, lc->base_url, sl + 1) :
+		    buf_puts(out, "https:")) == -1 || buf_puts(out, h.data)
+		    == -1)
+			goto oom;
+		r = 1;
+		goto out;
+	}
+	r = resolve_path(lc, h.data, out);
+	goto out;
+oom:
+	r = -1;
+out:
+	buf_free(&h);
+	return r;
+}

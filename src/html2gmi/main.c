@@ -1,0 +1,219 @@
+/*
+ * main.c: html2gmi's command line: one page to standard output, or a
+ * whole site directory to a capsule directory (-o).
+ */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "html2gmi.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: html2gmi [options] FILE|-\n"
+	    "       html2gmi [options] -o DIR SITEDIR\n"
+	    "Convert HTML to gemtext: one page to standard output, or a\n"
+	    "whole site directory into a capsule directory.\n\n"
+	    "  -o, --output DIR      site mode: write the capsule into DIR\n"
+	    "  -b, --base-url URL    the site's address on the web; links to\n"
+	    "                        pages not converted point there instead\n"
+	    "                        of being dropped\n"
+	    "  -p, --profile FILE    site profile (default in site mode:\n"
+	    "                        SITEDIR/html2gmi.conf when present)\n"
+	    "  -c, --content SEL     content container (tag, #id, .class)\n"
+	    "  -d, --drop SEL        boilerplate container to drop\n"
+	    "  -h, --help            this help\n"
+	    "  -V, --version         the version\n"
+	    "See html2gmi(1).\n", f);
+}
+
+/* Single-file mode: pages next to the input file are the collection. */
+struct nearby {
+	const char	*dir;
+	struct buf	 gmi;
+};
+
+static const char *
+nearby_lookup(void *arg, const char *path)
+{
+	struct nearby	*nb = arg;
+	struct buf	 full;
+	struct stat	 st;
+	const char	*dot = strrchr(path, '.');
+	bool		 ok;
+
+	if (dot == NULL || (strcmp(dot, ".html") != 0 &&
+	    strcmp(dot, ".htm") != 0 && strcmp(dot, ".xhtml") != 0))
+		return NULL;
+	buf_init(&full);
+	ok = buf_printf(&full, "%s/%s", nb->dir, path) == 0 &&
+	    stat(full.data, &st) == 0 && S_ISREG(st.st_mode) &&
+	    gmi_path_of(path, &nb->gmi) == 0;
+	buf_free(&full);
+	return ok ? nb->gmi.data : NULL;
+}
+
+static int
+one_file(const char *path, const struct profile *prof, const char *base)
+{
+	struct page	 pg;
+	struct buf	 err, out;
+	struct nearby	 nb;
+	struct linkctx	 lc = { base, "", false, NULL, NULL };
+	char		*d1 = NULL, *d2 = NULL;
+	const char	*name = strcmp(path, "-") == 0 ? "stdin" : path;
+	int		 r = 1;
+
+	page_init(&pg);
+	buf_init(&err);
+	buf_init(&out);
+	buf_init(&nb.gmi);
+	if (strcmp(path, "-") != 0) {
+		if ((d1 = strdup(path)) == NULL || (d2 = strdup(path)) == NULL)
+			goto oom;
+		nb.dir = dirname(d1);
+		lc.page = basename(d2);
+		lc.lookup = nearby_lookup;
+		lc.arg = &nb;
+	}
+	if (convert_file(path, name, prof, &lc, &pg, &err) == -1) {
+		fprintf(stderr, "html2gmi: %s: %s\n", name, err.data ?
+		    err.data : "cannot convert");
+		goto out;
+	}
+	if (gmi_write(&pg.doc, &out) == -1)
+		goto oom;
+	if ((out.len > 0 && fwrite(out.data, 1, out.len, stdout) != out.len) ||
+	    fflush(stdout) == EOF) {
+		fprintf(stderr, "html2gmi: stdout: write error\n");
+		goto out;
+	}
+	r = 0;
+	goto out;
+oom:
+	fprintf(stderr, "html2gmi: %s: out of memory\n", name);
+out:
+	free(d1);
+	free(d2);
+	buf_free(&nb.gmi);
+	buf_free(&err);
+	buf_free(&out);
+	page_free(&pg);
+	return r;
+}
+
+/* "site/" and "site" are one directory; keep paths in messages tidy. */
+static void
+trim_slashes(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "output",	required_argument, NULL, 'o' },
+		{ "base-url",	required_argument, NULL, 'b' },
+		{ "profile",	required_argument, NULL, 'p' },
+		{ "content",	required_argument, NULL, 'c' },
+		{ "drop",	required_argument, NULL, 'd' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ "version",	no_argument,	   NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct profile	 prof;
+	struct buf	 err, confpath;
+	struct stat	 st;
+	const char	*outdir = NULL, *base = NULL, *profpath = NULL;
+	const char	*extra[64][2];
+	size_t		 nextra = 0, i;
+	int		 ch, r = 1;
+
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:hV", longopts, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'b':
+			base = optarg;
+			break;
+		case 'p':
+			profpath = optarg;
+			break;
+		case 'c':
+		case 'd':
+			if (nextra == sizeof(extra) / sizeof(extra[0])) {
+				fprintf(stderr, "html2gmi: too many --content "
+				    "and --drop options\n");
+				return 2;
+			}
+			extra[nextra][0] = ch == 'c' ? "content" : "drop";
+			extra[nextra++][1] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("html2gmi %s\n", H2G_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (base != NULL && strstr(base, "://") == NULL) {
+		fprintf(stderr, "html2gmi: %s: --base-url wants an absolute "
+		    "URL such as https://example.com/\n", base);
+		return 2;
+	}
+	profile_init(&prof);
+	buf_init(&err);
+	buf_init(&confpath);
+	if (outdir != NULL) {
+		trim_slashes(argv[optind]);
+		trim_slashes((char *)outdir);
+		if (stat(argv[optind], &st) == -1 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "html2gmi: %s: not a directory; -o "
+			    "converts a site directory\n", argv[optind]);
+			goto out;
+		}
+		buf_printf(&confpath, "%s/html2gmi.conf", argv[optind]);
+		if (profpath == NULL && access(confpath.data, F_OK) == 0)
+			profpath = confpath.data;
+	}
+	if (profpath != NULL && profile_load(&prof, profpath, &err) == -1) {
+		fprintf(stderr, "html2gmi: %s\n", err.data);
+		goto out;
+	}
+	for (i = 0; i < nextra; i++) {
+		buf_reset(&err);
+		if (profile_line(&prof, extra[i][0], extra[i][1], &err) == -1) {
+			fprintf(stderr, "html2gmi: --%s: %s\n", extra[i][0],
+			    err.data);
+			goto out;
+		}
+	}
+	if (outdir != NULL)
+		r = site_convert(argv[optind], outdir, &prof, base) == 0 ? 0 : 1;
+	else
+		r = one_file(argv[optind], &prof, base);
+out:
+	profile_free(&prof);
+	buf_free(&err);
+	buf_free(&confpath);
+	return r;
+}

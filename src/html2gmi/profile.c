@@ -1,0 +1,318 @@
+/*
+ * profile.c: the site profile, a few "key value" lines that say which
+ * containers hold a page's content and which are boilerplate, so that
+ * site-specific knowledge stays out of the converter's code.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "html2gmi.h"
+
+#define PROFILE_LINE_MAX 1024
+
+void
+profile_init(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->link_density = 0.5;
+	p->default_drops = true;
+}
+
+static void
+sellist_free(struct sellist *l)
+{
+	size_t i, j;
+
+	for (i = 0; i < l->len; i++) {
+		free(l->v[i].tagname);
+		free(l->v[i].id);
+		for (j = 0; j < l->v[i].nclasses; j++)
+			free(l->v[i].classes[j]);
+		free(l->v[i].classes);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->len = 0;
+}
+
+void
+profile_free(struct profile *p)
+{
+	sellist_free(&p->content);
+	sellist_free(&p->drop);
+	sellist_free(&p->disclaimer);
+	free(p->articles);
+	profile_init(p);
+}
+
+static bool
+name_char(char c)
+{
+	return c != '\0' && c != '.' && c != '#' && c != ' ' && c != '\t';
+}
+
+/* Parse "tag", "#id", ".class", "tag#id.class1.class2" and so on. */
+static int
+parse_selector(const char *s, struct selector *sel)
+{
+	const char	*p;
+	char		*word, **cl;
+	char		 kind;
+	size_t		 n;
+
+	memset(sel, 0, sizeof(*sel));
+	sel->tag = GUMBO_TAG_LAST;
+	for (p = s; *p != '\0'; p += n) {
+		kind = (*p == '.' || *p == '#') ? *p++ : 't';
+		for (n = 0; name_char(p[n]); n++)
+			;
+		if (n == 0 || (kind == 't' && p != s))
+			return -1;
+		if ((word = strndup(p, n)) == NULL)
+			return -1;
+		if (kind == 't') {
+			sel->tag = gumbo_tag_enum(word);
+			if (sel->tag == GUMBO_TAG_UNKNOWN) {
+				for (char *w = word; *w; w++)
+					if (*w >= 'A' && *w <= 'Z')
+						*w = (char)(*w + 32);
+				sel->tagname = word;
+			} else
+				free(word);
+		} else if (kind == '#') {
+			free(sel->id);
+			sel->id = word;
+		} else {
+			cl = realloc(sel->classes,
+			    (sel->nclasses + 1) * sizeof(*cl));
+			if (cl == NULL) {
+				free(word);
+				return -1;
+			}
+			sel->classes = cl;
+			cl[sel->nclasses++] = word;
+		}
+	}
+	return p == s ? -1 : 0;
+}
+
+static int
+sellist_add(struct sellist *l, const char *s)
+{
+	struct selector	*v;
+
+	if ((v = realloc(l->v, (l->len + 1) * sizeof(*v))) == NULL)
+		return -1;
+	l->v = v;
+	if (parse_selector(s, &v[l->len]) == -1) {
+		struct sellist one = { &v[l->len], 1 };
+
+		/* Free what was parsed, without freeing the array itself. */
+		for (size_t j = 0; j < one.v->nclasses; j++)
+			free(one.v->classes[j]);
+		free(one.v->classes);
+		free(one.v->tagname);
+		free(one.v->id);
+		return -1;
+	}
+	l->len++;
+	return 0;
+}
+
+static bool
+yes_no(const char *v, bool *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+		*out = true;
+		return true;
+	}
+	if (strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * One setting; the command line's --content/--drop and the profile's
+ * lines both come here.  On error err says why.
+ */
+int
+profile_line(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	struct sellist	*l = NULL;
+	char		*end;
+	double		 d;
+
+	if (strcmp(key, "content") == 0)
+		l = &p->content;
+	else if (strcmp(key, "drop") == 0)
+		l = &p->drop;
+	else if (strcmp(key, "disclaimer") == 0)
+		l = &p->disclaimer;
+	if (l != NULL) {
+		if (sellist_add(l, val) == 0)
+			return 0;
+		buf_printf(err, "bad selector \"%s\" (want tag, #id, .class "
+		    "or tag#id.class)", val);
+		return -1;
+	}
+	if (strcmp(key, "articles") == 0) {
+		size_t n = strlen(val);
+
+		/* "articles/" and "articles" name the same directory. */
+		while (n > 0 && val[n - 1] == '/')
+			n--;
+		free(p->articles);
+		if ((p->articles = strndup(val, n)) == NULL)
+			return -1;
+		if (strcmp(p->articles, ".") == 0 || p->articles[0] == '\0') {
+			free(p->articles);
+			p->articles = NULL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "link-density") == 0) {
+		errno = 0;
+		d = strtod(val, &end);
+		if (errno == 0 && *end == '\0' && end != val && d >= 0 &&
+		    d <= 1) {
+			p->link_density = d;
+			return 0;
+		}
+		buf_printf(err, "link-density wants a number from 0 to 1, "
+		    "not \"%s\"", val);
+		return -1;
+	}
+	if (strcmp(key, "default-drops") == 0) {
+		if (yes_no(val, &p->default_drops))
+			return 0;
+		buf_printf(err, "default-drops wants yes or no, not \"%s\"",
+		    val);
+		return -1;
+	}
+	buf_printf(err, "unknown key \"%s\"", key);
+	return -1;
+}
+
+/* Read a profile file; err receives "FILE:LINE: why" on failure. */
+int
+profile_load(struct profile *p, const char *path, struct buf *err)
+{
+	FILE	*f;
+	char	 line[PROFILE_LINE_MAX], *k, *v, *e;
+	int	 lineno = 0, r = 0;
+	struct buf why;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(&why);
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			buf_printf(err, "%s:%d: line too long", path, lineno);
+			r = -1;
+			break;
+		}
+		if ((e = strchr(line, '#')) != NULL && (e == line ||
+		    e[-1] == ' ' || e[-1] == '\t'))
+			*e = '\0';	/* a comment, but "#id" is a selector */
+		k = line + strspn(line, " \t\r\n");
+		if (*k == '\0')
+			continue;
+		v = k + strcspn(k, " \t\r\n");
+		if (*v != '\0')
+			*v++ = '\0';
+		v += strspn(v, " \t");
+		for (e = v + strlen(v); e > v && strchr(" \t\r\n", e[-1]); e--)
+			;
+		*e = '\0';
+		if (*v == '\0') {
+			buf_printf(err, "%s:%d: \"%s\" needs a value", path,
+			    lineno, k);
+			r = -1;
+		} else if (profile_line(p, k, v, &why) == -1) {
+			buf_printf(err, "%s:%d: %s", path, lineno,
+			    why.len ? why.data : "out of memory");
+			r = -1;
+		}
+	}
+	if (r == 0 && ferror(f)) {
+		buf_printf(err, "%s: read error", path);
+		r = -1;
+	}
+	buf_free(&why);
+	fclose(f);
+	return r;
+}
+
+static bool
+has_class(const char *attr, const char *want)
+{
+	size_t n = strlen(want), k;
+
+	while (*attr != '\0') {
+		attr += strspn(attr, " \t\n\r\f");
+		k = strcspn(attr, " \t\n\r\f");
+		if (k == n && memcmp(attr, want, n) == 0)
+			return true;
+		attr += k;
+	}
+	return false;
+}
+
+/* Does the element's unknown tag name equal want (lower case)? */
+static bool
+unknown_tag_is(const GumboElement *el, const char *want)
+{
+	GumboStringPiece t = el->original_tag;
+
+	gumbo_tag_from_original_text(&t);
+	return t.length == strlen(want) &&
+	    strncasecmp(t.data, want, t.length) == 0;
+}
+
+static bool
+selector_match(const struct selector *s, const GumboNode *node)
+{
+	const GumboElement	*el = &node->v.element;
+	const GumboAttribute	*a;
+	size_t			 i;
+
+	if (s->tagname != NULL) {
+		if (el->tag != GUMBO_TAG_UNKNOWN || !unknown_tag_is(el,
+		    s->tagname))
+			return false;
+	} else if (s->tag != GUMBO_TAG_LAST && el->tag != s->tag)
+		return false;
+	if (s->id != NULL && ((a = gumbo_get_attribute(&el->attributes,
+	    "id")) == NULL || strcmp(a->value, s->id) != 0))
+		return false;
+	if (s->nclasses > 0) {
+		if ((a = gumbo_get_attribute(&el->attributes, "class")) == NULL)
+			return false;
+		for (i = 0; i < s->nclasses; i++)
+			if (!has_class(a->value, s->classes[i]))
+				return false;
+	}
+	return true;
+}
+
+bool
+selector_any(const struct sellist *l, const GumboNode *node)
+{
+	size_t i;
+
+	if (node->type != GUMBO_NODE_ELEMENT)
+		return false;
+	for (i = 0; i < l->len; i++)
+		if (selector_match(&l->v[i], node))
+			return true;
+	return false;
+}

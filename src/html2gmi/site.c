@@ -1,0 +1,534 @@
+/*
+ * site.c: site mode.  Every page of a site directory is converted in
+ * memory first; only when all of them convert is the capsule written,
+ * each file under a temporary name renamed into place, together with the
+ * generated home, article index and disclaimer and a footer on each page.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "html2gmi.h"
+
+struct spage {
+	char		*html;		/* path inside the site */
+	char		*gmi;		/* path inside the capsule */
+	struct page	 pg;
+	bool		 article;
+};
+
+struct site {
+	struct spage	*v;
+	size_t		 len;
+	size_t		 cap;
+	const char	*home;		/* capsule paths of the three pages */
+	char		*index;
+	const char	*disclaimer;
+	bool		 has_disclaimer;
+};
+
+static int
+cmp_html(const void *a, const void *b)
+{
+	return strcmp(((const struct spage *)a)->html,
+	    ((const struct spage *)b)->html);
+}
+
+/* The link rules' question: is this site path one of our pages? */
+static const char *
+site_lookup(void *arg, const char *path)
+{
+	struct site	*s = arg;
+	struct spage	 key, *hit;
+
+	key.html = (char *)path;
+	hit = bsearch(&key, s->v, s->len, sizeof(*s->v), cmp_html);
+	return hit ? hit->gmi : NULL;
+}
+
+static bool
+is_html_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot != NULL && (strcasecmp(dot, ".html") == 0 ||
+	    strcasecmp(dot, ".htm") == 0 || strcasecmp(dot, ".xhtml") == 0);
+}
+
+static int
+add_page(struct site *s, const char *rel)
+{
+	struct spage	*v;
+	struct buf	 g;
+
+	if (s->len >= H2G_SITE_PAGES)
+		return 0;
+	if (s->len == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		if ((v = realloc(s->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	v = &s->v[s->len];
+	memset(v, 0, sizeof(*v));
+	page_init(&v->pg);
+	buf_init(&g);
+	if ((v->html = strdup(rel)) == NULL || gmi_path_of(rel, &g) == -1) {
+		free(v->html);
+		buf_free(&g);
+		return -1;
+	}
+	v->gmi = buf_steal(&g);
+	s->len++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Find the site's pages; names are sorted so every run is the same. */
+static int
+scan(struct site *s, const char *root, const char *rel, int depth)
+{
+	struct buf	 path, sub;
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	char		**names = NULL, **nn;
+	size_t		 n = 0, cap = 0, i;
+	int		 r = -1;
+
+	buf_init(&path);
+	buf_init(&sub);
+	buf_printf(&path, "%s%s%s", root, *rel ? "/" : "", rel);
+	if ((d = opendir(path.data)) == NULL) {
+		fprintf(stderr, "html2gmi: %s: %s\n", path.data,
+		    strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;	/* hidden files and our temporaries */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
+				goto out_close;
+			names = nn;
+		}
+		if ((names[n] = strdup(e->d_name)) == NULL)
+			goto out_close;
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	r = 0;
+	for (i = 0; r == 0 && i < n; i++) {
+		buf_reset(&sub);
+		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", root, sub.data);
+		if (stat(path.data, &st) == -1)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth < H2G_SITE_DEPTH)
+			r = scan(s, root, sub.data, depth + 1);
+		else if (S_ISREG(st.st_mode) && is_html_name(names[i]))
+			r = add_page(s, sub.data);
+	}
+out_close:
+	closedir(d);
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	buf_free(&path);
+	buf_free(&sub);
+	return r;
+}
+
+/* Create dir and its parents; mode from the umask. */
+static int
+mkdirs(const char *dir)
+{
+	char	*p, *s;
+	int	 r = 0;
+
+	if ((s = strdup(dir)) == NULL)
+		return -1;
+	for (p = s + 1; r == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(s, 0777) == -1 && errno != EEXIST)
+			r = -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(s);
+	return r;
+}
+
+/*
+ * Write data to path through a temporary name in the same directory
+ * and rename(2), so a reader sees the old file or the new, never half.
+ */
+static int
+write_atomic(const char *path, const struct buf *data)
+{
+	struct buf	 tmp;
+	const char	*slash = strrchr(path, '/');
+	mode_t		 mask;
+	size_t		 off = 0;
+	ssize_t		 w;
+	int		 fd, saved;
+
+	buf_init(&tmp);
+	if (buf_printf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path +
+	    1) : 0, path, slash ? slash + 1 : path) == -1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((fd = mkstemp(tmp.data)) == -1)
+		goto fail;
+	mask = umask(0);
+	umask(mask);
+	while (off < data->len) {
+		w = write(fd, data->data + off, data->len - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			goto fail_unlink;
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0666 & ~mask) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	fd = -1;
+	if (rename(tmp.data, path) == -1)
+		goto fail_unlink;
+	buf_free(&tmp);
+	return 0;
+fail_unlink:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp.data);
+	errno = saved;
+fail:
+	saved = errno;
+	buf_free(&tmp);
+	errno = saved;
+	return -1;
+}
+
+/* Link from the capsule page at from to the one at to, into doc. */
+static int
+add_rel_link(struct gmi_doc *doc, const char *from, const char *to,
+    const char *label)
+{
+	struct buf	u;
+	int		r;
+
+	buf_init(&u);
+	r = link_relative(from, to, &u) == -1 ||
+	    gmi_add_link(doc, u.data, label) == -1 ? -1 : 0;
+	buf_free(&u);
+	return r;
+}
+
+/* The short footer every page ends with. */
+static int
+footer(const struct site *s, const char *from, struct gmi_doc *doc)
+{
+	if ((doc->len > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1) ||
+	    add_rel_link(doc, from, s->home, "Home page") == -1 ||
+	    add_rel_link(doc, from, s->index, "All articles") == -1)
+		return -1;
+	if (s->has_disclaimer && add_rel_link(doc, from, s->disclaimer,
+	    "Disclaimer") == -1)
+		return -1;
+	return 0;
+}
+
+static const char *
+title_of(const struct spage *p)
+{
+	return p->pg.title ? p->pg.title : p->gmi;
+}
+
+static int
+cmp_title(const void *a, const void *b)
+{
+	const struct spage *x = *(const struct spage *const *)a;
+	const struct spage *y = *(const struct spage *const *)b;
+	int r = strcasecmp(title_of(x), title_of(y));
+
+	return r ? r : strcmp(x->gmi, y->gmi);
+}
+
+static struct spage *
+page_at(struct site *s, const char *gmi)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++)
+		if (strcmp(s->v[i].gmi, gmi) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+/*
+ * The article index: the source page's title and first paragraph, then
+ * every article by title as "=> path YYYY-MM-DD Title" and its summary.
+ */
+static int
+make_index(struct site *s, struct gmi_doc *doc)
+{
+	struct spage	 *src = page_at(s, s->index), **arts;
+	struct buf	  label;
+	const char	 *t;
+	size_t		  i, n = 0;
+	int		  r = -1;
+
+	if ((arts = calloc(s->len + 1, sizeof(*arts))) == NULL)
+		return -1;
+	for (i = 0; i < s->len; i++)
+		if (s->v[i].article)
+			arts[n++] = &s->v[i];
+	qsort(arts, n, sizeof(*arts), cmp_title);
+	buf_init(&label);
+	t = src && src->pg.title ? src->pg.title : "Articles";
+	if (gmi_add(doc, GMI_H1, t, strlen(t)) == -1)
+		goto out;
+	if (src && src->pg.summary && (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
+	    gmi_add(doc, GMI_TEXT, src->pg.summary,
+	    strlen(src->pg.summary)) == -1))
+		goto out;
+	for (i = 0; i < n; i++) {
+		buf_reset(&label);
+		if ((arts[i]->pg.date && buf_printf(&label, "%s ",
+		    arts[i]->pg.date) == -1) ||
+		    buf_puts(&label, title_of(arts[i])) == -1 ||
+		    gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
+		    add_rel_link(doc, s->index, arts[i]->gmi, label.data) == -1)
+			goto out;
+		t = arts[i]->pg.summary;
+		if (t != NULL && gmi_add(doc, GMI_TEXT, t, strlen(t)) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	buf_free(&label);
+	free(arts);
+	return r;
+}
+
+/* Render doc (plus footer) and write it to out/gmi. */
+static int
+emit(const struct site *s, const char *outdir, const char *gmi,
+    struct gmi_doc *doc)
+{
+	struct buf	 text, path;
+	char		*slash;
+	int		 r = -1;
+
+	buf_init(&text);
+	buf_init(&path);
+	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1 ||
+	    buf_printf(&path, "%s/%s", outdir, gmi) == -1) {
+		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", outdir,
+		    gmi);
+		goto out;
+	}
+	if ((slash = strrchr(path.data, '/')) != NULL) {
+		*slash = '\0';
+		if (mkdirs(path.data) == -1) {
+			fprintf(stderr, "html2gmi: %s: cannot create "
+			    "directory: %s\n", path.data, strerror(errno));
+			goto out;
+		}
+		*slash = '/';
+	}
+	if (write_atomic(path.data, &text) == -1) {
+		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
+		    strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	buf_free(&text);
+	buf_free(&path);
+	return r;
+}
+
+/* The date an undated page gets: its file's modification day, in UTC. */
+static char *
+mtime_date(const char *path)
+{
+	struct stat	st;
+	struct tm	tm;
+	char		d[16];
+
+	if (stat(path, &st) == -1 || gmtime_r(&st.st_mtime, &tm) == NULL ||
+	    strftime(d, sizeof(d), "%Y-%m-%d", &tm) == 0)
+		return NULL;
+	return strdup(d);
+}
+
+static int
+convert_all(struct site *s, const char *sitedir, const struct profile *prof,
+    const char *base_url)
+{
+	struct linkctx	 lc = { base_url, NULL, true, site_lookup, s };
+	struct buf	 path, err;
+	size_t		 i;
+	int		 bad = 0;
+
+	buf_init(&path);
+	buf_init(&err);
+	for (i = 0; i < s->len; i++) {
+		buf_reset(&path);
+		buf_reset(&err);
+		buf_printf(&path, "%s/%s", sitedir, s->v[i].html);
+		lc.page = s->v[i].html;
+		if (convert_file(path.data, path.data, prof, &lc, &s->v[i].pg,
+		    &err) == -1) {
+			fprintf(stderr, "html2gmi: %s: %s\n", path.data,
+			    err.data ? err.data : "cannot convert");
+			bad = 1;
+		} else if (s->v[i].pg.date == NULL)
+			s->v[i].pg.date = mtime_date(path.data);
+	}
+	buf_free(&path);
+	buf_free(&err);
+	return bad ? -1 : 0;
+}
+
+/* Which page is which: home, article index, disclaimer, articles. */
+static int
+assign_roles(struct site *s, const struct profile *prof)
+{
+	struct buf	 idx;
+	size_t		 i, n;
+	const char	*a = prof->articles;
+
+	buf_init(&idx);
+	if (buf_printf(&idx, "%s/index.gmi", a ? a : "articles") == -1)
+		return -1;
+	s->index = buf_steal(&idx);
+	s->home = "index.gmi";
+	s->disclaimer = "disclaimer.gmi";
+	for (i = 0; i < s->len; i++) {
+		const char *g = s->v[i].gmi;
+
+		n = a ? strlen(a) : 0;
+		if (strcmp(g, s->index) == 0 || strcmp(g, s->home) == 0 ||
+		    strcmp(g, s->disclaimer) == 0)
+			continue;
+		s->v[i].article = a == NULL || (strncmp(g, a, n) == 0 &&
+		    g[n] == '/');
+	}
+	return 0;
+}
+
+static char *
+site_disclaimer(const struct site *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++)
+		if (s->v[i].pg.disclaimer != NULL)
+			return s->v[i].pg.disclaimer;
+	return NULL;
+}
+
+static int
+write_all(struct site *s, const char *outdir)
+{
+	struct gmi_doc	 doc;
+	const char	*text;
+	size_t		 i;
+	int		 r = 0;
+
+	s->has_disclaimer = page_at(s, s->disclaimer) != NULL ||
+	    site_disclaimer(s) != NULL;
+	for (i = 0; r == 0 && i < s->len; i++)
+		if (strcmp(s->v[i].gmi, s->index) != 0)
+			r = emit(s, outdir, s->v[i].gmi, &s->v[i].pg.doc);
+	gmi_init(&doc);
+	if (r == 0 && make_index(s, &doc) == 0)
+		r = emit(s, outdir, s->index, &doc);
+	else if (r == 0)
+		r = -1;
+	gmi_free(&doc);
+	if (r == 0 && page_at(s, s->disclaimer) == NULL &&
+	    (text = site_disclaimer(s)) != NULL) {
+		if (gmi_add(&doc, GMI_H1, "Disclaimer", 10) == -1 ||
+		    gmi_add(&doc, GMI_TEXT, "", 0) == -1 ||
+		    gmi_add(&doc, GMI_TEXT, text, strlen(text)) == -1)
+			r = -1;
+		else
+			r = emit(s, outdir, s->disclaimer, &doc);
+		gmi_free(&doc);
+	}
+	if (r == 0 && page_at(s, s->home) == NULL) {
+		if (gmi_add(&doc, GMI_H1, "Home", 4) == -1)
+			r = -1;
+		else
+			r = emit(s, outdir, s->home, &doc);
+		gmi_free(&doc);
+	}
+	return r;
+}
+
+/*
+ * Convert the site in sitedir into the capsule outdir.  Returns 0, or -1
+ * after saying on stderr what failed.
+ */
+int
+site_convert(const char *sitedir, const char *outdir,
+    const struct profile *prof, const char *base_url)
+{
+	struct site	 s;
+	size_t		 i;
+	int		 r = -1;
+
+	memset(&s, 0, sizeof(s));
+	if (scan(&s, sitedir, "", 0) == -1)
+		goto out;
+	if (s.len == 0) {
+		fprintf(stderr, "html2gmi: %s: no HTML pages found\n", sitedir);
+		goto out;
+	}
+	qsort(s.v, s.len, sizeof(*s.v), cmp_html);
+	if (assign_roles(&s, prof) == -1 ||
+	    convert_all(&s, sitedir, prof, base_url) == -1)
+		goto out;
+	if (mkdirs(outdir) == -1) {
+		fprintf(stderr, "html2gmi: %s: cannot create directory: %s\n",
+		    outdir, strerror(errno));
+		goto out;
+	}
+	r = write_all(&s, outdir);
+out:
+	for (i = 0; i < s.len; i++) {
+		free(s.v[i].html);
+		free(s.v[i].gmi);
+		page_free(&s.v[i].pg);
+	}
+	free(s.v);
+	free(s.index);
+	return r;
+}

@@ -1,0 +1,129 @@
+/*
+ * tree.c: small helpers over gumbo's tree.  Walking uses the parent
+ * links instead of recursion, so a page nested 100,000 deep needs no
+ * more stack than a flat one.
+ */
+#include <string.h>
+
+#include "html2gmi.h"
+
+const GumboVector *
+tree_children(const GumboNode *n)
+{
+	if (n->type == GUMBO_NODE_DOCUMENT)
+		return &n->v.document.children;
+	if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE)
+		return &n->v.element.children;
+	return NULL;
+}
+
+/* The position of n among its parent's children. */
+static size_t
+index_of(const GumboNode *n, const GumboVector *k)
+{
+	size_t i = n->index_within_parent;
+
+	if (i < k->length && k->data[i] == n)
+		return i;
+	for (i = 0; i < k->length; i++)	/* should not happen */
+		if (k->data[i] == n)
+			return i;
+	return k->length;
+}
+
+/*
+ * The node after n in document order inside root; with descend false
+ * n's own children are skipped.  NULL at the end.
+ */
+GumboNode *
+tree_next(const GumboNode *root, GumboNode *n, bool descend)
+{
+	const GumboVector	*k;
+	size_t			 i;
+
+	if (descend && (k = tree_children(n)) != NULL && k->length > 0)
+		return k->data[0];
+	while (n != root && n->parent != NULL) {
+		k = tree_children(n->parent);
+		i = index_of(n, k) + 1;
+		if (i < k->length)
+			return k->data[i];
+		n = n->parent;
+	}
+	return NULL;
+}
+
+const char *
+tree_attr(const GumboNode *n, const char *name)
+{
+	const GumboAttribute *a;
+
+	if (n->type != GUMBO_NODE_ELEMENT)
+		return NULL;
+	a = gumbo_get_attribute(&n->v.element.attributes, name);
+	return a ? a->value : NULL;
+}
+
+/*
+ * Append s to b with HTML white space (and no-break spaces, which pages
+ * use for layout) collapsed to single spaces; *space carries a pending
+ * space between calls so that none leads or trails.  False on no memory.
+ */
+bool
+collapse_into(struct buf *b, bool *space, const char *s, size_t n)
+{
+	size_t		i;
+	unsigned char	c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		    c == '\f') {
+			*space = true;
+			continue;
+		}
+		if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xA0) {
+			*space = true;
+			i++;
+			continue;
+		}
+		if (*space && b->len > 0 && buf_putc(b, ' ') == -1)
+			return false;
+		*space = false;
+		if (buf_putc(b, c) == -1)
+			return false;
+	}
+	return true;
+}
+
+/* The collapsed text of a subtree, without scripts and styles. */
+int
+tree_text(const GumboNode *root, struct buf *b)
+{
+	GumboNode	*n = (GumboNode *)root;
+	bool		 space = false, descend;
+	GumboTag	 t;
+
+	for (; n != NULL; n = tree_next(root, n, descend)) {
+		descend = true;
+		if (n->type == GUMBO_NODE_ELEMENT) {
+			t = n->v.element.tag;
+			descend = t != GUMBO_TAG_SCRIPT && t != GUMBO_TAG_STYLE &&
+			    t != GUMBO_TAG_TEMPLATE && t != GUMBO_TAG_NOSCRIPT;
+			if (t == GUMBO_TAG_BR || t == GUMBO_TAG_P ||
+			    t == GUMBO_TAG_DIV || t == GUMBO_TAG_LI ||
+			    t == GUMBO_TAG_TD)
+				space = true;
+		} else if (n->type == GUMBO_NODE_TEXT ||
+		    n->type == GUMBO_NODE_CDATA ||
+		    n->type == GUMBO_NODE_WHITESPACE) {
+			if (!collapse_into(b, &space, n->v.text.text,
+			    strlen(n->v.text.text)))
+				return -1;
+		} else if (n->type == GUMBO_NODE_TEMPLATE)
+			descend = false;
+	}
+	if (b->data == NULL && buf_puts(b, "") == -1)
+		return -1;
+	return 0;
+}
