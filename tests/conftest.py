@@ -87,11 +87,14 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
+            # Ready when a worker answers a real request, not merely when
+            # the kernel accepts into the listen queue.
             try:
-                with socket.create_connection((self.host, self.port), 0.5):
+                if self.gemini("\r\n", timeout=2)[0].startswith("59"):
                     return True
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         return False
 
     def output(self):
