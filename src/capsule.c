@@ -489,7 +489,8 @@ capsule_listing(const char *dir, struct gmi_doc *doc)
 		ents[n++].dir = r == 1;
 	}
 	r = -1;
-	qsort(ents, n, sizeof(*ents), entry_cmp);
+	if (n > 0)	/* ents is NULL for an empty directory */
+		qsort(ents, n, sizeof(*ents), entry_cmp);
 	snprintf(title, sizeof(title), "Index of %s", dir);
 	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
 	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
