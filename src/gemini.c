@@ -34,6 +34,12 @@ redirect_slash(struct response *r, const char *path)
 {
 	struct buf loc;
 
+	/*
+	 * The capsule ignores extra leading slashes, but a client reads
+	 * "//x/" as a reference to the host x: send it to "/x/" instead.
+	 */
+	while (path[0] == '/' && path[1] == '/')
+		path++;
 	buf_init(&loc);
 	if (url_encode_path(&loc, path) == -1 || buf_putc(&loc, '/') == -1)
 		reply(r, 40, "Out of memory");
