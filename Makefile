@@ -89,7 +89,7 @@ unit: $(UNIT_BINS)
 
 test check:
 	@sh contrib/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
@@ -113,5 +113,85 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/man/man8/lumbar.8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/html2gmi.1
 
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/
+# and an optional dictionary tests/fuzz/NAME.dict.  `make fuzz` builds them
+# with clang into build-fuzz/ from objects of their own (coverage and
+# sanitizers must be compiled into the code under test, not only linked)
+# and runs each for FUZZ_SECONDS; any crash, leak or timeout fails, and
+# the input is kept in build-fuzz/artifacts/.  Some only:
+# `make fuzz FUZZ_TARGETS="url gemtext"`.  The same targets linked with
+# tests/fuzz/replay.c instead of libFuzzer replay every seed in `make test`.
+FUZZ_CC		?= clang
+FUZZ_DIR	 = build-fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_TIMEOUT	?= 10
+FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
+FUZZ_ALL	 = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS	?= $(FUZZ_ALL)
+FUZZ_BINS	 = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_SUPPORT	 = tests/fuzz/common.c tests/fuzz/fuzz.h
+FUZZ_LIB_OBJS	 = $(LIB_SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_H2G_OBJS	 = $(filter-out %/main.o,$(H2G_SRCS:src/html2gmi/%.c=$(FUZZ_DIR)/obj-html2gmi/%.o))
+REPLAY_BINS	 = $(FUZZ_ALL:%=$(BUILD)/fuzz/fuzz_%)
+REPLAY_H2G_OBJS	 = $(filter-out %/main.o,$(H2G_OBJS))
+
+.PHONY: fuzz fuzz-build
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/obj-html2gmi/%.o: src/html2gmi/%.c src/lumbar.h $(wildcard src/html2gmi/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -Isrc -c -o $@ $<
+
+$(FUZZ_DIR)/liblumbar.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJS)
+
+# Only the converter's target needs the converter's objects.
+$(FUZZ_DIR)/fuzz_html2gmi: $(FUZZ_H2G_OBJS)
+$(FUZZ_DIR)/fuzz_html2gmi: FUZZ_EXTRA = $(FUZZ_H2G_OBJS)
+$(BUILD)/fuzz/fuzz_html2gmi: $(REPLAY_H2G_OBJS)
+$(BUILD)/fuzz/fuzz_html2gmi: REPLAY_EXTRA = $(REPLAY_H2G_OBJS)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(FUZZ_DIR)/liblumbar.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -Isrc -o $@ \
+	    $< tests/fuzz/common.c $(FUZZ_EXTRA) $(FUZZ_DIR)/liblumbar.a \
+	    $(H2G_LIBS) $(LIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SUPPORT) $(BUILD)/liblumbar.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Isrc -o $@ $< tests/fuzz/replay.c \
+	    tests/fuzz/common.c $(REPLAY_EXTRA) $(BUILD)/liblumbar.a \
+	    $(H2G_LIBS) $(LIBS)
+
+# New inputs go to build-fuzz/corpus/NAME; the seeds are only read.
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_DIR)/artifacts
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	    dict=; test -f tests/fuzz/$$t.dict && dict=-dict=tests/fuzz/$$t.dict; \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s, log in $(FUZZ_DIR)/fuzz_$$t.log"; \
+	    if $(FUZZ_DIR)/fuzz_$$t $$dict -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$$t- \
+	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
+	        >$(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
+	        grep -E '(DONE|average_exec_per_sec)' $(FUZZ_DIR)/fuzz_$$t.log | \
+	            sed 's/^/  /'; \
+	    else \
+	        tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	if test -n "$$failed"; then \
+	    echo "fuzz: failed:$$failed; inputs in $(FUZZ_DIR)/artifacts/"; \
+	    exit 1; \
+	fi
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(FUZZ_DIR)

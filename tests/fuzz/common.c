@@ -1,0 +1,247 @@
+/*
+ * common.c: the fixture the fuzz targets share: the configuration a
+ * running server would have, and a small capsule in a temporary directory
+ * with a secret file beside it that no response may ever contain.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+
+/* main.c owns conf in the server; the fuzzers link without main.c. */
+struct config conf;
+
+/* Only what lies outside the capsule holds this; finding it is an escape. */
+#define SECRET	"LUMBAR-FUZZ-SECRET-0b7e1c"
+
+static char	 tmpdir[] = "/tmp/lumbar-fuzz-XXXXXX";
+static char	 root[sizeof(tmpdir) + 16];
+static bool	 made;
+
+void
+fuzz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: property broken: %s\n", file, line, what);
+	abort();
+}
+
+/* The settings of a server started with its defaults and two names. */
+void
+fuzz_conf(void)
+{
+	static const char *const names[] = { "localhost", "example.org" };
+
+	memset(&conf, 0, sizeof(conf));
+	conf.hostnames[0] = names[0];
+	conf.hostnames[1] = names[1];
+	conf.nhostnames = 2;
+	conf.port = 1965;
+	conf.gopher_port = 70;
+	conf.listing = true;
+	conf.lang = "en";
+	conf.wrap = WRAP_DEFAULT;
+	conf.timeout = 10;
+}
+
+/* A copy with a NUL after it, for the functions that take C strings. */
+char *
+fuzz_strndup(const uint8_t *data, size_t n)
+{
+	char *s;
+
+	if ((s = malloc(n + 1)) == NULL)
+		abort();
+	memcpy(s, data, n);
+	s[n] = '\0';
+	return s;
+}
+
+static void
+put(const char *dir, const char *name, const void *data, size_t n)
+{
+	char	 path[512];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "wb")) == NULL ||
+	    fwrite(data, 1, n, fp) != n || fclose(fp) != 0) {
+		perror(path);
+		abort();
+	}
+}
+
+static void
+put_str(const char *dir, const char *name, const char *s)
+{
+	put(dir, name, s, strlen(s));
+}
+
+static void
+mkdir_in(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (mkdir(path, 0755) == -1) {
+		perror(path);
+		abort();
+	}
+}
+
+static void
+link_in(const char *dir, const char *name, const char *target)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (symlink(target, path) == -1) {
+		perror(path);
+		abort();
+	}
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+cleanup(void)
+{
+	capsule_close();
+	if (made)
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A page larger than the cache takes, so it is read from its descriptor. */
+static void
+put_big(const char *dir)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b);
+	for (i = 0; b.len <= CACHE_FILE_MAX; i++)
+		if (buf_printf(&b, "%s line %zu of a long page\n",
+		    i % 50 == 0 ? "##" : i % 7 == 0 ? "=> /page.gmi" : "*", i)
+		    == -1)
+			abort();
+	put(dir, "big.gmi", b.data, b.len);
+	buf_free(&b);
+}
+
+/*
+ * Build the capsule once per process and open it; returns its root.
+ * Every kind of thing a lookup can meet is here: pages, plain files,
+ * binary ones, directories with and without an index, hidden names,
+ * symbolic links inside and out, a loop, a FIFO.
+ */
+const char *
+fuzz_capsule(void)
+{
+	static const unsigned char png[] = {
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+		'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+	};
+	const char	*err;
+	char		 out[sizeof(root) + 16], d[sizeof(root) + 64];
+
+	if (made)
+		return root;
+	fuzz_conf();
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	made = true;
+	atexit(cleanup);
+	snprintf(root, sizeof(root), "%s/capsule", tmpdir);
+	snprintf(out, sizeof(out), "%s/outside", tmpdir);
+	mkdir_in(tmpdir, "capsule");
+	mkdir_in(tmpdir, "outside");
+	put_str(out, "secret.txt", SECRET "\n");
+	put_str(out, "secret.gmi", "# " SECRET "\n=> secret.txt " SECRET "\n");
+
+	put_str(root, "index.gmi",
+	    "# Home\n\nWelcome.\n"
+	    "=> page.gmi A page\n=> dir/ A directory\n=> listing/\n"
+	    "=> /notes.txt Notes\n=> image.png\n=> ../outside/secret.txt\n"
+	    "=> gemini://example.org/x?q=1 Elsewhere\n"
+	    "=> gopher://example.com:7070/0/a%09b\n=> https://example.com/\n"
+	    "=> //example.net/p\n=> mailto:a@example.com\n"
+	    "* item\n> quote\n```alt\n\tcode\n```\n");
+	put_str(root, "page.gmi", "## Page\ntext\n=> ./ up\n=> ../ root\n");
+	put_str(root, "both.gmi", "# Both\n");
+	put_str(root, "both.txt", "a real text file\n");
+	put_str(root, "notes.txt", "plain\r\nnotes\n.\n");
+	put_str(root, "page.html", "<!DOCTYPE html><title>x</title>\n");
+	put(root, "image.png", png, sizeof(png));
+	put(root, "empty", "", 0);
+	put_big(root);
+	mkdir_in(root, "dir");
+	snprintf(d, sizeof(d), "%s/dir", root);
+	put_str(d, "index.gmi", "# Dir\n=> a.gmi\n=> nested/\n");
+	put_str(d, "a.gmi", "# A\n=> ../page.gmi\n");
+	put_str(d, "with space.gmi", "# Spaced\n");
+	put_str(d, "\xc3\xbcnicode.gmi", "# \xc3\x9cnicode\n");
+	mkdir_in(d, "nested");
+	snprintf(d, sizeof(d), "%s/dir/nested", root);
+	put_str(d, "deep.txt", "deep\n");
+	mkdir_in(root, "listing");
+	snprintf(d, sizeof(d), "%s/listing", root);
+	put_str(d, "one.gmi", "# One\n");
+	put_str(d, "two.txt", "two\n");
+	put_str(d, ".hidden.gmi", "# " SECRET "\n");
+	mkdir_in(d, "sub");
+	mkdir_in(root, "dir.gmi");
+	mkdir_in(root, ".private");
+	snprintf(d, sizeof(d), "%s/.private", root);
+	put_str(d, "key.txt", SECRET "\n");
+	link_in(root, "escape.txt", "../outside/secret.txt");
+	link_in(root, "escape.gmi", "../outside/secret.gmi");
+	link_in(root, "absolute.txt", out);
+	link_in(root, "outdir", "../outside");
+	link_in(root, "inside.gmi", "page.gmi");
+	link_in(root, "loop", "loop");
+	snprintf(d, sizeof(d), "%s/fifo", root);
+	if (mkfifo(d, 0644) == -1) {
+		perror(d);
+		abort();
+	}
+	if (capsule_init(root, &err) == -1) {
+		fprintf(stderr, "capsule_init: %s\n", err);
+		abort();
+	}
+	return root;
+}
+
+void
+fuzz_no_secret(const char *s, size_t n)
+{
+	FUZZ_ASSERT(s == NULL || memmem(s, n, SECRET, strlen(SECRET)) == NULL);
+}
+
+/*
+ * What holds for any response: the secret is in no body, a body is
+ * either generated, cached or streamed, and a streamed one has a size.
+ */
+void
+fuzz_check_response(const struct response *r)
+{
+	FUZZ_ASSERT(r->status >= 10 && r->status <= 69);
+	fuzz_no_secret(r->out.data, r->out.len);
+	if (r->file != NULL) {
+		FUZZ_ASSERT(r->fd == -1);
+		FUZZ_ASSERT(r->file->refs > 0);
+		fuzz_no_secret(r->file->data, r->file->size);
+	}
+	if (r->fd != -1)
+		FUZZ_ASSERT(r->left > 0);
+}

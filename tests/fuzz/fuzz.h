@@ -1,0 +1,33 @@
+/*
+ * fuzz.h: what the fuzz targets, their shared fixture (common.c) and the
+ * replay driver (replay.c) agree on.  Each fuzz_NAME.c defines one
+ * LLVMFuzzerTestOneInput; libFuzzer or replay.c supplies main().
+ */
+#ifndef FUZZ_H
+#define FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lumbar.h"
+
+/*
+ * A broken property aborts, so that libFuzzer keeps the input as a crash.
+ * Not assert(): an -DNDEBUG build must not silently stop checking.
+ */
+#define FUZZ_ASSERT(c) do {						\
+	if (!(c))							\
+		fuzz_fail(__FILE__, __LINE__, #c);			\
+} while (0)
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* common.c */
+void	 fuzz_fail(const char *, int, const char *) __attribute__((noreturn));
+void	 fuzz_conf(void);
+const char *fuzz_capsule(void);
+void	 fuzz_no_secret(const char *, size_t);
+void	 fuzz_check_response(const struct response *);
+char	*fuzz_strndup(const uint8_t *, size_t);
+
+#endif

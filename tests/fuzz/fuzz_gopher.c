@@ -1,0 +1,102 @@
+/*
+ * fuzz_gopher: the whole Gopher request handler (selectors, search words
+ * after a TAB, Gopher+ probes, URL: redirects, the generated .txt forms
+ * and caps.txt) against the small capsule of common.c.  Whatever the line,
+ * nothing from outside the capsule or under a hidden name is served, a
+ * refusal is exactly one error item and the end line, and a generated
+ * answer is UTF-8 whose only line ends are CRLF.
+ *
+ * Input: the request line without its CRLF.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+
+/* "3<message>\t\terror.host\t1\r\n.\r\n" and nothing else. */
+static void
+check_refusal(const struct buf *b)
+{
+	const char	*nl;
+	size_t		 i, tabs = 0;
+
+	FUZZ_ASSERT(b->len > 5 && b->data[0] == '3');
+	nl = memchr(b->data, '\n', b->len);
+	FUZZ_ASSERT(nl != NULL && nl[-1] == '\r');
+	for (i = 0; b->data + i < nl; i++)
+		tabs += b->data[i] == '\t';
+	FUZZ_ASSERT(tabs == 3);
+	FUZZ_ASSERT(strcmp(nl + 1, ".\r\n") == 0);
+}
+
+/* Generated text: UTF-8, no control bytes, every line ended by CRLF. */
+static void
+check_generated(const struct buf *b)
+{
+	size_t i;
+
+	FUZZ_ASSERT(utf8_valid(b->data ? b->data : "", b->len));
+	for (i = 0; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+
+		if (c == '\r')
+			FUZZ_ASSERT(i + 1 < b->len && b->data[i + 1] == '\n');
+		else if (c == '\n')
+			FUZZ_ASSERT(i > 0 && b->data[i - 1] == '\r');
+		else
+			FUZZ_ASSERT((c >= 0x20 || c == '\t') && c != 0x7F);
+	}
+}
+
+/* The URL: page: the URL may not open or close a tag or an attribute. */
+static void
+check_url_page(const struct buf *b)
+{
+	struct buf	 empty;
+	size_t		 i, want = 0, got = 0;
+
+	buf_init(&empty);
+	FUZZ_ASSERT(gopher_url_page(&empty, "") == 0);
+	for (i = 0; i < empty.len; i++)
+		want += empty.data[i] == '<' || empty.data[i] == '"';
+	for (i = 0; i < b->len; i++)
+		got += b->data[i] == '<' || b->data[i] == '"';
+	FUZZ_ASSERT(got == want);
+	buf_free(&empty);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+{
+	struct response	 r;
+	struct buf	 body;
+
+	fuzz_capsule();
+	response_init(&r);
+	gopher_handle((const char *)data, n, &r);
+	fuzz_check_response(&r);
+	FUZZ_ASSERT(r.status == 20 || r.status == 40 || r.status == 51 ||
+	    r.status == 59);
+	/* A Gopher+ request gets the plain answer behind a length line. */
+	body = r.out;
+	if (memchr(data, '\t', n) != NULL && body.len >= 5 &&
+	    (memcmp(body.data, "+-1\r\n", 5) == 0 ||
+	    memcmp(body.data, "+-2\r\n", 5) == 0)) {
+		body.data += 5;
+		body.len -= 5;
+	}
+	if (r.status != 20) {
+		FUZZ_ASSERT(r.file == NULL && r.fd == -1);
+		check_refusal(&body);
+	} else if (r.file == NULL && r.fd == -1) {
+		FUZZ_ASSERT(body.len > 0);
+		if (n >= 4 && memcmp(data, "URL:", 4) == 0)
+			check_url_page(&body);
+		else
+			check_generated(&body);
+	} else
+		FUZZ_ASSERT(body.len == 0);
+	response_clear(&r);
+	/* No cache carried over: an input replays alone as it ran here. */
+	capsule_flush();
+	return 0;
+}

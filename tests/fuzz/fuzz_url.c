@@ -1,0 +1,161 @@
+/*
+ * fuzz_url: url.c on raw bytes.  Beyond not crashing, what url_parse
+ * accepts must be what the rest of the server relies on (a lower-case
+ * scheme and host, a decoded path with no control byte, no dot segment,
+ * valid UTF-8), and the parts must survive being written back into a URL
+ * and parsed again.  url_decode, path_check and url_encode_path get the
+ * same bytes, with output buffers sized exactly so ASan sees overflows.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+static bool
+no_controls(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			return false;
+	return true;
+}
+
+static bool
+lower_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isupper((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static bool
+has_dot_segment(const char *p)
+{
+	const char	*seg = p, *end;
+	size_t		 n;
+
+	for (;;) {
+		end = strchr(seg, '/');
+		n = end ? (size_t)(end - seg) : strlen(seg);
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return true;
+		if (end == NULL)
+			return false;
+		seg = end + 1;
+	}
+}
+
+/* What the parser accepted, written back as a URL, parses the same. */
+static void
+reparse(const struct url *u)
+{
+	struct url	 again;
+	struct buf	 b;
+	const char	*err;
+
+	buf_init(&b);
+	FUZZ_ASSERT(buf_printf(&b, strchr(u->host, ':') ? "%s://[%s]" :
+	    "%s://%s", u->scheme, u->host) == 0);
+	if (u->port != -1)
+		FUZZ_ASSERT(buf_printf(&b, ":%d", u->port) == 0);
+	FUZZ_ASSERT(url_encode_path(&b, u->path) == 0);
+	if (u->has_query)
+		FUZZ_ASSERT(buf_printf(&b, "?%s", u->query) == 0);
+	/* Encoding can lengthen a path past the limit; then it says so. */
+	if (b.len <= GEMINI_URL_MAX) {
+		FUZZ_ASSERT(url_parse(b.data, b.len, &again, &err) == 0);
+		FUZZ_ASSERT(strcmp(again.scheme, u->scheme) == 0);
+		FUZZ_ASSERT(strcmp(again.host, u->host) == 0);
+		FUZZ_ASSERT(again.port == u->port);
+		FUZZ_ASSERT(strcmp(again.path, u->path) == 0);
+		FUZZ_ASSERT(again.has_query == u->has_query);
+		FUZZ_ASSERT(strcmp(again.query, u->query) == 0);
+	}
+	buf_free(&b);
+}
+
+static void
+check_parse(const uint8_t *data, size_t n)
+{
+	struct url	 u;
+	const char	*err = NULL;
+
+	if (url_parse((const char *)data, n, &u, &err) == -1) {
+		FUZZ_ASSERT(err != NULL && *err != '\0');
+		return;
+	}
+	FUZZ_ASSERT(n > 0 && n <= GEMINI_URL_MAX);
+	FUZZ_ASSERT(u.scheme[0] != '\0' && lower_ascii(u.scheme));
+	FUZZ_ASSERT(u.host[0] != '\0' && lower_ascii(u.host));
+	FUZZ_ASSERT(no_controls(u.host));
+	FUZZ_ASSERT(u.port == -1 || (u.port >= 1 && u.port <= 65535));
+	FUZZ_ASSERT(u.path[0] == '\0' || u.path[0] == '/');
+	FUZZ_ASSERT(no_controls(u.path));
+	FUZZ_ASSERT(utf8_valid(u.path, strlen(u.path)));
+	FUZZ_ASSERT(!has_dot_segment(u.path));
+	FUZZ_ASSERT(u.has_query || u.query[0] == '\0');
+	FUZZ_ASSERT(no_controls(u.query) && strchr(u.query, ' ') == NULL);
+	reparse(&u);
+}
+
+static void
+check_decode(const uint8_t *data, size_t n)
+{
+	char	*out;
+	size_t	 len = 0, small = n / 2 + 1;
+
+	/* Room for everything: decoding only ever shortens. */
+	out = malloc(n + 1);
+	if (url_decode((const char *)data, n, out, n + 1, &len) == 0) {
+		FUZZ_ASSERT(len <= n);
+		FUZZ_ASSERT(out[len] == '\0');
+	}
+	free(out);
+	/* Too little room must fail cleanly, never write past the end. */
+	out = malloc(small);
+	(void)url_decode((const char *)data, n, out, small, &len);
+	free(out);
+}
+
+/* url_encode_path() output decodes back to its input, and is URL-safe. */
+static void
+check_encode(const char *s)
+{
+	struct buf	 b;
+	char		*dec;
+	size_t		 i, dl;
+
+	buf_init(&b);
+	FUZZ_ASSERT(url_encode_path(&b, s) == 0);
+	for (i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.data[i];
+
+		FUZZ_ASSERT(c > 0x20 && c < 0x7F && c != '?' && c != '#' &&
+		    c != '"' && c != '<' && c != '>' && c != '\\');
+	}
+	dec = malloc(b.len + 1);
+	FUZZ_ASSERT(url_decode(b.data ? b.data : "", b.len, dec, b.len + 1,
+	    &dl) == 0);
+	FUZZ_ASSERT(dl == strlen(s) && memcmp(dec, s, dl) == 0);
+	free(dec);
+	buf_free(&b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+{
+	const char	*err;
+	char		*s;
+
+	check_parse(data, n);
+	check_decode(data, n);
+	s = fuzz_strndup(data, n);
+	if (path_check(s, &err) == 0)
+		FUZZ_ASSERT(!has_dot_segment(s));
+	check_encode(s);
+	free(s);
+	return 0;
+}
