@@ -197,6 +197,9 @@ detect_mime(const char *name, const char *data, size_t n, char *out,
 		m = n == 0 ? "text/plain; charset=us-ascii" :
 		    "application/octet-stream";
 	snprintf(out, outsz, "%s", m);
+	/* "charset=binary" says nothing a client can use. */
+	if ((m = strstr(out, "; charset=binary")) != NULL)
+		out[m - out] = '\0';
 }
 
 /* Read the whole file into a new cache entry (inserted when it fits). */

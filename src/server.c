@@ -578,7 +578,11 @@ conn_step(struct conn *c)
 	}
 }
 
-/* Drop every connection past its deadline. */
+/*
+ * Deal with every connection past its deadline: one that has not sent its
+ * request in time is told so (a 59, or a Gopher error line) once, then
+ * closed; any other is dropped.
+ */
 static void
 sweep(int64_t now)
 {
@@ -588,9 +592,13 @@ sweep(int64_t now)
 		next = c->next;
 		if (now < c->deadline)
 			continue;
-		if (c->state == ST_HANDSHAKE || c->state == ST_READ)
+		if (c->state == ST_READ && !c->answered) {
 			log_msg(LOG_LVL_DEBUG, "%s: no request in time", c->addr);
-		if (c->state == ST_LINGER)
+			c->linelen = 0;
+			refuse(c, "No request in time");
+			c->deadline = now + LINGER_MS;
+			conn_step(c);
+		} else if (c->state == ST_LINGER)
 			conn_free(c);
 		else
 			conn_close(c);

@@ -36,6 +36,7 @@ static size_t		 nworkers;	/* slots: 2 generations at most */
 static int		 generation;
 static const struct passwd *drop_to;
 static sigset_t		 mask;
+static bool		 reload_pending;
 
 static void
 worker_main(size_t index)
@@ -118,10 +119,13 @@ reload(void)
 	int		 old = generation;
 
 	if (alive() > (size_t)conf.workers) {
-		log_msg(LOG_LVL_WARN, "SIGHUP: the previous reload is still "
-		    "finishing; try again in a moment");
+		/* Done when the previous generation has finished. */
+		log_msg(LOG_LVL_INFO, "SIGHUP: waiting for the previous "
+		    "generation of workers to finish");
+		reload_pending = true;
 		return;
 	}
+	reload_pending = false;
 	if (tls_init(&err) == -1) {
 		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
 		    "certificates", err);
@@ -233,7 +237,9 @@ workers_run(const struct passwd *pw)
 			if (reap(false) == -1) {
 				stopping = true;
 				r = 1;
-			}
+			} else if (reload_pending &&
+			    alive() <= (size_t)conf.workers)
+				reload();
 			break;
 		case SIGHUP:
 			reload();
