@@ -150,8 +150,16 @@ round_trip(const struct gmi_doc *doc)
 			free(want);
 		}
 	}
-	/* What was written once is the writer's fixed point. */
+	/*
+	 * One write and parse brings a model to its normal form (a CR
+	 * written as a space at the end of a label is trimmed when read
+	 * back); from there on, writing is a fixed point.
+	 */
 	FUZZ_ASSERT(gmi_write(&again, &w2) == 0);
+	gmi_free(&again);
+	buf_reset(&w1);
+	FUZZ_ASSERT(gmi_parse(&again, w2.data ? w2.data : "", w2.len) == 0);
+	FUZZ_ASSERT(gmi_write(&again, &w1) == 0);
 	FUZZ_ASSERT(w1.len == w2.len &&
 	    (w1.len == 0 || memcmp(w1.data, w2.data, w1.len) == 0));
 	gmi_free(&again);
