@@ -128,6 +128,8 @@ class Server:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+        # Python ignores a missing close_notify unless this is cleared.
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
         with socket.create_connection((host or self.host, self.port),
                                       timeout) as raw:
             with ctx.wrap_socket(raw, server_hostname=sni,
@@ -139,6 +141,11 @@ class Server:
                     try:
                         chunk = s.recv(65536)
                     except ssl.SSLEOFError:
+                        clean = False
+                        break
+                    except ssl.SSLError as e:
+                        if e.reason != "UNEXPECTED_EOF_WHILE_READING":
+                            raise
                         clean = False
                         break
                     if not chunk:

@@ -63,6 +63,9 @@ def client_ctx(tls_min=None, tls_max=None, ciphers=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    # Python sets this by default, which turns a missing close_notify into
+    # a plain end of file: clear it so that a truncated answer shows.
+    ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
     if ciphers:
         ctx.set_ciphers(ciphers)
     if tls_min:
@@ -79,6 +82,11 @@ def read_all(s):
         try:
             chunk = s.recv(65536)
         except (ssl.SSLEOFError, ConnectionResetError):
+            clean = False
+            break
+        except ssl.SSLError as e:
+            if e.reason != "UNEXPECTED_EOF_WHILE_READING":
+                raise
             clean = False
             break
         if not chunk:
