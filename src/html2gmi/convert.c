@@ -335,19 +335,24 @@ image(struct conv *c, GumboNode *n)
 	buf_free(&t);
 }
 
-/* A form that wraps the whole page (ASP.NET does) is not a form to drop. */
+/*
+ * A form that wraps the whole page (ASP.NET does) is not a form to drop:
+ * it holds headings, an article, or more paragraphs than a form's labels.
+ */
 static bool
 wraps_content(GumboNode *form)
 {
 	GumboNode	*n;
 	GumboTag	 t;
+	int		 paras = 0;
 
 	for (n = form; n != NULL; n = tree_next(form, n, true)) {
 		if (n->type != GUMBO_NODE_ELEMENT)
 			continue;
 		t = n->v.element.tag;
-		if (t == GUMBO_TAG_P || t == GUMBO_TAG_H1 || t == GUMBO_TAG_H2 ||
-		    t == GUMBO_TAG_ARTICLE || t == GUMBO_TAG_MAIN)
+		if (t == GUMBO_TAG_H1 || t == GUMBO_TAG_H2 ||
+		    t == GUMBO_TAG_ARTICLE || t == GUMBO_TAG_MAIN ||
+		    (t == GUMBO_TAG_P && ++paras > 2))
 			return true;
 	}
 	return false;

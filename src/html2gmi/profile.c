@@ -220,11 +220,9 @@ profile_load(struct profile *p, const char *path, struct buf *err)
 			r = -1;
 			break;
 		}
-		if ((e = strchr(line, '#')) != NULL && (e == line ||
-		    e[-1] == ' ' || e[-1] == '\t'))
-			*e = '\0';	/* a comment, but "#id" is a selector */
 		k = line + strspn(line, " \t\r\n");
-		if (*k == '\0')
+		/* Only whole lines are comments: "#id" is a selector. */
+		if (*k == '\0' || *k == '#')
 			continue;
 		v = k + strcspn(k, " \t\r\n");
 		if (*v != '\0')

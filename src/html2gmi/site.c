@@ -158,7 +158,8 @@ out:
 static int
 mkdirs(const char *dir)
 {
-	char	*p, *s;
+	struct stat	 st;
+	char		*p, *s;
 	int	 r = 0;
 
 	if ((s = strdup(dir)) == NULL)
@@ -169,8 +170,12 @@ mkdirs(const char *dir)
 		char c = *p;
 
 		*p = '\0';
-		if (mkdir(s, 0777) == -1 && errno != EEXIST)
+		if (mkdir(s, 0777) == -1 && (errno != EEXIST ||
+		    stat(s, &st) == -1 || !S_ISDIR(st.st_mode))) {
+			if (errno == EEXIST)
+				errno = ENOTDIR;
 			r = -1;
+		}
 		*p = c;
 		if (c == '\0')
 			break;

@@ -1,0 +1,466 @@
+"""html2gmi: golden pairs, generated pathological inputs, error handling,
+site mode and the committed capsule, all through the real binary."""
+import os
+import random
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from conftest import HTML2GMI, ROOT, SANITIZER_MARKS
+
+GOLDEN = os.path.join(ROOT, "tests", "golden", "html")
+SITE = os.path.join(ROOT, "contrib", "site")
+CAPSULE = os.path.join(ROOT, "capsule")
+SEED = "/work/shared/seed/inversion-therapy.txt"
+TIMEOUT = 60        # seconds; ASan builds are several times slower
+
+
+def asan_build():
+    with open(HTML2GMI, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def limit_memory():
+    # 1 GiB of address space: a runaway allocation fails instead of
+    # swapping.  ASan reserves terabytes of shadow, so not under ASan.
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def run(args, data=None, cwd=ROOT):
+    proc = subprocess.run([HTML2GMI] + list(args), input=data,
+                          capture_output=True, timeout=TIMEOUT, cwd=cwd,
+                          preexec_fn=None if asan_build() else limit_memory)
+    err = proc.stderr.decode("utf-8", "replace")
+    for mark in SANITIZER_MARKS:
+        assert mark not in err, err
+    assert proc.returncode in (0, 1, 2), (proc.returncode, err)
+    return proc.returncode, proc.stdout, err
+
+
+def golden_names():
+    return sorted(n[:-5] for n in os.listdir(GOLDEN) if n.endswith(".html"))
+
+
+@pytest.mark.parametrize("name", golden_names())
+def test_golden(name):
+    args = []
+    if os.path.exists(os.path.join(GOLDEN, name + ".args")):
+        with open(os.path.join(GOLDEN, name + ".args")) as f:
+            args = f.read().split()
+    rc, out, err = run(args + [os.path.join(GOLDEN, name + ".html")])
+    assert rc == 0, err
+    assert err == ""
+    with open(os.path.join(GOLDEN, name + ".gmi"), "rb") as f:
+        assert out.decode() == f.read().decode()
+
+
+def test_golden_pairs_complete():
+    for name in golden_names():
+        assert os.path.exists(os.path.join(GOLDEN, name + ".gmi")), name
+
+
+def test_stdin_matches_file():
+    path = os.path.join(GOLDEN, "cp1252.html")
+    with open(path, "rb") as f:
+        data = f.read()
+    _, from_file, _ = run([path])
+    rc, from_stdin, err = run(["-"], data)
+    assert rc == 0, err
+    assert from_stdin == from_file
+
+
+def test_output_is_deterministic():
+    path = os.path.join(SITE, "articles", "inversion-therapy.html")
+    outs = {run([path])[1] for _ in range(3)}
+    assert len(outs) == 1
+
+
+# --- Robustness: generated inputs that must convert or fail cleanly. ---
+
+def deep(open_tag, close_tag, n=20000, inner=b"bottom"):
+    return open_tag * n + inner + close_tag * n
+
+
+def junk(n, seed):
+    r = random.Random(seed)
+    return bytes(r.randrange(256) for _ in range(n))
+
+
+def tag_soup(seed):
+    r = random.Random(seed)
+    tags = [b"p", b"div", b"b", b"i", b"table", b"tr", b"td", b"ul", b"li",
+            b"ol", b"a href=x", b"pre", b"blockquote", b"h1", b"h2", b"span",
+            b"font", b"form", b"select", b"option", b"script", b"style",
+            b"textarea", b"title", b"svg", b"math", b"template", b"frameset"]
+    parts = []
+    for _ in range(20000):
+        t = r.choice(tags)
+        k = r.randrange(4)
+        if k == 0:
+            parts.append(b"<" + t + b">")
+        elif k == 1:
+            parts.append(b"</" + t.split()[0] + b">")
+        elif k == 2:
+            parts.append(b"text &amp")
+        else:
+            parts.append(b"<" + t)     # an unclosed tag
+    return b"".join(parts)
+
+
+ROBUST = {
+    "deep-div": deep(b"<div>", b"</div>"),
+    "deep-b": deep(b"<b>", b"</b>"),
+    "deep-table": deep(b"<table><tr><td>", b"</td></tr></table>"),
+    "deep-list": deep(b"<ol><li>", b"</li></ol>"),
+    "deep-quote": deep(b"<blockquote>", b"</blockquote>"),
+    "deep-a": deep(b"<a href=x.html>", b"</a>"),
+    "deep-unclosed": b"<p>" + b"<div><span><i>" * 20000 + b"end",
+    "deep-pre": deep(b"<pre>", b"</pre>"),
+    "misnested": b"<p>" + b"<b><i><u>x</b></i></u>" * 20000,
+    "unclosed": b"<p>a<div>b<table><tr><td>c<ul><li>d<a href='e'>e<b>f",
+    "tag-soup": tag_soup(1),
+    "broken-entities": b"<p>" + b"&#; &#x; &#99999999999; &amp &ampx "
+                       b"&unknown; &#xD800; &#0; &" * 5000,
+    "nul-bytes": b"<p>a\0b\0\0c</p>\0<h1>\0</h1><a href='\0'>\0</a>",
+    "junk": junk(100000, 2),
+    "junk-after-tag": b"<p>" + junk(100000, 3),
+    "invalid-utf8": b"<meta charset=utf-8><p>" + bytes(range(128, 256)) * 400,
+    "long-line": b"<p>" + b"word " * (2 * 1024 * 1024 // 5) + b"</p>",
+    "long-line-tags": b"<p>" + b"<b>x</b>" * (2 * 1024 * 1024 // 8),
+    "long-pre-line": b"<pre>" + b"x" * (2 * 1024 * 1024) + b"</pre>",
+    "many-links": b"<p>" + b"".join(b"<a href='https://example.org/%d'>"
+                                    b"link %d</a> " % (i, i)
+                                    for i in range(20000)),
+    "many-same-links": b"<p>" + b"<a href='https://example.org/'>l</a>" *
+                       20000,
+    "many-images": b"<p>" + b"".join(b"<img src='https://example.org/%d' "
+                                     b"alt='img %d'>" % (i, i)
+                                     for i in range(20000)),
+    "wide-table": b"<table><tr>" + b"<th>h</th>" * 5000 + b"</tr><tr>" +
+                  b"<td>c</td>" * 5000 + b"</tr></table>",
+    "long-table": b"<table><tr><th>a</th><th>b</th></tr>" +
+                  b"<tr><td>1</td><td>2</td></tr>" * 20000 + b"</table>",
+    "empty": b"",
+    "blank": b" \n\t\r\n ",
+    "only-doctype": b"<!DOCTYPE html>",
+    "comment-unclosed": b"<!-- never closed <p>text",
+    "utf16-odd": b"\xff\xfe<\x00p\x00>\x00x",
+    "bom-only": b"\xef\xbb\xbf",
+    "meta-bogus": b"<meta charset='x-no-such-charset'><p>text \xe9",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROBUST))
+def test_robust(name, tmp_path):
+    path = tmp_path / (name + ".html")
+    path.write_bytes(ROBUST[name])
+    rc, out, err = run([str(path)])
+    out.decode("utf-8")     # always valid UTF-8
+    if rc == 0:
+        for line in out.split(b"\n"):
+            assert b"\r" not in line
+    else:
+        assert rc == 1
+        assert err.startswith(f"html2gmi: {path}: "), err
+        assert out == b""
+
+
+def test_robust_expectations(tmp_path):
+    def conv(name):
+        p = tmp_path / (name + ".html")
+        p.write_bytes(ROBUST[name])
+        rc, out, err = run([str(p)])
+        assert rc == 0, err
+        return out.decode()
+
+    assert "bottom" in conv("deep-div")
+    assert "bottom" in conv("deep-list")
+    assert conv("many-links").count("\n=> ") == 20000
+    assert conv("many-same-links").count("=> ") == 1
+    assert max(len(l) for l in conv("long-line").split("\n")) > 2000000
+    assert "x" * 2000000 in conv("long-pre-line")
+    assert "\ufffd" in conv("invalid-utf8")
+    assert "a" in conv("nul-bytes") and "\0" not in conv("nul-bytes")
+
+
+@pytest.mark.parametrize("name,why", [
+    ("empty", "empty input"), ("blank", "empty input"),
+    ("junk", "binary data"), ("bom-only", "empty input")])
+def test_not_html(name, why, tmp_path):
+    path = tmp_path / "x.html"
+    path.write_bytes(ROBUST[name])
+    rc, out, err = run([str(path)])
+    assert rc == 1 and out == b""
+    assert err == f"html2gmi: {path}: {why}, not an HTML document\n"
+
+
+# --- Errors: a clear message naming the file, non-zero exit. ---
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.html"
+    rc, out, err = run([str(path)])
+    assert rc == 1 and out == b""
+    assert err == f"html2gmi: {path}: No such file or directory\n"
+
+
+def test_directory_as_file(tmp_path):
+    rc, out, err = run([str(tmp_path)])
+    assert rc == 1 and out == b""
+    assert err == f"html2gmi: {tmp_path}: is a directory\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "secret.html"
+    path.write_bytes(b"<p>x")
+    path.chmod(0)
+    rc, out, err = run([str(path)])
+    assert rc == 1 and out == b""
+    assert err == f"html2gmi: {path}: Permission denied\n"
+
+
+def test_png_is_not_html(tmp_path):
+    path = tmp_path / "image.html"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + junk(500, 4))
+    rc, out, err = run([str(path)])
+    assert rc == 1 and out == b""
+    assert err == (f"html2gmi: {path}: binary data, not an HTML "
+                   "document\n")
+
+
+def test_text_is_not_html(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"Just some notes.\nNo markup at all.\n")
+    rc, out, err = run([str(path)])
+    assert rc == 1 and out == b""
+    assert "no HTML markup found" in err and str(path) in err
+
+
+def test_usage():
+    rc, out, err = run([])
+    assert rc == 2 and "usage: html2gmi" in err
+    rc, out, _ = run(["--help"])
+    assert rc == 0 and b"--base-url" in out
+    rc, out, _ = run(["-V"])
+    assert rc == 0 and out.startswith(b"html2gmi ")
+    rc, _, err = run(["--base-url", "example.com", "-"], b"<p>x")
+    assert rc == 2 and "absolute URL" in err
+
+
+def test_bad_profile(tmp_path):
+    prof = tmp_path / "p.conf"
+    prof.write_text("content #main\ncolour blue\n")
+    rc, out, err = run(["--profile", str(prof), "-"], b"<p>x")
+    assert rc == 1 and out == b""
+    assert err == f'html2gmi: {prof}:2: unknown key "colour"\n'
+    rc, _, err = run(["--profile", str(tmp_path / "none"), "-"], b"<p>x")
+    assert rc == 1 and str(tmp_path / "none") in err
+
+
+def test_site_mode_needs_directory(tmp_path):
+    rc, _, err = run(["-o", str(tmp_path / "out"),
+                      os.path.join(GOLDEN, "lists.html")])
+    assert rc == 1 and "not a directory" in err
+
+
+def leftovers(root):
+    return [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs
+            if f.startswith(".")]
+
+
+def test_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    rc, _, err = run(["-o", str(blocker / "capsule"), SITE])
+    assert rc == 1
+    assert err.startswith(f"html2gmi: {blocker}/capsule: cannot create "
+                          "directory: "), err
+
+
+def test_output_subdirectory_blocked(tmp_path):
+    out = tmp_path / "capsule"
+    out.mkdir()
+    (out / "articles").write_text("a file where a directory must go")
+    rc, _, err = run(["-o", str(out), SITE])
+    assert rc == 1
+    assert f"html2gmi: {out}/articles: cannot create directory" in err
+    assert leftovers(out) == []
+    assert (out / "articles").read_text().startswith("a file")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_output(tmp_path):
+    out = tmp_path / "capsule"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        rc, _, err = run(["-o", str(out), SITE])
+    finally:
+        out.chmod(0o755)
+    assert rc == 1 and "cannot" in err and str(out) in err
+    assert os.listdir(out) == []
+
+
+def test_bad_page_writes_nothing(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    (site / "broken.html").write_bytes(b"\0\0\0binary")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 1
+    assert err == (f"html2gmi: {site}/broken.html: binary data, not an "
+                   "HTML document\n")
+    assert not out.exists()
+
+
+# --- Site mode and the committed capsule. ---
+
+def tree(root):
+    files = {}
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                files[os.path.relpath(p, root)] = fh.read()
+    return files
+
+
+def test_committed_capsule_is_fresh(tmp_path):
+    out = tmp_path / "capsule"
+    rc, _, err = run(["-o", str(out), SITE + "/"])
+    assert rc == 0 and err == ""
+    fresh = tree(out)
+    committed = {k: v for k, v in tree(CAPSULE).items()
+                 if k.endswith(".gmi")}
+    assert sorted(fresh) == sorted(committed), \
+        "run `make capsule` and commit capsule/"
+    for name in fresh:
+        assert fresh[name] == committed[name], name
+
+
+def test_capsule_pages():
+    for name in ("index.gmi", "articles/index.gmi",
+                 "articles/inversion-therapy.gmi", "disclaimer.gmi"):
+        assert os.path.exists(os.path.join(CAPSULE, name)), name
+
+
+def gmi_links(path):
+    with open(path, encoding="utf-8") as f:
+        pre = False
+        for line in f:
+            if line.startswith("```"):
+                pre = not pre
+            elif not pre and line.startswith("=>"):
+                yield line[2:].strip().split()[0]
+
+
+def test_capsule_links_resolve():
+    checked = 0
+    for d, _, fs in os.walk(CAPSULE):
+        for f in fs:
+            if not f.endswith(".gmi"):
+                continue
+            for url in gmi_links(os.path.join(d, f)):
+                if re.match(r"^[a-z][a-z0-9+.-]*:", url):
+                    continue
+                target = os.path.normpath(os.path.join(d, url))
+                assert target.startswith(CAPSULE + os.sep), (f, url)
+                assert os.path.isfile(target), (f, url)
+                checked += 1
+    assert checked >= 12
+
+
+def test_capsule_footer_and_boilerplate():
+    disclaimer = "All material herein is provided for information only"
+    for d, _, fs in os.walk(CAPSULE):
+        for f in fs:
+            if not f.endswith(".gmi"):
+                continue
+            rel = os.path.relpath(os.path.join(d, f), CAPSULE)
+            with open(os.path.join(d, f), encoding="utf-8") as fh:
+                text = fh.read()
+            tail = text.rstrip("\n").split("\n")[-3:]
+            assert [l.split()[-1] for l in tail] == \
+                ["page", "articles", "Disclaimer"], rel
+            for junk_text in ("Return to top", "Copyright", "HONESTe",
+                              "Site Map", "Privacy Policy",
+                              "must know info", "information area", "}}",
+                              "Home >"):
+                assert junk_text not in text, (rel, junk_text)
+            if rel != "disclaimer.gmi":
+                assert disclaimer not in text, rel
+    with open(os.path.join(CAPSULE, "disclaimer.gmi")) as f:
+        assert disclaimer in f.read()
+
+
+def test_article_is_faithful():
+    with open(SEED, encoding="utf-8") as f:
+        seed = f.read()
+    body = seed.split("Back Pain Treatments }}")[0]
+    with open(os.path.join(CAPSULE, "articles",
+                           "inversion-therapy.gmi")) as f:
+        art = f.read().replace("\u2019", "'")
+    lines = set(l.lstrip("# ") for l in art.split("\n"))
+    for para in (p.strip() for p in body.split("\n\n")):
+        if para:
+            assert para in lines, para
+    assert "=> ../index.gmi Home Page" in art
+
+
+def test_article_index():
+    with open(os.path.join(CAPSULE, "articles", "index.gmi")) as f:
+        text = f.read()
+    assert re.search(r"^=> inversion-therapy\.gmi \d{4}-\d\d-\d\d Is "
+                     r"Inversion Therapy Good For your Spine\?$", text, re.M)
+    assert "\nYou may know that inversion therapy is basically hanging " \
+        "upside down." in text
+
+
+def test_site_base_url(tmp_path):
+    out = tmp_path / "out"
+    rc, _, err = run(["--base-url", "https://example.com/", "-o", str(out),
+                      SITE])
+    assert rc == 0, err
+    art = (out / "articles" / "inversion-therapy.gmi").read_text()
+    assert ("=> https://example.com/articles/inversion-tables.html "
+            "Recommended Inversion Tables") in art
+    assert "=> ../index.gmi Home Page" in art
+
+
+def test_site_without_profile(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    os.unlink(site / "html2gmi.conf")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0, err
+    art = (out / "articles" / "inversion-therapy.gmi").read_text()
+    # The defaults drop the link-dense navigation column and footer menu.
+    assert "must know info" not in art and "Site Map" not in art
+    assert "Is Inversion Therapy Good For your Spine?" in art
+
+
+def test_site_generates_missing_pages(tmp_path):
+    site = tmp_path / "site"
+    (site / "notes").mkdir(parents=True)
+    (site / "notes" / "b.html").write_bytes(
+        b"<h1>Beta</h1><p>Second.</p><p class=legal>Legal text.</p>")
+    (site / "notes" / "a.html").write_bytes(
+        b"<html><head><meta name=date content=2020-02-03></head>"
+        b"<h1>Alpha</h1><p>First <a href=b.html>to beta</a>.</p>")
+    (site / "html2gmi.conf").write_text("disclaimer .legal\n")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0, err
+    assert sorted(tree(out)) == ["articles/index.gmi", "disclaimer.gmi",
+                                 "index.gmi", "notes/a.gmi", "notes/b.gmi"]
+    idx = (out / "articles" / "index.gmi").read_text()
+    assert idx.index("=> ../notes/a.gmi 2020-02-03 Alpha") < \
+        idx.index("Beta")
+    assert "Legal text." in (out / "disclaimer.gmi").read_text()
+    assert "Legal text." not in (out / "notes" / "b.gmi").read_text()
+    assert "=> b.gmi to beta" in (out / "notes" / "a.gmi").read_text()
