@@ -89,7 +89,8 @@ unit: $(UNIT_BINS)
 
 test check:
 	@sh contrib/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) \
+	    $(BUILD)/gemload
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
