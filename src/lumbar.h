@@ -64,6 +64,8 @@ int	 url_parse(const char *, size_t, struct url *, const char **);
 int	 url_decode(const char *, size_t, char *, size_t, size_t *);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
+bool	 url_has_scheme(const char *);
+int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 
 /* gemtext.c: the gemtext line model shared by every reader and writer. */
 enum gmi_type {
@@ -120,6 +122,11 @@ struct config {
 	int		 workers;		/* processes serving */
 	int		 max_conns;		/* 0: no limit */
 	int		 max_per_client;	/* 0: no limit */
+	const char	*ticket_key;		/* session ticket key file */
+	bool		 proxy_protocol;	/* PROXY headers expected */
+	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
+	size_t		 nproxy_from;
+	bool		 check_only;		/* --check: validate, exit */
 };
 extern struct config conf;
 
@@ -182,6 +189,12 @@ void	 limit_reset(size_t);
 void	 limit_worker(size_t);
 int	 limit_acquire(const struct sockaddr *);
 void	 limit_release(int);
+
+/* proxy.c: the PROXY protocol header of a load balancer. */
+#define PROXY_HEADER_MAX 536
+struct sockaddr_storage;
+int	 proxy_maybe(const char *, size_t);
+int	 proxy_parse(const char *, size_t, struct sockaddr_storage *, size_t *);
 
 /* sandbox.c: chroot, user change and seccomp for a worker. */
 struct passwd;

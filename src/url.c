@@ -254,6 +254,84 @@ url_parse(const char *in, size_t n, struct url *u, const char **err)
 	return 0;
 }
 
+/* Is ref an absolute URL (it has a scheme)? */
+bool
+url_has_scheme(const char *ref)
+{
+	const char *p = ref;
+
+	if (!isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')
+		p++;
+	return *p == ':';
+}
+
+/*
+ * Merge a path reference (n bytes of ref) with the base path and remove dot segments
+ * (RFC 3986, 5.2.3 and 5.2.4), on the still-encoded path.  A ".." above
+ * the root stays at the root, as the RFC says.
+ */
+int
+url_merge_path(struct buf *out, const char *base, const char *ref, size_t n)
+{
+	struct buf	 in;
+	const char	*seg, *end, *slash;
+	size_t		 len, keep;
+	bool		 dir = false;
+	int		 r = -1;
+
+	buf_init(&in);
+	if (n > 0 && ref[0] == '/')
+		r = buf_append(&in, ref, n);
+	else if (n == 0)
+		r = buf_puts(&in, base);
+	else {
+		slash = strrchr(base, '/');
+		r = buf_append(&in, base, slash ? (size_t)(slash - base) + 1 :
+		    0);
+		if (r == 0 && slash == NULL)
+			r = buf_putc(&in, '/');
+		if (r == 0)
+			r = buf_append(&in, ref, n);
+	}
+	if (r == -1 || buf_reserve(&in, 0) == -1)
+		goto done;
+
+	buf_reset(out);
+	seg = in.data + 1;	/* in.data[0] is '/' */
+	for (;;) {
+		end = strchr(seg, '/');
+		len = end ? (size_t)(end - seg) : strlen(seg);
+		dir = end == NULL && ((len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'));
+		if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+			keep = out->len;
+			while (keep > 0 && out->data[keep - 1] != '/')
+				keep--;
+			if (keep > 0)
+				keep--;
+			out->len = keep;
+			if (out->data != NULL)
+				out->data[keep] = '\0';
+		} else if (!(len == 1 && seg[0] == '.')) {
+			if (buf_putc(out, '/') == -1 ||
+			    buf_append(out, seg, len) == -1)
+				goto done;
+		}
+		if (end == NULL)
+			break;
+		seg = end + 1;
+	}
+	if ((dir || out->len == 0) && buf_putc(out, '/') == -1)
+		goto done;
+	r = 0;
+done:
+	buf_free(&in);
+	return r;
+}
+
 /* Append path to b, percent-encoding what may not stand in a URL path. */
 int
 url_encode_path(struct buf *b, const char *path)
