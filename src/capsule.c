@@ -22,6 +22,7 @@
 #define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
 #define MAGIC_PEEK	(64 * 1024)		/* bytes libmagic looks at */
 #define LISTING_MAX	10000			/* entries in one listing */
+#define WALK_DEPTH_MAX	32			/* directories deep */
 
 static int		 rootfd = -1;
 static magic_t		 magic;
@@ -459,6 +460,79 @@ listed_kind(const char *dir, const char *name)
 	return r;
 }
 
+#define WALK_DEPTH_MAX	64
+
+static int
+walk_dir(const char *dir, int depth, capsule_walk_fn fn, void *arg)
+{
+	struct entry	*ents = NULL, *e;
+	struct dirent	*de;
+	DIR		*d;
+	struct buf	 p;
+	size_t		 n = 0, cap = 0, i;
+	int		 fd, kind, r = 0;
+
+	if (depth > WALK_DEPTH_MAX)
+		return 0;
+	if ((fd = open_beneath(dir, O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    (kind = listed_kind(dir, de->d_name)) == -1)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((e = realloc(ents, cap * sizeof(*e))) == NULL) {
+				r = -1;
+				break;
+			}
+			ents = e;
+		}
+		if ((ents[n].name = strdup(de->d_name)) == NULL) {
+			r = -1;
+			break;
+		}
+		ents[n++].dir = kind == 1;
+	}
+	closedir(d);
+	/* Sorted, so that whatever is built from a walk is deterministic. */
+	if (n > 0)
+		qsort(ents, n, sizeof(*ents), entry_cmp);
+	buf_init(&p);
+	for (i = 0; i < n && r == 0; i++) {
+		buf_reset(&p);
+		if (buf_printf(&p, "%s%s%s", dir, ents[i].name,
+		    ents[i].dir ? "/" : "") == -1) {
+			r = -1;
+			break;
+		}
+		r = fn(p.data, ents[i].dir, arg);
+		if (r == 0 && ents[i].dir)
+			r = walk_dir(p.data, depth + 1, fn, arg);
+	}
+	buf_free(&p);
+	for (i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+	return r;
+}
+
+/*
+ * Call fn for every file and directory a request could reach (no
+ * dotfiles, no symlink leading out), depth first in name order; paths
+ * start with "/" and directories end with "/".  A non-zero return from fn
+ * stops the walk and is returned.
+ */
+int
+capsule_walk(capsule_walk_fn fn, void *arg)
+{
+	return walk_dir("/", 0, fn, arg);
+}
+
 /* A gemtext listing of directory dir (a path ending in "/"). */
 int
 capsule_listing(const char *dir, struct gmi_doc *doc)
@@ -510,5 +584,121 @@ out:
 		free(ents[i].name);
 	free(ents);
 	closedir(d);
+	return r;
+}
+
+/* Read the whole of fd (size bytes by fstat) into b. */
+static int
+read_whole(int fd, off_t size, struct buf *b)
+{
+	ssize_t	 r;
+	size_t	 got = 0;
+
+	buf_reset(b);
+	if (buf_reserve(b, (size_t)size) == -1)
+		return -1;
+	while (got < (size_t)size) {
+		r = pread(fd, b->data + got, (size_t)size - got, (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	b->len = got;
+	b->data[got] = '\0';
+	return 0;
+}
+
+struct walk {
+	capsule_walk_fn	 fn;
+	void		*arg;
+	size_t		 max;
+	struct buf	 path;
+	struct buf	 data;
+};
+
+static int	walk_dir(struct walk *, int);
+
+/* One entry of the directory w->path, its name already appended. */
+static int
+walk_entry(struct walk *w, int dfd, const char *name, int depth)
+{
+	struct stat	 st;
+	int		 fd, r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		if (depth < WALK_DEPTH_MAX && buf_putc(&w->path, '/') == 0)
+			r = walk_dir(w, depth + 1);
+		return r;
+	}
+	/* A linked file is read beneath the root like any request. */
+	if (!(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ||
+	    !is_gemtext_name(name))
+		return 0;
+	if ((fd = open_beneath(w->path.data, O_RDONLY)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= w->max &&
+	    read_whole(fd, st.st_size, &w->data) == 0)
+		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
+	close(fd);
+	return r;
+}
+
+/* Walk the directory w->path (ending in "/"); -1 when fn says stop. */
+static int
+walk_dir(struct walk *w, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 base = w->path.len;
+	int		 fd, r = 0;
+
+	if ((fd = open_beneath(w->path.data, O_RDONLY | O_DIRECTORY)) == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		w->path.len = base;
+		if (buf_puts(&w->path, de->d_name) == -1) {
+			r = -1;
+			break;
+		}
+		if (w->path.len <= GEMINI_URL_MAX)
+			r = walk_entry(w, dirfd(d), de->d_name, depth);
+	}
+	w->path.len = base;
+	w->path.data[base] = '\0';
+	closedir(d);
+	return r;
+}
+
+/*
+ * Call fn(arg, path, data, size) for every gemtext file of the capsule a
+ * request could reach (no dotfiles, nothing outside the root), read whole
+ * when at most max bytes.  Directories reached through a symbolic link
+ * are not entered, so that no link can make the walk loop or index a
+ * tree twice.  Unreadable entries are skipped; -1 only when fn or memory
+ * fails.
+ */
+int
+capsule_walk(capsule_walk_fn fn, void *arg, size_t max)
+{
+	struct walk	 w = { .fn = fn, .arg = arg, .max = max };
+	int		 r = -1;
+
+	buf_init(&w.path);
+	buf_init(&w.data);
+	if (buf_putc(&w.path, '/') == 0)
+		r = walk_dir(&w, 0);
+	buf_free(&w.path);
+	buf_free(&w.data);
 	return r;
 }
