@@ -164,8 +164,6 @@ void	 capsule_close(void);
 int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
 int	 capsule_listing(const char *, struct gmi_doc *);
-typedef int (*capsule_walk_fn)(const char *, bool, void *);
-int	 capsule_walk(capsule_walk_fn, void *);
 int	 capsule_mime(const char *, char *, size_t);
 void	 capsule_flush(void);
 bool	 is_gemtext_name(const char *);
