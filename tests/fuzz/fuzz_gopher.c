@@ -89,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		check_refusal(&body);
 	} else if (r.file == NULL && r.fd == -1) {
 		FUZZ_ASSERT(body.len > 0);
-		if (n >= 4 && memcmp(data, "URL:", 4) == 0)
+		if (n >= 4 && memcmp(data, "URL:", 4) == 0 &&
+		    memchr(data, '\t', n) == NULL)
 			check_url_page(&body);
 		else
 			check_generated(&body);
