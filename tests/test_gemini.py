@@ -1276,16 +1276,31 @@ def test_help_and_version():
     assert p.returncode == 0 and (p.stdout + p.stderr).strip()
 
 
-def test_bad_options_fail_cleanly(tmp_path):
-    for args in (["--root", str(tmp_path / "missing")],
-                 ["--port", "notaport"], ["--no-such-option"]):
-        p = subprocess.run([LUMBAR, "--certs", str(tmp_path / "c"),
-                            "--port", "0", "--gopher-port", "0"] + args,
-                           capture_output=True, text=True, timeout=30)
-        assert p.returncode != 0, args
-        assert p.stderr.strip(), f"{args}: no message"
-        assert "Sanitizer" not in p.stderr and "runtime error" not in \
-            p.stderr
+def test_bad_options_fail_cleanly(server_factory, capsule, tmp_path):
+    # The same command line starts and stops cleanly, so each failure below
+    # is the bad option's doing.
+    s = server_factory(root=capsule["root"], gopher=False)
+    s.stop()
+    base = list(s.cmd)
+
+    def with_value(opt, value):
+        cmd = list(base)
+        cmd[cmd.index(opt) + 1] = value
+        return cmd
+
+    for cmd in (with_value("--root", str(tmp_path / "missing")),
+                with_value("--port", "notaport"),
+                with_value("--port", "70000"),
+                base + ["--no-such-option"]):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{cmd[-4:]}: lumbar kept running")
+        assert p.returncode != 0, cmd
+        assert p.stderr.strip(), f"{cmd}: no message"
+        assert "Sanitizer" not in p.stderr and \
+            "runtime error" not in p.stderr, p.stderr
 
 
 # ------------------------------------------------- the shipped capsule
