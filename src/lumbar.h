@@ -167,6 +167,47 @@ int	 capsule_listing(const char *, struct gmi_doc *);
 int	 capsule_mime(const char *, char *, size_t);
 void	 capsule_flush(void);
 bool	 is_gemtext_name(const char *);
+typedef int (*capsule_walk_fn)(void *, const char *, const char *, size_t);
+int	 capsule_walk(capsule_walk_fn, void *, size_t);
+
+/* search.c: the full-text index of the capsule and its results pages. */
+#define SEARCH_PATH	  "/search"	/* wins over a capsule file */
+#define SEARCH_QUERY_MAX  256		/* bytes of a decoded query */
+#define SEARCH_WORDS_MAX  16		/* distinct words in a query */
+#define SEARCH_WORD_MAX	  64		/* bytes of a word; longer is cut */
+#define SEARCH_LIST_MAX	  50		/* results listed on one page */
+#define SEARCH_FILE_MAX	  (8 * 1024 * 1024)	/* larger pages unindexed */
+struct search_index;
+struct search_hit {
+	const char	*path;		/* inside the capsule, from "/" */
+	const char	*title;
+	const char	*text;		/* the indexed lines, for snippets */
+	size_t		 textlen;
+	unsigned	 in_title;	/* query words in the title */
+	unsigned long	 score;
+};
+struct search_result {
+	struct search_hit *hits;	/* every match, best first */
+	size_t		 n;
+	char		 words[SEARCH_WORDS_MAX][SEARCH_WORD_MAX + 1];
+	size_t		 nwords;
+};
+size_t	 search_word(const char *, size_t, size_t *, char *, size_t *);
+struct search_index *search_new(void);
+int	 search_add(struct search_index *, const char *, const char *,
+	    size_t);
+int	 search_finish(struct search_index *);
+void	 search_free(struct search_index *);
+size_t	 search_docs(const struct search_index *);
+int	 search_check(const char *, size_t, const char **);
+int	 search_run(const struct search_index *, const char *, size_t,
+	    struct search_result *);
+void	 search_result_free(struct search_result *);
+int	 search_snippet(struct buf *, const struct search_result *,
+	    const struct search_hit *);
+int	 search_build(const char **);
+void	 search_close(void);
+int	 search_page(struct gmi_doc *, const char *, size_t);
 
 /* server.c: what a protocol handler hands back to the event loop. */
 struct response {
@@ -181,6 +222,9 @@ void	 response_clear(struct response *);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);
+
+/* check.c: lumbar --check. */
+int	 check_all(void);
 
 /* limit.c: connection limits shared by every worker. */
 struct sockaddr;

@@ -43,6 +43,9 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_CLIENT,
+	OPT_TICKET_KEY,
+	OPT_PROXY_PROTOCOL,
+	OPT_PROXY_FROM,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +68,10 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument, NULL, 'j' },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
+	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
+	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
+	{ "check",		no_argument,	   NULL, 'n' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -103,6 +110,12 @@ usage(FILE *f)
 "      --max-conns N       connections at once, all clients (default 10000)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 32); over a limit: Gemini 44, Gopher error\n"
+"      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
+"                          instances so that each resumes the others' sessions\n"
+"      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
+"      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
+"                          repeatable\n"
+"  -n, --check             check options, capsule and certificates, then exit\n"
 "      --log TARGET        stderr (default), syslog, or a file to append to\n"
 "  -v, --verbose           also log debugging detail\n"
 "  -q, --quiet             log errors and warnings only, no requests\n"
@@ -129,7 +142,7 @@ parse_options(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:vqhV",
+	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:nvqhV",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -206,6 +219,21 @@ parse_options(int argc, char **argv)
 			conf.max_per_client = number("--max-per-client", optarg,
 			    0, 1000000);
 			break;
+		case OPT_TICKET_KEY:
+			conf.ticket_key = optarg;
+			break;
+		case OPT_PROXY_PROTOCOL:
+			conf.proxy_protocol = true;
+			break;
+		case OPT_PROXY_FROM:
+			if (conf.nproxy_from == LISTEN_MAX)
+				fatal("--proxy-from: at most %d addresses",
+				    LISTEN_MAX);
+			conf.proxy_from[conf.nproxy_from++] = optarg;
+			break;
+		case 'n':
+			conf.check_only = true;
+			break;
 		case 'v':
 			conf.verbose = LOG_LVL_DEBUG;
 			break;
@@ -235,6 +263,9 @@ parse_options(int argc, char **argv)
 		conf.gopher_host = conf.hostnames[0];
 	if (conf.gopher_menu_port == 0)
 		conf.gopher_menu_port = conf.gopher_port;
+	if (conf.proxy_protocol && conf.nproxy_from == 0)
+		fatal("--proxy-protocol: say which load balancer may send "
+		    "PROXY headers with --proxy-from ADDR");
 	if (conf.workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -272,6 +303,28 @@ worker_user(void)
 	return &pw;
 }
 
+/* What a newcomer needs to open the capsule, and to trust it (TOFU). */
+static void
+banner(void)
+{
+	char	 line[512];
+	size_t	 i;
+
+	log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/", conf.root,
+	    conf.hostnames[0], conf.port);
+	if (conf.gopher_port != 0)
+		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
+		    conf.root, conf.gopher_host, conf.gopher_port);
+	for (i = 0; i < conf.nhostnames; i++)
+		if (tls_describe(i, line, sizeof(line)) == 0)
+			log_msg(LOG_LVL_INFO, "%s", line);
+	log_msg(LOG_LVL_INFO, "open it with Lagrange, or: amfora gemini://%s:%d/",
+	    conf.hostnames[0], conf.port);
+	if (conf.gopher_port != 0)
+		log_msg(LOG_LVL_INFO, "on Gopher: lynx gopher://%s:%d/",
+		    conf.gopher_host, conf.gopher_port);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -280,20 +333,18 @@ main(int argc, char **argv)
 	int			 r;
 
 	parse_options(argc, argv);
-	pw = worker_user();
+	pw = conf.check_only ? NULL : worker_user();
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
 	if (capsule_init(conf.root, &err) == -1)
 		fatal("capsule %s: %s", conf.root, err);
+	if (conf.check_only)
+		return check_all() == 0 ? 0 : 1;
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
 	server_listen();
-	log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/%s", conf.root,
-	    conf.hostnames[0], conf.port, conf.gopher_port ? "" : " (no Gopher)");
-	if (conf.gopher_port != 0)
-		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
-		    conf.root, conf.gopher_host, conf.gopher_port);
+	banner();
 	tls_check_expiry();
 	r = workers_run(pw);
 	tls_free();

@@ -38,7 +38,7 @@
 
 enum proto { PROTO_GEMINI, PROTO_GOPHER };
 enum kind { KIND_LISTENER, KIND_CONN, KIND_SIGNAL };
-enum state { ST_HANDSHAKE, ST_READ, ST_WRITE, ST_SHUTDOWN, ST_LINGER };
+enum state { ST_PROXY, ST_HANDSHAKE, ST_READ, ST_WRITE, ST_SHUTDOWN, ST_LINGER };
 
 struct listener {
 	enum kind	 kind;
@@ -66,6 +66,7 @@ struct conn {
 	off_t		 fileoff;
 	size_t		 sent;		/* body bytes, for the log */
 	int		 slot;		/* limit.c slot, -1: over a limit */
+	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
 	struct conn	*prev, *next;
 };
@@ -205,7 +206,7 @@ set_events(struct conn *c, uint32_t ev)
 static void
 conn_free(struct conn *c)
 {
-	nrefused -= c->slot == -1;
+	nrefused -= c->slot == -1;	/* -2: never counted */
 	limit_release(c->slot);
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -252,13 +253,59 @@ conn_close(struct conn *c)
 }
 
 static void
+set_addr(struct conn *c, const struct sockaddr_storage *ss, socklen_t len)
+{
+	char host[INET6_ADDRSTRLEN], port[8];
+
+	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(c->addr, sizeof(c->addr),
+		    ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+	else
+		snprintf(c->addr, sizeof(c->addr), "unknown");
+}
+
+/* Count the client against the limits; 0, or -1 to close at once. */
+static int
+admit(struct conn *c, const struct sockaddr_storage *ss)
+{
+	c->slot = limit_acquire((const struct sockaddr *)ss);
+	/* Over a limit: answered (44 or an error line) while few; beyond
+	 * that, closed at once so that they cost nothing. */
+	if (c->slot == -1 && nrefused >= REFUSED_MAX) {
+		c->slot = -2;
+		return -1;
+	}
+	nrefused += c->slot == -1;
+	return 0;
+}
+
+/* Is this peer a load balancer allowed to send PROXY headers? */
+static bool
+proxy_trusted(const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < conf.nproxy_from; i++)
+		if (strcmp(addr, conf.proxy_from[i]) == 0)
+			return true;
+	return false;
+}
+
+static enum state
+first_state(const struct conn *c)
+{
+	return c->proto == PROTO_GEMINI ? ST_HANDSHAKE : ST_READ;
+}
+
+static void
 accept_conns(struct listener *l)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	struct epoll_event	 e;
 	struct conn		*c;
-	char			 host[INET6_ADDRSTRLEN], port[8];
+	char			 host[INET6_ADDRSTRLEN];
 	int			 fd, one = 1;
 
 	for (;;) {
@@ -279,48 +326,100 @@ accept_conns(struct listener *l)
 		c->kind = KIND_CONN;
 		c->proto = l->proto;
 		c->fd = fd;
-		c->slot = limit_acquire((struct sockaddr *)&ss);
-		/* Over a limit: answered (44 or an error line) while few;
-		 * beyond that, closed at once so they cost nothing. */
-		if (c->slot == -1 && nrefused >= REFUSED_MAX) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		nrefused += c->slot == -1;
+		c->slot = -2;		/* not counted yet */
 		c->start = now_us();
 		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
 		response_init(&c->resp);
-		if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
-		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-			snprintf(c->addr, sizeof(c->addr),
-			    ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-			    host, port);
-		else
-			snprintf(c->addr, sizeof(c->addr), "unknown");
-		if (l->proto == PROTO_GEMINI) {
-			if ((c->ssl = tls_accept(fd)) == NULL) {
-				close(fd);
-				free(c);
-				continue;
-			}
-			c->state = ST_HANDSHAKE;
-		} else
-			c->state = ST_READ;
+		set_addr(c, &ss, len);
+		if (conf.proxy_protocol && getnameinfo((struct sockaddr *)&ss,
+		    len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) == 0)
+			c->trusted = proxy_trusted(host);
+		/* A proxied client is counted once its address is known. */
+		if (!c->trusted && admit(c, &ss) == -1)
+			goto discard;
+		if (l->proto == PROTO_GEMINI && (c->ssl = tls_accept(fd)) == NULL)
+			goto discard;
+		c->state = conf.proxy_protocol ? ST_PROXY : first_state(c);
 		e.events = c->events = EPOLLIN;
 		e.data.ptr = c;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == -1) {
-			SSL_free(c->ssl);
-			close(fd);
-			free(c);
-			continue;
-		}
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == -1)
+			goto discard;
 		c->next = conns;
 		if (conns)
 			conns->prev = c;
 		conns = c;
 		nconns++;
+		continue;
+discard:
+		nrefused -= c->slot == -1;
+		limit_release(c->slot);
+		SSL_free(c->ssl);
+		close(fd);
+		free(c);
 	}
+}
+
+/*
+ * The PROXY header, when --proxy-protocol is on.  From a trusted proxy it
+ * must come first and gives the client's address; from anyone else one
+ * is refused, and other bytes are left for the protocol.  Bytes are peeked
+ * and only the header's own are consumed, so TLS starts where it ends.
+ * Returns 1 to go on, 0 to wait, -1 to close.
+ */
+static int
+read_proxy(struct conn *c)
+{
+	struct sockaddr_storage	 ss;
+	char			*buf = c->req;
+	size_t			 used;
+	ssize_t			 n;
+	int			 r;
+
+	n = recv(c->fd, buf + c->reqlen, PROXY_HEADER_MAX - c->reqlen,
+	    MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	if (!c->trusted) {
+		if (((size_t)n >= 6 && memcmp(buf, "PROXY ", 6) == 0) ||
+		    ((size_t)n >= 12 && proxy_maybe(buf, 12))) {
+			log_msg(LOG_LVL_WARN, "%s: PROXY header from an address "
+			    "not allowed by --proxy-from; refused", c->addr);
+			return -1;
+		}
+		c->state = first_state(c);
+		return 1;
+	}
+	r = proxy_parse(buf, c->reqlen + (size_t)n, &ss, &used);
+	if (r == 0 && c->reqlen + (size_t)n < PROXY_HEADER_MAX) {
+		/* All of it is header: take it, wait for the rest. */
+		if (recv(c->fd, buf + c->reqlen, (size_t)n, 0) != n)
+			return -1;
+		c->reqlen += (size_t)n;
+		return 0;
+	}
+	if (r != 1) {
+		log_msg(LOG_LVL_WARN, "%s: invalid PROXY header", c->addr);
+		return -1;
+	}
+	if (used > c->reqlen && recv(c->fd, buf + c->reqlen, used - c->reqlen,
+	    0) != (ssize_t)(used - c->reqlen))
+		return -1;
+	c->reqlen = 0;
+	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+		set_addr(c, &ss, ss.ss_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	else {
+		socklen_t len = sizeof(ss);
+
+		if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == -1)
+			return -1;
+	}
+	if (admit(c, &ss) == -1)
+		return -1;
+	c->state = first_state(c);
+	return 1;
 }
 
 /*
@@ -525,6 +624,14 @@ conn_step(struct conn *c)
 
 	for (;;) {
 		switch (c->state) {
+		case ST_PROXY:
+			if ((r = read_proxy(c)) == 0)
+				return;
+			if (r == -1) {
+				conn_close(c);
+				return;
+			}
+			break;
 		case ST_HANDSHAKE:
 			ERR_clear_error();
 			if ((r = SSL_do_handshake(c->ssl)) != 1) {

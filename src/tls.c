@@ -24,7 +24,11 @@
 
 #define CERT_DAYS	(365 * 30)	/* long-lived: clients pin it (TOFU) */
 
+#define TICKET_KEYS_LEN	80	/* name 16, HMAC 32, AES 32 (OpenSSL 3) */
+
 static SSL_CTX	*ctxs[HOSTNAMES_MAX];
+static unsigned char ticket_keys[TICKET_KEYS_LEN];
+static bool	 have_ticket_keys;
 static char	 errbuf[1400];
 
 static const char *
@@ -198,6 +202,16 @@ ctx_new(const char *crt, const char *key, const char **err)
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/*
+	 * One ticket key for every context, worker and generation (and, from
+	 * --ticket-key, every instance and restart): a session made with one
+	 * of them resumes with any other.
+	 */
+	if (SSL_CTX_set_tlsext_ticket_keys(ctx, ticket_keys,
+	    sizeof(ticket_keys)) != 1) {
+		*err = ssl_error("cannot set the session ticket key", NULL);
+		goto fail;
+	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
 	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
 		*err = ssl_error("cannot load the certificate", crt);
@@ -222,6 +236,43 @@ fail:
  * of them load, or none is replaced: a failed reload keeps the old ones.
  * Returns -1 with *err naming the file and the problem.
  */
+/* The session ticket key: from conf.ticket_key, else random once. */
+static int
+load_ticket_keys(const char **err)
+{
+	unsigned char	 extra;
+	FILE		*f;
+	size_t		 n;
+
+	if (conf.ticket_key == NULL) {
+		if (!have_ticket_keys && RAND_priv_bytes(ticket_keys,
+		    sizeof(ticket_keys)) != 1) {
+			*err = ssl_error("cannot make a session ticket key", NULL);
+			return -1;
+		}
+		have_ticket_keys = true;
+		return 0;
+	}
+	if ((f = fopen(conf.ticket_key, "rbe")) == NULL) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", conf.ticket_key,
+		    strerror(errno));
+		*err = errbuf;
+		return -1;
+	}
+	n = fread(ticket_keys, 1, sizeof(ticket_keys), f);
+	if (n != sizeof(ticket_keys) || fread(&extra, 1, 1, f) != 0) {
+		fclose(f);
+		snprintf(errbuf, sizeof(errbuf), "%s: a ticket key file holds "
+		    "exactly %d random bytes (head -c %d /dev/urandom)",
+		    conf.ticket_key, TICKET_KEYS_LEN, TICKET_KEYS_LEN);
+		*err = errbuf;
+		return -1;
+	}
+	fclose(f);
+	have_ticket_keys = true;
+	return 0;
+}
+
 int
 tls_init(const char **err)
 {
@@ -229,6 +280,8 @@ tls_init(const char **err)
 	char	 crt[1024], key[1024];
 	size_t	 i;
 
+	if (load_ticket_keys(err) == -1)
+		return -1;
 	if (mkdir(conf.certdir, 0700) == -1 && errno != EEXIST) {
 		snprintf(errbuf, sizeof(errbuf), "%s: %s", conf.certdir,
 		    strerror(errno));
@@ -289,6 +342,79 @@ tls_check_expiry(void)
 			log_msg(LOG_LVL_WARN, "the certificate of %s expires "
 			    "in %d days", conf.hostnames[i], days);
 	}
+}
+
+/*
+ * For --check: every hostname's certificate and key load, match, name the
+ * host and are in date.  Problems go to report(); returns their number.
+ * A missing pair is fine: lumbar makes one on first start.
+ */
+int
+tls_check(void (*report)(const char *, ...))
+{
+	const char	*err;
+	char		 crt[1024], key[1024];
+	SSL_CTX		*ctx;
+	X509		*x;
+	size_t		 i;
+	int		 n = 0, days, secs, match;
+
+	for (i = 0; i < conf.nhostnames; i++) {
+		const char *h = conf.hostnames[i];
+
+		if (cert_paths(conf.certdir, h, crt, key, sizeof(crt)) == -1 ||
+		    (access(crt, F_OK) == -1 && access(key, F_OK) == -1))
+			continue;
+		if ((ctx = ctx_new(crt, key, &err)) == NULL) {
+			report("%s", err);
+			n++;
+			continue;
+		}
+		x = SSL_CTX_get0_certificate(ctx);
+		match = strspn(h, "0123456789.") == strlen(h) || strchr(h, ':') ?
+		    X509_check_ip_asc(x, h, 0) : X509_check_host(x, h, 0, 0,
+		    NULL);
+		if (match != 1) {
+			report("%s: the certificate is not for %s", crt, h);
+			n++;
+		}
+		if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x))
+		    == 1 && (days < 0 || secs < 0)) {
+			report("%s: the certificate has expired", crt);
+			n++;
+		}
+		if (ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), NULL)
+		    == 1 && (days < 0 || secs < 0)) {
+			report("%s: the certificate is not valid yet", crt);
+			n++;
+		}
+		SSL_CTX_free(ctx);
+	}
+	return n;
+}
+
+/* One line on hostname i's certificate: its fingerprint and expiry. */
+int
+tls_describe(size_t i, char *out, size_t outsz)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen, k;
+	X509		*x;
+	struct tm	 tm;
+	char		 hex[EVP_MAX_MD_SIZE * 3 + 1];
+
+	if (i >= conf.nhostnames || ctxs[i] == NULL ||
+	    (x = SSL_CTX_get0_certificate(ctxs[i])) == NULL ||
+	    X509_digest(x, EVP_sha256(), md, &mdlen) != 1 ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return -1;
+	for (k = 0; k < mdlen; k++)
+		snprintf(hex + k * 3, 4, "%02X%s", md[k], k + 1 < mdlen ? ":" :
+		    "");
+	snprintf(out, outsz, "certificate of %s: SHA-256 %s, valid until "
+	    "%04d-%02d-%02d", conf.hostnames[i], hex, tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday);
+	return 0;
 }
 
 /* A new server-side TLS session on fd, with the primary certificate. */

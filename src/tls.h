@@ -8,6 +8,8 @@
 int	 tls_init(const char **);
 void	 tls_free(void);
 void	 tls_check_expiry(void);
+int	 tls_check(void (*)(const char *, ...));
+int	 tls_describe(size_t, char *, size_t);
 SSL	*tls_accept(int);
 
 #endif
