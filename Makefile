@@ -34,6 +34,7 @@ RUN_PORT	?= 1965
 RUN_GOPHER_PORT	?= 7070
 
 .PHONY: all run test check unit check-asan capsule clean deps install uninstall bench bench-servers
+.PHONY: bench-html2gmi
 
 all: $(BUILD)/lumbar $(BUILD)/html2gmi
 
@@ -71,6 +72,7 @@ $(BUILD)/gemload: tests/bench/gemload.c
 # lumbar beside molly-brown and gophernicus on the same page, in a private
 # network namespace; prints the table and writes bench/results.md.
 bench: bench-servers
+bench: bench-html2gmi
 bench-servers: $(BUILD)/lumbar $(BUILD)/gemload
 	BUILD=$(BUILD) $(PYTHON) tests/bench/servers.py
 
@@ -101,6 +103,14 @@ check-asan:
 
 capsule: $(BUILD)/html2gmi
 	$(BUILD)/html2gmi -o capsule/ contrib/site/
+
+# html2gmi against lynx -dump and w3m -dump on 1,000 generated pages.
+bench-html2gmi: $(BUILD)/html2gmi
+	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_bench.py
+
+# These unit tests #include the converter's sources they test.
+$(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \
+    $(wildcard src/html2gmi/*.h)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -92,6 +92,8 @@ pct_decode(const char *s, struct buf *out)
 	int hi, lo;
 
 	buf_reset(out);
+	if (buf_puts(out, "") == -1)
+		return false;
 	for (; *s != '\0'; s++) {
 		if (*s == '%' && (hi = hexval(s[1])) >= 0 &&
 		    (lo = hexval(s[2])) >= 0) {

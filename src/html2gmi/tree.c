@@ -72,25 +72,33 @@ tree_attr(const GumboNode *n, const char *name)
 bool
 collapse_into(struct buf *b, bool *space, const char *s, size_t n)
 {
-	size_t		i;
+	size_t		i, run;
 	unsigned char	c;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i += run) {
 		c = (unsigned char)s[i];
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 		    c == '\f') {
 			*space = true;
+			run = 1;
 			continue;
 		}
 		if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xA0) {
 			*space = true;
-			i++;
+			run = 2;
 			continue;
+		}
+		/* A word at a time: this loop sees every byte of the page. */
+		for (run = 1; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+			    c == '\f' || c == 0xC2)
+				break;
 		}
 		if (*space && b->len > 0 && buf_putc(b, ' ') == -1)
 			return false;
 		*space = false;
-		if (buf_putc(b, c) == -1)
+		if (buf_append(b, s + i, run) == -1)
 			return false;
 	}
 	return true;
