@@ -9,7 +9,7 @@ set -eu
 build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libgumbo-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl"
 # Real clients the tests drive; a test skips (saying so) without them.
-clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils"
+clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"
 all="$test $clients"
 
 list=0

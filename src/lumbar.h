@@ -106,6 +106,7 @@ struct config {
 	const char	*listen[LISTEN_MAX];	/* addresses; none: all */
 	size_t		 nlisten;
 	int		 port;			/* Gemini */
+	int		 public_port;		/* in URLs clients send */
 	int		 gopher_port;		/* 0: no Gopher listener */
 	const char	*gopher_host;		/* written into menus */
 	int		 gopher_menu_port;	/* written into menus */

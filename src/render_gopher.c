@@ -361,6 +361,8 @@ local_type(const struct gopher_page *pg, struct buf *sel)
 {
 	char mime[MIME_MAX];
 
+	if (strcmp(sel->data, SEARCH_PATH) == 0)	/* gopher.c's search */
+		return '7';
 	if (sel->len > 0 && sel->data[sel->len - 1] == '/')
 		return '1';
 	if (pg->mime != NULL && pg->mime(sel->data, mime, sizeof(mime)) == 0) {
@@ -401,8 +403,8 @@ own_gemini_url(struct buf *b, const char *path, size_t n)
 
 	if (buf_printf(b, "gemini://%s", host) == -1)
 		return -1;
-	if (conf.port > 0 && conf.port != 1965 &&
-	    buf_printf(b, ":%d", conf.port) == -1)
+	if (conf.public_port > 0 && conf.public_port != 1965 &&
+	    buf_printf(b, ":%d", conf.public_port) == -1)
 		return -1;
 	return buf_append(b, path, n);
 }

@@ -88,14 +88,26 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             # Ready when a worker answers a real request, not merely when
-            # the kernel accepts into the listen queue.
-            try:
-                if self.gemini("\r\n", timeout=2)[0].startswith("59"):
-                    return True
-            except OSError:
-                pass
+            # the kernel accepts into the listen queue.  Behind a proxy
+            # (--proxy-protocol) the probe may need a PROXY header first.
+            for prefix in (b"", b"PROXY UNKNOWN\r\n"):
+                try:
+                    if self._probe(prefix):
+                        return True
+                except (OSError, ssl.SSLError):
+                    pass
             time.sleep(0.05)
         return False
+
+    def _probe(self, prefix):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((self.host, self.port), 2) as raw:
+            raw.sendall(prefix)
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"\r\n")
+                return s.recv(100).startswith(b"59")
 
     def output(self):
         if not self.errf.closed:

@@ -1,0 +1,213 @@
+"""More than one instance: PROXY headers, shared session tickets, HAProxy.
+
+The real lumbar, the real HAProxy from Debian, all on 127.0.0.1."""
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, free_port
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
+def client_ctx():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def fetch(host, port, path, ctx=None, session=None, prefix=b"",
+          req_port=None):
+    """One Gemini request; returns (header, body, session, reused, src)."""
+    ctx = ctx or client_ctx()
+    raw = socket.create_connection((host, port), 10)
+    src = raw.getsockname()[1]
+    if prefix:
+        raw.sendall(prefix)
+    with ctx.wrap_socket(raw, server_hostname="localhost",
+                         session=session) as s:
+        s.sendall(f"gemini://localhost:{req_port or port}{path}\r\n"
+                  .encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n")
+        return head.decode(), body, s.session, s.session_reused, src
+
+
+def gopher(host, port, selector, prefix=b""):
+    with socket.create_connection((host, port), 10) as s:
+        s.sendall(prefix + selector.encode() + b"\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def wait_for(pred, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for " + what)
+
+
+@pytest.fixture
+def ticket_key(tmp_path):
+    path = tmp_path / "ticket.key"
+    path.write_bytes(os.urandom(80))
+    return str(path)
+
+
+def test_proxy_header_from_trusted_proxy(server_factory):
+    srv = server_factory(args=["--proxy-protocol", "--proxy-from",
+                               "127.0.0.1"])
+    v1 = f"PROXY TCP4 203.0.113.9 127.0.0.1 5555 {srv.port}\r\n".encode()
+    head, body, *_ = fetch(srv.host, srv.port, "/", prefix=v1)
+    assert head.startswith("20 text/gemini"), head
+    assert body
+    # Gopher, with a version 2 header this time
+    v2 = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" +
+          socket.inet_aton("198.51.100.4") + socket.inet_aton("127.0.0.1") +
+          (4242).to_bytes(2, "big") + srv.gopher_port.to_bytes(2, "big"))
+    menu = gopher(srv.host, srv.gopher_port, "/", prefix=v2)
+    assert menu.endswith(b".\r\n") and not menu.startswith(b"3"), menu
+    wait_for(lambda: "198.51.100.4:4242" in srv.output(), "gopher log")
+    log = srv.output()
+    assert re.search(r'gemini 203\.0\.113\.9:5555 "gemini://localhost:\d+/" '
+                     r'20 ', log), log
+    assert re.search(r'gopher 198\.51\.100\.4:4242 "/" 20 ', log), log
+    # a trusted proxy that sends no header is not served
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
+        s.sendall(b"/\r\n")
+        assert s.recv(100) == b""
+
+
+def test_forged_proxy_header_refused(server_factory):
+    srv = server_factory(args=["--proxy-protocol", "--proxy-from",
+                               "192.0.2.1"])
+    forged = f"PROXY TCP4 203.0.113.66 127.0.0.1 6666 {srv.port}\r\n"
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
+        s.sendall(forged.encode() + b"/\r\n")
+        assert s.recv(100) == b""
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        fetch(srv.host, srv.port, "/", prefix=forged.encode())
+    wait_for(lambda: "not allowed by --proxy-from" in srv.output(),
+             "the refusal in the log")
+    assert "203.0.113.66" not in srv.output()
+    # clients without a header are still served directly
+    head, *_ = fetch(srv.host, srv.port, "/")
+    assert head.startswith("20"), head
+    assert gopher(srv.host, srv.gopher_port, "/").endswith(b".\r\n")
+
+
+def test_proxy_protocol_needs_trusted_addresses():
+    lumbar = os.path.join(os.environ.get("LUMBAR_BUILD",
+                                         os.path.join(ROOT, "build")),
+                          "lumbar")
+    p = subprocess.run([lumbar, "--proxy-protocol", "-n"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1
+    assert "--proxy-from" in p.stderr
+
+
+def test_shared_ticket_key_resumes_across_instances(server_factory,
+                                                    ticket_key, tmp_path):
+    certs = tmp_path / "shared-certs"
+    a = server_factory(certs=certs, args=["--ticket-key", ticket_key])
+    b = server_factory(certs=certs, args=["--ticket-key", ticket_key])
+    c = server_factory(certs=certs)     # its own random key
+    ctx = client_ctx()
+    _, _, sess, reused, _ = fetch(a.host, a.port, "/", ctx=ctx)
+    assert sess is not None and not reused
+    head, _, _, reused, _ = fetch(b.host, b.port, "/", ctx=ctx, session=sess)
+    assert head.startswith("20") and reused, "B did not resume A's session"
+    head, _, _, reused, _ = fetch(c.host, c.port, "/", ctx=ctx, session=sess)
+    assert head.startswith("20") and not reused, \
+        "an instance without the key resumed the session"
+
+
+def test_bad_ticket_key_file(tmp_path):
+    key = tmp_path / "short.key"
+    key.write_bytes(b"too short")
+    lumbar = os.path.join(os.environ.get("LUMBAR_BUILD",
+                                         os.path.join(ROOT, "build")),
+                          "lumbar")
+    p = subprocess.run([lumbar, "--allow-root", "--root",
+                        os.path.join(ROOT, "capsule"), "--certs",
+                        str(tmp_path / "c"), "--ticket-key", str(key),
+                        "-p", str(free_port()), "-g", "0", "-l",
+                        "127.0.0.1"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1
+    assert "short.key" in p.stderr and "80" in p.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(HAPROXY),
+                    reason="SKIP: haproxy not installed")
+def test_haproxy_in_front_of_two_instances(server_factory, ticket_key,
+                                           tmp_path):
+    certs = tmp_path / "shared-certs"
+    lb_gemini, lb_gopher = free_port(), free_port()
+    args = ["--proxy-protocol", "--proxy-from", "127.0.0.1",
+            "--ticket-key", ticket_key, "--workers", "1",
+            "--public-port", str(lb_gemini)]
+    one = server_factory(certs=certs, args=args)
+    two = server_factory(certs=certs, args=args)
+    env = dict(os.environ, LB_ADDR="127.0.0.1",
+               LB_GEMINI_PORT=str(lb_gemini), LB_GOPHER_PORT=str(lb_gopher),
+               LUMBAR1=f"127.0.0.1:{one.port}", LUMBAR2=f"127.0.0.1:{two.port}",
+               GOPHER1=f"127.0.0.1:{one.gopher_port}",
+               GOPHER2=f"127.0.0.1:{two.gopher_port}")
+    log = open(tmp_path / "haproxy.log", "wb")
+    proxy = subprocess.Popen([HAPROXY, "-db", "-f",
+                              os.path.join(ROOT, "contrib", "haproxy.cfg")],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", lb_gemini), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, "haproxy to listen")
+        ctx = client_ctx()
+        sources, session, resumed = [], None, []
+        for _ in range(6):
+            head, body, sess, reused, src = fetch(
+                "127.0.0.1", lb_gemini, "/", ctx=ctx, session=session)
+            assert head.startswith("20 text/gemini"), head
+            sources.append(src)
+            resumed.append(reused)
+            session = session or sess
+        for _ in range(4):
+            menu = gopher("127.0.0.1", lb_gopher, "/")
+            assert menu.endswith(b".\r\n") and not menu.startswith(b"3")
+        # both instances served, each logging the client's own port
+        for srv in (one, two):
+            wait_for(lambda: "gemini 127.0.0.1:" in srv.output(),
+                     "requests on both instances")
+        logged = {int(p) for p in re.findall(r"gemini 127\.0\.0\.1:(\d+) ",
+                                              one.output() + two.output())}
+        assert set(sources) <= logged, (sources, logged)
+        assert "gopher 127.0.0.1:" in one.output() + two.output()
+        # a session made through one instance resumed on the other
+        assert any(resumed[1:]), resumed
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+        log.close()
