@@ -331,6 +331,14 @@ def test_utf8_and_space_in_file_name(srv):
     assert r.body == b"# Spaced heading\n"
 
 
+def test_path_percent_decoded_before_lookup(srv):
+    for p in ("/listed/%61lpha.gmi", "/%6c%69%73%74%65%64/alpha.gmi",
+              "/listed/%61%6C%70%68%61%2E%67%6D%69"):
+        r = get(srv, p)
+        check(r, "20", p)
+        assert r.body == FILES["listed/alpha.gmi"], p
+
+
 def test_deep_path(srv):
     r = get(srv, "/deep/a/b/c/page.gmi")
     check(r, "20")
