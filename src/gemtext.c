@@ -135,6 +135,10 @@ parse_link(struct gmi_doc *doc, const char *p, const char *end)
 		end--;
 	if ((url = line_text(u, (size_t)(ue - u))) == NULL)
 		return -1;
+	if (url[0] == '\0') {	/* NUL bytes only, dropped: no URL after all */
+		free(url);
+		return gmi_add(doc, GMI_TEXT, p, (size_t)(end - p));
+	}
 	if (gmi_add(doc, GMI_LINK, label, (size_t)(end - label)) == -1) {
 		free(url);
 		return -1;
