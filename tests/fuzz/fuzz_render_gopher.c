@@ -138,11 +138,12 @@ check_item(const char *l, size_t n, size_t wrap, bool pre)
 		FUZZ_ASSERT(width(f[0], len[0]) <= wrap);
 	if (len[2] != strlen(SELF_HOST) || memcmp(f[2], SELF_HOST, len[2]) != 0)
 		return;		/* another server's item, as its URL said */
-	/* Our own h items: the URL: convention gopher.c answers. */
-	if (l[0] == 'h')
-		FUZZ_ASSERT(len[1] > 4 && memcmp(f[1], "URL:", 4) == 0);
-	/* Our own other items: what gopher_handle() takes as a selector. */
-	else {
+	/*
+	 * Our own items: the URL: convention gopher.c answers (h items), or
+	 * what gopher_handle() takes as a selector (any type: a local HTML
+	 * file is an h item too).
+	 */
+	if (!(l[0] == 'h' && len[1] > 4 && memcmp(f[1], "URL:", 4) == 0)) {
 		FUZZ_ASSERT(len[1] <= GOPHER_SELECTOR_MAX);
 		FUZZ_ASSERT(len[1] > 0 && f[1][0] == '/');
 		sel = fuzz_strndup((const uint8_t *)f[1], len[1]);
