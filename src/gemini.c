@@ -48,25 +48,75 @@ redirect_slash(struct response *r, const char *path)
 	buf_free(&loc);
 }
 
-static void
-serve_listing(struct response *r, const char *path)
+/* A page the server made (listing, search results): 20 and its gemtext. */
+static int
+reply_page(struct response *r, const struct gmi_doc *doc)
 {
-	struct gmi_doc	 doc;
-	char		 meta[MIME_MAX];
+	char meta[MIME_MAX];
 
-	if (!conf.listing) {
-		reply(r, 51, "Not found");
-		return;
-	}
-	gmi_init(&doc);
 	if (conf.lang != NULL && *conf.lang != '\0')
 		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8; "
 		    "lang=%s", conf.lang);
 	else
 		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8");
 	reply(r, 20, meta);
-	if (capsule_listing(path, &doc) == -1 || gmi_write(&doc, &r->out) == -1)
+	return r->status == 20 ? gmi_write(doc, &r->out) : -1;
+}
+
+static void
+serve_listing(struct response *r, const char *path)
+{
+	struct gmi_doc	 doc;
+
+	if (!conf.listing) {
+		reply(r, 51, "Not found");
+		return;
+	}
+	gmi_init(&doc);
+	if (capsule_listing(path, &doc) == -1 || reply_page(r, &doc) == -1)
 		reply(r, 40, "Cannot list this directory");
+	gmi_free(&doc);
+}
+
+/*
+ * SEARCH_PATH, before any capsule file of that name: 10 to ask for the
+ * words, then their results.  The query is percent-decoded only; "+" is
+ * not a space in Gemini (clients send %20), and being punctuation it
+ * separates words anyway.  A request no person typed (bad escapes,
+ * invalid UTF-8, control characters) is a 59; a query to type again (too
+ * long, too many words, only punctuation) asks again with the reason.
+ */
+static void
+serve_search(struct response *r, const struct url *u)
+{
+	struct gmi_doc	 doc;
+	struct buf	 prompt;
+	const char	*why;
+	char		 q[GEMINI_URL_MAX + 1];
+	size_t		 n;
+	int		 bad;
+
+	if (!u->has_query || u->query[0] == '\0') {
+		reply(r, 10, "Search the articles");
+		return;
+	}
+	if (url_decode(u->query, strlen(u->query), q, sizeof(q), &n) == -1) {
+		reply(r, 59, "The query is not percent-encoded correctly");
+		return;
+	}
+	if ((bad = search_check(q, n, &why)) != 0) {
+		buf_init(&prompt);
+		if (bad == -1 || buf_printf(&prompt, "%s. Search the articles",
+		    why) == -1)
+			reply(r, 59, why);
+		else
+			reply(r, 10, prompt.data);
+		buf_free(&prompt);
+		return;
+	}
+	gmi_init(&doc);
+	if (search_page(&doc, q, n) == -1 || reply_page(r, &doc) == -1)
+		reply(r, 40, "Temporary failure, try again later");
 	gmi_free(&doc);
 }
 
@@ -117,6 +167,10 @@ gemini_handle(const char *line, size_t len, const char *sni,
 	}
 	if (u.path[0] == '\0') {
 		reply(r, 31, "/");
+		return;
+	}
+	if (strcmp(u.path, SEARCH_PATH) == 0) {
+		serve_search(r, &u);
 		return;
 	}
 	capsule_lookup(u.path, &lk);

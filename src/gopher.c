@@ -335,14 +335,44 @@ serve_plus(struct response *r, const char *sel)
 }
 
 /*
- * "selector<TAB>words": a type 7 search.  The search index is issue 6's;
- * until it exists no selector here is a search item.
+ * "selector<TAB>words": a type 7 search, the same search and results page
+ * as Gemini's (search.c), as a menu.  SEARCH_PATH without words is a menu
+ * holding the search item, for clients that fetch it as a directory.
+ * Words are sent as they are typed: no percent-decoding.  A Gopher+ tail
+ * ("<TAB>+" after the words) is not part of them.
  */
 static void
 serve_search(struct response *r, const char *sel, const char *words,
     size_t n)
 {
-	refuse(r, 51, "no search here");
+	struct gopher_page	 pg = { .path = SEARCH_PATH,
+				    .mime = capsule_mime };
+	struct gmi_doc		 doc;
+	const char		*why, *tab;
+
+	if (strcmp(sel, SEARCH_PATH) != 0) {
+		refuse(r, 51, "no search here");
+		return;
+	}
+	if ((tab = memchr(words, '\t', n)) != NULL)
+		n = (size_t)(tab - words);
+	gmi_init(&doc);
+	buf_reset(&r->out);
+	if (n == 0) {
+		if (gmi_add(&doc, GMI_H1, "Search", 6) == -1 ||
+		    gmi_add_link(&doc, SEARCH_PATH, "Search the articles") == -1)
+			refuse(r, 40, "out of memory");
+	} else if (search_check(words, n, &why) != 0)
+		refuse(r, 59, why);
+	else if (search_page(&doc, words, n) == -1)
+		refuse(r, 40, "out of memory");
+	if (r->out.len == 0) {
+		if (gopher_render_menu(&r->out, &doc, &pg) == -1)
+			refuse(r, 40, "out of memory");
+		else
+			r->status = 20;
+	}
+	gmi_free(&doc);
 }
 
 /* The selector as a capsule path, or an error already answered. */
@@ -352,6 +382,10 @@ serve_path(struct response *r, const char *sel)
 	struct lookup	 lk;
 	struct buf	 slash;
 
+	if (strcmp(sel, SEARCH_PATH) == 0) {	/* wins over a file */
+		serve_search(r, sel, "", 0);
+		return;
+	}
 	capsule_lookup(sel, &lk);
 	if (lk.kind == CAP_REDIRECT) {
 		/* Gopher has no redirect: answer for the directory itself. */

@@ -343,11 +343,15 @@ main(int argc, char **argv)
 		return check_all() == 0 ? 0 : 1;
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
+	/* Before the workers fork, so that they share one index. */
+	if (search_build(&err) == -1)
+		fatal("search index: %s", err);
 	server_listen();
 	banner();
 	tls_check_expiry();
 	r = workers_run(pw);
 	tls_free();
+	search_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");
 	return r;

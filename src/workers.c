@@ -136,6 +136,9 @@ reload(void)
 		    "the old capsule", conf.root, err);
 		return;
 	}
+	if (search_build(&err) == -1)
+		log_msg(LOG_LVL_ERR, "SIGHUP: search index: %s; still "
+		    "searching the old one", err);
 	tls_check_expiry();
 	generation++;
 	if (spawn_generation() == -1) {
