@@ -10,6 +10,9 @@
  *     interface a compromised worker could use.
  */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -79,6 +82,23 @@ seccomp_confine(const char **err)
 	return 0;
 }
 
+/* A worker keeps no capability: not the port binding, not chroot. */
+static int
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct	 hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct	 data[2];
+
+	if (geteuid() == 0)	/* root with --allow-root: as asked */
+		return 0;
+	memset(data, 0, sizeof(data));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
 /*
  * Confine this worker process.  pw is the user to become (NULL: stay who
  * we are, which main() allows only for a non-root user or --allow-root).
@@ -107,6 +127,24 @@ sandbox_worker(const struct passwd *pw, const char **err)
 			*err = "could regain root after dropping it";
 			return -1;
 		}
+	} else if (geteuid() != 0) {
+		/* An ordinary user given CAP_SYS_CHROOT (systemd's
+		 * AmbientCapabilities) confines itself too. */
+		if (chroot(conf.root) == 0) {
+			if (chdir("/") == -1) {
+				*err = "chdir / after chroot failed";
+				return -1;
+			}
+		} else if (errno != EPERM) {
+			snprintf(msg, sizeof(msg), "chroot %s: %s", conf.root,
+			    strerror(errno));
+			*err = msg;
+			return -1;
+		}
+	}
+	if (drop_capabilities() == -1) {
+		*err = "cannot drop capabilities";
+		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		*err = "prctl(PR_SET_NO_NEW_PRIVS) failed";

@@ -224,3 +224,74 @@ def test_dead_worker_is_replaced(server_factory, capsule):
     assert kids and kids != [kid]
     assert srv.get("/")[0].startswith("20")
     assert "killed by signal 9" in srv.output()
+
+
+def test_unprivileged_start_like_the_systemd_unit(tmp_path, capsule):
+    """As contrib/lumbar.service runs it: an ordinary user with the ambient
+    capabilities CAP_NET_BIND_SERVICE and CAP_SYS_CHROOT binds a port below
+    1024, and each worker chroots into the capsule and keeps no
+    capability."""
+    import shutil as _shutil
+    from conftest import Server
+    setpriv = _shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("SKIP: needs root and setpriv(1) to start as a user "
+                    "with ambient capabilities")
+    if SANITIZED:
+        pytest.skip("SKIP: sanitizer builds run unconfined")
+    low = None
+    for port in range(700 + os.getpid() % 200, 1000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        low = port
+        break
+    assert low is not None
+    # pytest's own temporary tree is private to root: use a public one
+    import tempfile
+    top = tempfile.mkdtemp(prefix="lumbar-unpriv-")
+    os.chmod(top, 0o755)
+    _shutil.copytree(capsule, os.path.join(top, "capsule"))
+    capsule = os.path.join(top, "capsule")
+    certs = os.path.join(top, "certs")
+    os.mkdir(certs)
+    os.chown(certs, 65534, 65534)
+    log = open(tmp_path / "unpriv.log", "wb")
+    proc = subprocess.Popen(
+        [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+         "--inh-caps=+net_bind_service,+sys_chroot",
+         "--ambient-caps=+net_bind_service,+sys_chroot",
+         LUMBAR, "--root", str(capsule), "--certs", str(certs),
+         "--listen", "127.0.0.1", "--port", str(free_port()),
+         "--gopher-port", str(low), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        answer = b""
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", low), 1) as s:
+                    s.sendall(b"/\r\n")
+                    answer = s.recv(4096)
+                    break
+            except OSError:
+                time.sleep(0.05)
+        assert answer.startswith(b"iHome"), answer
+        (kid,) = workers_of(proc.pid)
+        assert os.readlink(f"/proc/{kid}/root") == os.path.realpath(capsule)
+        assert status_field(kid, "CapEff") == ["0000000000000000"]
+        assert status_field(kid, "CapAmb") == ["0000000000000000"]
+        assert status_field(kid, "Uid")[0] == "65534"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(15)
+        log.close()
+        _shutil.rmtree(top)
+        assert code == 0, (tmp_path / "unpriv.log").read_text()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
