@@ -157,7 +157,8 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 53, "This server serves only gemini:// URLs");
 		return;
 	}
-	if (!host_is_ours(u.host) || (u.port != -1 && u.port != conf.port)) {
+	if (!host_is_ours(u.host) ||
+	    (u.port != -1 && u.port != conf.public_port)) {
 		reply(r, 53, "This server does not serve that host and port");
 		return;
 	}

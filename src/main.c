@@ -44,6 +44,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_CLIENT,
 	OPT_TICKET_KEY,
+	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
 };
@@ -69,6 +70,7 @@ static const struct option longopts[] = {
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
+	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
 	{ "check",		no_argument,	   NULL, 'n' },
@@ -91,6 +93,8 @@ usage(FILE *f)
 "  -l, --listen ADDR       IPv4 or IPv6 address to listen on; repeatable\n"
 "                          (default: every address)\n"
 "  -p, --port N            Gemini port (default 1965)\n"
+"      --public-port N     Gemini port in the URLs clients use, when a port\n"
+"                          forward or load balancer differs (default: --port)\n"
 "  -g, --gopher-port N     Gopher port (default 70; 0 disables Gopher)\n"
 "      --gopher-host NAME  host name written into Gopher menus\n"
 "                          (default: the first --hostname)\n"
@@ -219,6 +223,10 @@ parse_options(int argc, char **argv)
 			conf.max_per_client = number("--max-per-client", optarg,
 			    0, 1000000);
 			break;
+		case OPT_PUBLIC_PORT:
+			conf.public_port = number("--public-port", optarg, 1,
+			    65535);
+			break;
 		case OPT_TICKET_KEY:
 			conf.ticket_key = optarg;
 			break;
@@ -263,6 +271,8 @@ parse_options(int argc, char **argv)
 		conf.gopher_host = conf.hostnames[0];
 	if (conf.gopher_menu_port == 0)
 		conf.gopher_menu_port = conf.gopher_port;
+	if (conf.public_port == 0)
+		conf.public_port = conf.port;
 	if (conf.proxy_protocol && conf.nproxy_from == 0)
 		fatal("--proxy-protocol: say which load balancer may send "
 		    "PROXY headers with --proxy-from ADDR");
@@ -311,7 +321,7 @@ banner(void)
 	size_t	 i;
 
 	log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/", conf.root,
-	    conf.hostnames[0], conf.port);
+	    conf.hostnames[0], conf.public_port);
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
 		    conf.root, conf.gopher_host, conf.gopher_port);
@@ -319,7 +329,7 @@ banner(void)
 		if (tls_describe(i, line, sizeof(line)) == 0)
 			log_msg(LOG_LVL_INFO, "%s", line);
 	log_msg(LOG_LVL_INFO, "open it with Lagrange, or: amfora gemini://%s:%d/",
-	    conf.hostnames[0], conf.port);
+	    conf.hostnames[0], conf.public_port);
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "on Gopher: lynx gopher://%s:%d/",
 		    conf.gopher_host, conf.gopher_port);
