@@ -214,13 +214,16 @@ gmi_parse(struct gmi_doc *doc, const char *src, size_t n)
 	return 0;
 }
 
-/* Would this text, written at the start of a line, read as another type? */
+/*
+ * Would this text, written at the start of a line, read as another type?
+ * "*" then CR or LF counts: put_text() writes those as the space.
+ */
 static bool
 reads_as_markup(const char *s)
 {
 	return strncmp(s, "=>", 2) == 0 || s[0] == '#' ||
-	    strncmp(s, "* ", 2) == 0 || s[0] == '>' ||
-	    strncmp(s, "```", 3) == 0;
+	    (s[0] == '*' && (s[1] == ' ' || s[1] == '\r' || s[1] == '\n')) ||
+	    s[0] == '>' || strncmp(s, "```", 3) == 0;
 }
 
 /* Text on one line: line breaks become spaces so no line can be forged. */
