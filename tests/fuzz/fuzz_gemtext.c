@@ -26,8 +26,8 @@ static bool
 markup(const char *s)
 {
 	return strncmp(s, "=>", 2) == 0 || s[0] == '#' ||
-	    strncmp(s, "* ", 2) == 0 || s[0] == '>' ||
-	    strncmp(s, "```", 3) == 0;
+	    (s[0] == '*' && strchr(" \r\n", s[1]) != NULL && s[1] != '\0') ||
+	    s[0] == '>' || strncmp(s, "```", 3) == 0;
 }
 
 /* A line's text as the writer is meant to leave it. */
