@@ -32,6 +32,8 @@ TOOL_BINS	 = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
 RUN_PORT	?= 1965
 RUN_GOPHER_PORT	?= 7070
+# lumbar will not serve as root: as root, make run serves as nobody.
+RUN_USER	?= $(if $(filter 0,$(shell id -u)),--user nobody)
 
 .PHONY: all run test check unit check-asan capsule clean deps install uninstall bench bench-servers
 .PHONY: bench-html2gmi
@@ -76,6 +78,14 @@ bench: bench-html2gmi
 bench-servers: $(BUILD)/lumbar $(BUILD)/gemload
 	BUILD=$(BUILD) $(PYTHON) tests/bench/servers.py
 
+# The search index over 10,000 generated articles: build, memory, queries.
+.PHONY: bench-search
+bench: bench-search
+$(BUILD)/search_bench: tests/bench/search_bench.c $(BUILD)/liblumbar.a
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
+bench-search: $(BUILD)/search_bench
+	$(BUILD)/search_bench
+
 # Installs missing Debian packages when root (or through sudo), else
 # names the exact apt-get line and stops.
 deps:
@@ -85,7 +95,7 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
-	    --gopher-port $(RUN_GOPHER_PORT)
+	    --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
 
 unit: $(UNIT_BINS)
 
