@@ -186,10 +186,12 @@ struct search_hit {
 	size_t		 textlen;
 	unsigned	 in_title;	/* query words in the title */
 	unsigned long	 score;
+	uint32_t	 order;		/* the page's place by path: ties */
 };
 struct search_result {
-	struct search_hit *hits;	/* every match, best first */
-	size_t		 n;
+	struct search_hit *hits;	/* the best matches, best first */
+	size_t		 nhits;		/* kept: at most the max asked */
+	size_t		 n;		/* every match, counted */
 	char		 words[SEARCH_WORDS_MAX][SEARCH_WORD_MAX + 1];
 	size_t		 nwords;
 };
@@ -202,7 +204,7 @@ void	 search_free(struct search_index *);
 size_t	 search_docs(const struct search_index *);
 int	 search_check(const char *, size_t, const char **);
 int	 search_run(const struct search_index *, const char *, size_t,
-	    struct search_result *);
+	    size_t, struct search_result *);
 void	 search_result_free(struct search_result *);
 int	 search_snippet(struct buf *, const struct search_result *,
 	    const struct search_hit *);

@@ -42,6 +42,7 @@ struct posting {
 struct page {
 	uint32_t	 path, title, text;	/* offsets in strs */
 	uint32_t	 textlen;
+	uint32_t	 order;		/* place by path, set by search_finish */
 };
 
 struct tok {
@@ -523,6 +524,57 @@ out:
 	return r;
 }
 
+struct by_path {
+	const char	*path;
+	struct page	*page;
+};
+
+static int
+by_path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct by_path *)a)->path,
+	    ((const struct by_path *)b)->path);
+}
+
+/*
+ * Number the pages in path order, so that equal results list the same
+ * way whatever order the directory walk found them in, and a query
+ * breaks ties by comparing numbers, not strings.
+ */
+static int
+order_pages(struct search_index *idx)
+{
+	struct by_path	*v;
+	size_t		 i;
+
+	if (idx->npages == 0)
+		return 0;
+	if ((v = malloc(idx->npages * sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < idx->npages; i++) {
+		v[i].path = idx->strs.data + idx->pages[i].path;
+		v[i].page = &idx->pages[i];
+	}
+	qsort(v, idx->npages, sizeof(*v), by_path_cmp);
+	for (i = 0; i < idx->npages; i++)
+		v[i].page->order = (uint32_t)i;
+	free(v);
+	return 0;
+}
+
+/* Give back what doubling left unused: the index lives as long as it. */
+static void
+shrink(struct buf *b)
+{
+	char *p;
+
+	if (b->data != NULL && b->cap > b->len + 1 &&
+	    (p = realloc(b->data, b->len + 1)) != NULL) {
+		b->data = p;
+		b->cap = b->len + 1;
+	}
+}
+
 /*
  * Group the postings by term (a counting sort, stable: pages stay in
  * ascending order within a term) and drop what only building needed.
@@ -534,8 +586,8 @@ search_finish(struct search_index *idx)
 	size_t		 i, at = 0;
 	uint32_t	 t;
 
-	if (idx->npost > 0 &&
-	    (sorted = malloc(idx->npost * sizeof(*sorted))) == NULL)
+	if (order_pages(idx) == -1 || (idx->npost > 0 &&
+	    (sorted = malloc(idx->npost * sizeof(*sorted))) == NULL))
 		return -1;
 	for (i = 0; i < idx->nterms; i++) {
 		idx->terms[i].first = (uint32_t)at;
@@ -555,6 +607,8 @@ search_finish(struct search_index *idx)
 	idx->postterm = NULL;
 	idx->toks = NULL;
 	idx->captoks = 0;
+	shrink(&idx->words);
+	shrink(&idx->strs);
 	return 0;
 }
 
@@ -637,7 +691,44 @@ hit_cmp(const void *a, const void *b)
 		return x->in_title > y->in_title ? -1 : 1;
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
-	return strcmp(x->path, y->path);
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * Keep h if it is among the best max: heap is a heap of the kept hits
+ * with the worst on top, so that a match costs one comparison with it
+ * unless it is better, and no query sorts every match.
+ */
+static void
+keep_best(struct search_hit *heap, size_t *n, size_t max,
+    const struct search_hit *h)
+{
+	struct search_hit	 tmp;
+	size_t			 i, c;
+
+	if (*n < max) {
+		i = (*n)++;
+		heap[i] = *h;
+		while (i > 0 && hit_cmp(&heap[(i - 1) / 2], &heap[i]) < 0) {
+			tmp = heap[i];
+			heap[i] = heap[(i - 1) / 2];
+			heap[(i - 1) / 2] = tmp;
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (max == 0 || hit_cmp(h, &heap[0]) >= 0)
+		return;
+	heap[0] = *h;
+	for (i = 0; (c = 2 * i + 1) < *n; i = c) {
+		if (c + 1 < *n && hit_cmp(&heap[c + 1], &heap[c]) > 0)
+			c++;
+		if (hit_cmp(&heap[c], &heap[i]) <= 0)
+			break;
+		tmp = heap[i];
+		heap[i] = heap[c];
+		heap[c] = tmp;
+	}
 }
 
 static void
@@ -649,21 +740,23 @@ fill_hit(const struct search_index *idx, struct search_hit *h, uint32_t doc)
 	h->title = idx->strs.data + pg->title;
 	h->text = idx->strs.data + pg->text;
 	h->textlen = pg->textlen;
+	h->order = pg->order;
 }
 
 /*
- * The pages holding every word of q, best first: more query words in the
- * title first, then a higher score (title 16, headings 4, text 1 for
- * each occurrence), then by path.  res->hits is NULL when none match.
+ * The pages holding every word of q: res->n counts them, res->hits holds
+ * the best max of them, best first: more query words in the title first,
+ * then a higher score (title 16, headings 4, text 1 for each
+ * occurrence), then by path.  res->hits is NULL when none match.
  */
 int
 search_run(const struct search_index *idx, const char *q, size_t n,
-    struct search_result *res)
+    size_t max, struct search_result *res)
 {
 	const struct term	*t[SEARCH_WORDS_MAX], *tmp;
 	size_t			 cur[SEARCH_WORDS_MAX];
 	const struct posting	*p;
-	struct search_hit	*h;
+	struct search_hit	 hit, *h = &hit;
 	size_t			 pos = 0, len, i, j, k;
 	long			 ti;
 
@@ -691,14 +784,13 @@ search_run(const struct search_index *idx, const char *q, size_t n,
 			t[j] = t[j - 1];
 			t[j - 1] = tmp;
 		}
-	if (t[0]->count == 0)
-		return 0;
-	if ((res->hits = calloc(t[0]->count, sizeof(*res->hits))) == NULL)
+	if (max > t[0]->count)
+		max = t[0]->count;
+	if (max > 0 && (res->hits = calloc(max, sizeof(*res->hits))) == NULL)
 		return -1;
 	for (i = 0; i < res->nwords; i++)
 		cur[i] = t[i]->first;
 	for (k = t[0]->first; k < t[0]->first + t[0]->count; k++) {
-		h = &res->hits[res->n];
 		memset(h, 0, sizeof(*h));
 		for (i = 0; i < res->nwords; i++) {
 			if (i > 0) {
@@ -716,12 +808,13 @@ search_run(const struct search_index *idx, const char *q, size_t n,
 		}
 		if (i == res->nwords) {
 			fill_hit(idx, h, idx->post[k].doc);
+			keep_best(res->hits, &res->nhits, max, h);
 			res->n++;
 		}
 	}
 done:
-	if (res->n > 1)
-		qsort(res->hits, res->n, sizeof(*res->hits), hit_cmp);
+	if (res->nhits > 1)
+		qsort(res->hits, res->nhits, sizeof(*res->hits), hit_cmp);
 	return 0;
 }
 
@@ -730,7 +823,7 @@ search_result_free(struct search_result *res)
 {
 	free(res->hits);
 	res->hits = NULL;
-	res->n = 0;
+	res->n = res->nhits = 0;
 }
 
 static bool
@@ -898,12 +991,12 @@ search_page(struct gmi_doc *doc, const char *q, size_t n)
 
 	buf_init(&url);
 	buf_init(&snip);
-	if (search_run(live, q, n, &res) == -1)	/* res is cleared first */
+	if (search_run(live, q, n, SEARCH_LIST_MAX, &res) == -1)	/* res is cleared first */
 		goto out;
 	if (page_line(doc, GMI_H1, "Search: %.*s", (int)n, q) == -1 ||
 	    count_line(doc, res.n) == -1)
 		goto out;
-	for (i = 0; i < res.n && i < SEARCH_LIST_MAX; i++) {
+	for (i = 0; i < res.nhits; i++) {
 		buf_reset(&url);
 		buf_reset(&snip);
 		if (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||

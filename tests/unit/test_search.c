@@ -158,7 +158,8 @@ finds(const struct search_index *idx, const char *q, const char *want)
 	size_t			 i;
 
 	buf_init(&got);
-	assert_int_equal(search_run(idx, q, strlen(q), &res), 0);
+	assert_int_equal(search_run(idx, q, strlen(q), 100, &res), 0);
+	assert_int_equal(res.nhits, res.n);
 	for (i = 0; i < res.n; i++)
 		assert_int_equal(buf_printf(&got, "%s%s", i ? " " : "",
 		    res.hits[i].path), 0);
@@ -179,6 +180,45 @@ test_ranking(void **state)
 	finds(idx, "tables", "/a.gmi /b.gmi");
 	/* Both in the title beats one in the title. */
 	finds(idx, "tables inversion", "/a.gmi /b.gmi");
+	search_free(idx);
+}
+
+static void
+test_best_kept(void **state)
+{
+	struct search_index	*idx = collection();
+	struct search_result	 res;
+
+	/* All four counted, the best two kept, in order. */
+	assert_int_equal(search_run(idx, "inversion", 9, 2, &res), 0);
+	assert_int_equal(res.n, 4);
+	assert_int_equal(res.nhits, 2);
+	assert_string_equal(res.hits[0].path, "/a.gmi");
+	assert_string_equal(res.hits[0].title, "Inversion tables");
+	assert_int_equal(res.hits[0].in_title, 1);
+	assert_string_equal(res.hits[1].path, "/b.gmi");
+	search_result_free(&res);
+	assert_int_equal(search_run(idx, "inversion", 9, 0, &res), 0);
+	assert_int_equal(res.n, 4);
+	assert_int_equal(res.nhits, 0);
+	search_result_free(&res);
+	search_free(idx);
+}
+
+/* Equal results list by path, not by the order pages were added. */
+static void
+test_ties_by_path(void **state)
+{
+	struct search_index	*idx = search_new();
+	static const char	*const paths[] = { "/z.gmi", "/m.gmi", "/a.gmi",
+				    "/k/b.gmi" };
+	size_t			 i;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(search_add(idx, paths[i], "same words\n", 11),
+		    0);
+	assert_int_equal(search_finish(idx), 0);
+	finds(idx, "same", "/a.gmi /k/b.gmi /m.gmi /z.gmi");
 	search_free(idx);
 }
 
@@ -218,7 +258,7 @@ snippet(const char *text, const char *q)
 
 	assert_int_equal(search_add(idx, "/p.gmi", text, strlen(text)), 0);
 	assert_int_equal(search_finish(idx), 0);
-	assert_int_equal(search_run(idx, q, strlen(q), &res), 0);
+	assert_int_equal(search_run(idx, q, strlen(q), 10, &res), 0);
 	assert_int_equal(res.n, 1);
 	buf_init(&b);
 	assert_int_equal(search_snippet(&b, &res, &res.hits[0]), 0);
@@ -281,6 +321,8 @@ main(void)
 		cmocka_unit_test(test_long_word),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_ranking),
+		cmocka_unit_test(test_best_kept),
+		cmocka_unit_test(test_ties_by_path),
 		cmocka_unit_test(test_and),
 		cmocka_unit_test(test_empty_index),
 		cmocka_unit_test(test_snippets),
