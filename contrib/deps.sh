@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh: the Debian packages lumbar needs, in one list.
-#   deps.sh build|test|all   install what is missing when root (or through
+#   deps.sh build|test|all|screenshots
+#                            install what is missing when root (or through
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
 #   deps.sh --list GROUP     print the packages of GROUP.
@@ -11,6 +12,9 @@ test="$build libcmocka-dev python3 python3-pytest openssl"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"
 all="$test $clients"
+# `make screenshots` (not part of `make test`): a graphical and a terminal
+# client under Xvfb, captured and cut down with ImageMagick.
+screenshots="kristall xvfb xauth xdotool imagemagick xterm fonts-dejavu-core amfora lynx python3"
 
 list=0
 if [ "${1:-}" = "--list" ]; then list=1; shift; fi
@@ -18,7 +22,8 @@ case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
 all) want=$all ;;
-*) echo "usage: deps.sh [--list] build|test|all" >&2; exit 2 ;;
+screenshots) want="$build $screenshots" ;;
+*) echo "usage: deps.sh [--list] build|test|all|screenshots" >&2; exit 2 ;;
 esac
 if [ $list = 1 ]; then echo $want; exit 0; fi
 
