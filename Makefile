@@ -114,6 +114,13 @@ check-asan:
 capsule: $(BUILD)/html2gmi
 	$(BUILD)/html2gmi -o capsule/ contrib/site/
 
+# The README's pictures: the article in Kristall and Amfora, and its Gopher
+# menu in lynx, under Xvfb; written to contrib/screenshots/.  Not in `make test`.
+.PHONY: screenshots
+screenshots: $(BUILD)/lumbar
+	@sh contrib/deps.sh screenshots
+	BUILD=$(BUILD) sh contrib/screenshots.sh
+
 # html2gmi against lynx -dump and w3m -dump on 1,000 generated pages.
 bench-html2gmi: $(BUILD)/html2gmi
 	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_bench.py
