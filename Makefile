@@ -35,7 +35,7 @@ RUN_GOPHER_PORT	?= 7070
 # lumbar will not serve as root: as root, make run serves as nobody.
 RUN_USER	?= $(if $(filter 0,$(shell id -u)),--user nobody)
 
-.PHONY: all run test check unit check-asan capsule clean deps install uninstall bench bench-servers
+.PHONY: all run test check unit check-asan capsule clean deps install uninstall bench soak bench-servers
 .PHONY: bench-html2gmi
 
 all: $(BUILD)/lumbar $(BUILD)/html2gmi
@@ -110,6 +110,10 @@ check-asan:
 	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+# A bounded soak (not part of make test): thousands of mixed requests.
+soak: all
+	$(PYTHON) tests/soak.py $(SOAK_ARGS)
 
 capsule: $(BUILD)/html2gmi
 	$(BUILD)/html2gmi -o capsule/ contrib/site/

@@ -11,7 +11,9 @@ build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libgumbo-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"
-all="$test $clients"
+# libFuzzer and the sanitizer runtimes of clang (make fuzz).
+fuzz="clang libclang-rt-14-dev"
+all="$test $clients $fuzz"
 # `make screenshots` (not part of `make test`): a graphical and a terminal
 # client under Xvfb, captured and cut down with ImageMagick.
 screenshots="kristall xvfb xauth xdotool imagemagick xterm fonts-dejavu-core amfora lynx python3"
@@ -21,6 +23,7 @@ if [ "${1:-}" = "--list" ]; then list=1; shift; fi
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
+fuzz) want=$fuzz ;;
 all) want=$all ;;
 screenshots) want="$build $screenshots" ;;
 *) echo "usage: deps.sh [--list] build|test|all|screenshots" >&2; exit 2 ;;
