@@ -468,9 +468,13 @@ def targets(rows, mems, holds):
                    "half molly-brown's (%.0f): lumbar %.0f-%.0f us: %s" % (
                        half, min(full), worst,
                        mark(worst <= min(120, half))))
-    if full and res:
-        out.append("resumed below full: lumbar resumed %.0f-%.0f us: %s" % (
-            min(res), max(res), mark(max(res) < min(full))))
+    pairs = [(row("lumbar", "gemini", "full", c),
+              row("lumbar", "gemini", "resumed", c)) for c in CONCURRENCY]
+    pairs = [(f["cpu_us"], r["cpu_us"]) for f, r in pairs if f and r]
+    if pairs:
+        out.append("resumed below full at each c: %s: %s" % (
+            ", ".join("%.0f < %.0f" % (r, f) for f, r in pairs),
+            mark(all(r < f for f, r in pairs))))
     behind = []
     for hs in ("full", "resumed"):
         for c in CONCURRENCY:
@@ -541,6 +545,11 @@ def report(rows, mems, holds, content_note):
     L.append("Run %s by `make bench` (tests/bench/servers.py) on %s." % (
         datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"), machine()))
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    L.append("Load average at the end: %s (anything above the benchmark's "
+             "own ~2 means other work shared the cores and the figures are "
+             "noisier)." % load)
     L.append("Network: %s. Content: %s. Each row: gemload, up to %d "
              "requests or %g s, every request a new connection." % (
                  "private namespace, loopback only" if os.environ.get(NS_MARK)
