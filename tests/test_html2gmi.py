@@ -1,5 +1,11 @@
 """html2gmi: golden pairs, generated pathological inputs, error handling,
-site mode and the committed capsule, all through the real binary."""
+site mode and the committed capsule, all through the real binary.
+
+Golden pairs live in tests/golden/html/: NAME.html is converted (with the
+arguments in NAME.args, if present) and must give NAME.gmi byte for byte.
+After a deliberate change of output, regenerate a pair with
+`build/html2gmi $(cat NAME.args) NAME.html > NAME.gmi` and review the diff.
+"""
 import os
 import random
 import re

@@ -247,6 +247,7 @@ charset_to_utf8(const char *s, size_t n, struct buf *out, char *label,
 	const char	*name;
 	char		 decl[H2G_CHARSET_MAX];
 	iconv_t		 cd;
+	size_t		 start;
 	int		 unknown = 0, r;
 
 	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
@@ -273,8 +274,24 @@ charset_to_utf8(const char *s, size_t n, struct buf *out, char *label,
 			return -1;
 	}
 	put_label(name, strlen(name), label, labelsz);
+	start = out->len;
 	r = via_iconv(cd, s, n, out);
 	iconv_close(cd);
+	if (r == 0 && !utf8_valid(out->data + start, out->len - start)) {
+		/*
+		 * glibc reads a label such as "utf\x13-8" as UTF-8 and then
+		 * copies the bytes unchecked: repair what it let through.
+		 */
+		struct buf raw;
+
+		buf_init(&raw);
+		r = buf_append(&raw, out->data + start, out->len - start);
+		out->len = start;
+		out->data[start] = '\0';
+		if (r == 0)
+			r = utf8_repair(out, raw.data, raw.len);
+		buf_free(&raw);
+	}
 	return r == -1 ? -1 : unknown;
 }
 
