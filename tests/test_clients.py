@@ -294,10 +294,16 @@ def test_amfora_home_index_article(srv, term, article):
     # Trust on first use: Amfora took lumbar's key without a prompt and
     # pinned it; a stale or foreign pin would have shown a warning.
     tofu = os.path.join(t.home, ".cache", "amfora", "tofu.toml")
-    with open(tofu) as f:
-        pins = f.read()
     pin = spki_sha256(os.path.join(srv.certs, "localhost.crt"))
-    assert f'"localhost:{srv.port}" = "{pin}"' in pins, pins
+    want = f'"localhost:{srv.port}" = "{pin}"'
+    deadline = time.monotonic() + 5
+    pins = ""
+    while want not in pins and time.monotonic() < deadline:
+        if os.path.exists(tofu):
+            with open(tofu) as f:
+                pins = f.read()
+        time.sleep(0.05)
+    assert want in pins, pins
 
     assert f"[{to_index}] {index_label}" in flat(s), s
     amfora_follow(t, to_index)
