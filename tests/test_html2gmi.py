@@ -156,6 +156,8 @@ ROBUST = {
     "comment-unclosed": b"<!-- never closed <p>text",
     "utf16-odd": b"\xff\xfe<\x00p\x00>\x00x",
     "bom-only": b"\xef\xbb\xbf",
+    "utf16-bom-only": b"\xfe\xff",
+    "utf8-label-junk": b"<meta charset='utf\x13-8'><p>\xff\xfe",
     "meta-bogus": b"<meta charset='x-no-such-charset'><p>text \xe9",
 }
 

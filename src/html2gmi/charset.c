@@ -277,7 +277,8 @@ charset_to_utf8(const char *s, size_t n, struct buf *out, char *label,
 	start = out->len;
 	r = via_iconv(cd, s, n, out);
 	iconv_close(cd);
-	if (r == 0 && !utf8_valid(out->data + start, out->len - start)) {
+	if (r == 0 && out->len > start &&
+	    !utf8_valid(out->data + start, out->len - start)) {
 		/*
 		 * glibc reads a label such as "utf\x13-8" as UTF-8 and then
 		 * copies the bytes unchecked: repair what it let through.

@@ -40,6 +40,7 @@ test_bom(void **state)
 	    "<meta charset=latin1>\xC3\xA9");
 	DECODES("\xFF\xFE<\0p\0>\0\xE9\0", "utf-16le", "<p>\xC3\xA9");
 	DECODES("\xFE\xFF\0<\0p\0>\0\xE9", "utf-16be", "<p>\xC3\xA9");
+	DECODES("\xFE\xFF", "utf-16be", "");	/* a BOM alone */
 	/* An odd byte at the end of UTF-16 becomes U+FFFD. */
 	DECODES("\xFF\xFEx\0y", "utf-16le", "x\xEF\xBF\xBD");
 }
