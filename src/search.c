@@ -137,7 +137,9 @@ is_separator(uint32_t cp)
 static uint32_t
 lower(uint32_t cp)
 {
-	if ((cp >= 0x391 && cp <= 0x3A9) || (cp >= 0x410 && cp <= 0x42F))
+	/* U+03A2 is unassigned: +0x20 would make it a final sigma. */
+	if ((cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) ||
+	    (cp >= 0x410 && cp <= 0x42F))
 		return cp + 0x20;		/* Greek, Cyrillic */
 	if (cp == 0x3C2)
 		return 0x3C3;			/* final sigma */
