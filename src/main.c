@@ -31,7 +31,7 @@ struct config conf = {
 	.verbose = LOG_LVL_INFO,
 	.seccomp = true,
 	.max_conns = 10000,
-	.max_per_client = 32,
+	.max_per_client = 128,
 };
 
 enum {
@@ -113,7 +113,7 @@ usage(FILE *f)
 "  -j, --workers N         serving processes (default: one per core)\n"
 "      --max-conns N       connections at once, all clients (default 10000)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
-"                          (default 32); over a limit: Gemini 44, Gopher error\n"
+"                          (default 128); over a limit: Gemini 44, Gopher error\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
