@@ -619,7 +619,11 @@ common_line(struct out *o, const struct gmi_line *l)
 {
 	switch (l->type) {
 	case GMI_TEXT:
-		wrap_clean(o, l->text, "", "", NULL);
+		/* A blank line parts paragraphs: keep one, never a run. */
+		if (l->text[0] == '\0')
+			separate(o);
+		else
+			wrap_clean(o, l->text, "", "", NULL);
 		break;
 	case GMI_H1:
 	case GMI_H2:
