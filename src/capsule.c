@@ -132,9 +132,64 @@ hash(const char *s)
 static void
 cfile_free(struct cfile *f)
 {
+	int i;
+
+	for (i = 0; i < CFILE_DERIVED; i++) {
+		free(f->derived[i]);
+		free(f->derivedkey[i]);
+	}
 	free(f->key);
 	free(f->data);
 	free(f);
+}
+
+/* Bytes a cache entry holds, its derived forms included. */
+static size_t
+cfile_bytes(const struct cfile *f)
+{
+	size_t	 n = f->size;
+	int	 i;
+
+	for (i = 0; i < CFILE_DERIVED; i++)
+		n += f->derivedlen[i];
+	return n;
+}
+
+/* The form number slot made from f for key, or NULL. */
+const char *
+capsule_derived(const struct cfile *f, int slot, const char *key,
+    size_t *len)
+{
+	if (f == NULL || slot < 0 || slot >= CFILE_DERIVED ||
+	    f->derived[slot] == NULL || strcmp(f->derivedkey[slot], key) != 0)
+		return NULL;
+	*len = f->derivedlen[slot];
+	return f->derived[slot];
+}
+
+/* Keep a form made from f, when the cache has room; else forget it. */
+void
+capsule_derive(struct cfile *f, int slot, const char *key, const char *data,
+    size_t len)
+{
+	char *d, *k;
+
+	if (f == NULL || f->stale || slot < 0 || slot >= CFILE_DERIVED ||
+	    cache_bytes - f->derivedlen[slot] + len > CACHE_TOTAL_MAX)
+		return;
+	if ((d = malloc(len + 1)) == NULL || (k = strdup(key)) == NULL) {
+		free(d);
+		return;
+	}
+	memcpy(d, data, len);
+	d[len] = '\0';
+	cache_bytes -= f->derivedlen[slot];
+	free(f->derived[slot]);
+	free(f->derivedkey[slot]);
+	f->derived[slot] = d;
+	f->derivedkey[slot] = k;
+	f->derivedlen[slot] = len;
+	cache_bytes += len;
 }
 
 void
@@ -153,7 +208,7 @@ cache_unlink(struct cfile **pp)
 
 	*pp = f->next;
 	f->next = NULL;
-	cache_bytes -= f->size;
+	cache_bytes -= cfile_bytes(f);
 	f->stale = true;
 	if (f->refs == 0)
 		cfile_free(f);

@@ -137,6 +137,10 @@ serve_file(struct response *r, struct lookup *lk)
 		return;
 	}
 	r->file = lk->file;
+	if (r->file != NULL) {
+		r->body = r->file->data;
+		r->bodylen = r->file->size;
+	}
 	r->fd = lk->fd;
 	r->left = lk->size;
 }

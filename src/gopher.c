@@ -129,8 +129,20 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 {
 	struct gmi_doc	 doc;
 	struct buf	 big;
+	const char	*done;
+	size_t		 len;
 	int		 rc;
 
+	/* Made before for this selector: sent from the cache as it is. */
+	if ((done = capsule_derived(lk->file, form, sel, &len)) != NULL) {
+		r->status = 20;
+		buf_reset(&r->out);
+		r->file = lk->file;
+		r->file->refs++;
+		r->body = done;
+		r->bodylen = len;
+		return 0;
+	}
 	gmi_init(&doc);
 	buf_init(&big);
 	if (lk->file != NULL)
@@ -140,6 +152,8 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 	buf_free(&big);
 	if (rc == 0)
 		render(r, sel, &doc, form);
+	if (rc == 0 && r->status == 20)
+		capsule_derive(lk->file, form, sel, r->out.data, r->out.len);
 	gmi_free(&doc);
 	return rc;
 }
@@ -163,6 +177,10 @@ serve_raw(struct response *r, struct lookup *lk)
 {
 	r->status = 20;
 	r->file = lk->file;
+	if (r->file != NULL) {
+		r->body = r->file->data;
+		r->bodylen = r->file->size;
+	}
 	r->fd = lk->fd;
 	r->left = lk->size;
 	lk->file = NULL;
@@ -319,11 +337,17 @@ static void
 serve_plus(struct response *r, const char *sel)
 {
 	struct buf	 out;
-	bool		 dotted;
+	const char	*tail;
+	size_t		 n;
+	bool		 made, dotted;
 
 	serve_path(r, sel);
-	dotted = r->file == NULL && r->fd == -1 && r->out.len >= 3 &&
-	    memcmp(r->out.data + r->out.len - 3, ".\r\n", 3) == 0;
+	/* Made here (a menu, an error, or one kept in the cache), not a
+	 * file sent as it is; then its end says how it is ended. */
+	made = r->fd == -1 && (r->file == NULL || r->body != r->file->data);
+	tail = r->bodylen > 0 ? r->body : r->out.data;
+	n = r->bodylen > 0 ? r->bodylen : r->out.len;
+	dotted = made && n >= 3 && memcmp(tail + n - 3, ".\r\n", 3) == 0;
 	buf_init(&out);
 	if (buf_puts(&out, dotted ? "+-1\r\n" : "+-2\r\n") == -1 ||
 	    buf_append(&out, r->out.data, r->out.len) == -1) {

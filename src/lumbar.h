@@ -132,6 +132,7 @@ struct config {
 extern struct config conf;
 
 /* capsule.c: paths inside the root, the file cache and MIME types. */
+#define CFILE_DERIVED	2
 struct cfile {					/* one cached file */
 	char		*key;			/* path inside the capsule */
 	char		*data;
@@ -143,6 +144,11 @@ struct cfile {					/* one cached file */
 	int		 refs;
 	bool		 stale;			/* unlinked, freed at refs 0 */
 	struct cfile	*next;
+	/* Forms made from it (a Gopher menu, its text), with the key they
+	 * were made for, so that a request costs no re-render. */
+	char		*derived[CFILE_DERIVED];
+	size_t		 derivedlen[CFILE_DERIVED];
+	char		*derivedkey[CFILE_DERIVED];
 };
 enum cap_kind {
 	CAP_FILE,		/* file set, or fd and size for a large file */
@@ -164,6 +170,9 @@ int	 capsule_reload(const char **);
 void	 capsule_close(void);
 int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
+const char *capsule_derived(const struct cfile *, int, const char *, size_t *);
+void	 capsule_derive(struct cfile *, int, const char *, const char *,
+	    size_t);
 int	 capsule_listing(const char *, struct gmi_doc *);
 int	 capsule_mime(const char *, char *, size_t);
 void	 capsule_flush(void);
@@ -216,7 +225,9 @@ int	 search_page(struct gmi_doc *, const char *, size_t);
 struct response {
 	int		 status;	/* Gemini code; Gopher logs the same */
 	struct buf	 out;		/* header, and a generated body */
-	struct cfile	*file;		/* then a cached body */
+	struct cfile	*file;		/* then a cached body, which holds */
+	const char	*body;		/* these bytes */
+	size_t		 bodylen;
 	int		 fd;		/* or a streamed one */
 	off_t		 left;
 };

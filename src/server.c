@@ -101,6 +101,8 @@ response_init(struct response *r)
 	r->status = 0;
 	buf_init(&r->out);
 	r->file = NULL;
+	r->body = NULL;
+	r->bodylen = 0;
 	r->fd = -1;
 	r->left = 0;
 }
@@ -579,12 +581,12 @@ write_response(struct conn *c)
 		c->sent += (size_t)r;
 		c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 	}
-	if (rs->file != NULL) {
+	if (rs->body != NULL) {
 		size_t foff = c->off - rs->out.len;
 
-		while (foff < rs->file->size) {
-			if ((r = conn_write(c, rs->file->data + foff,
-			    rs->file->size - foff)) <= 0)
+		while (foff < rs->bodylen) {
+			if ((r = conn_write(c, rs->body + foff,
+			    rs->bodylen - foff)) <= 0)
 				return (int)r;
 			foff += (size_t)r;
 			c->off += (size_t)r;

@@ -241,6 +241,7 @@ fuzz_check_response(const struct response *r)
 		FUZZ_ASSERT(r->fd == -1);
 		FUZZ_ASSERT(r->file->refs > 0);
 		fuzz_no_secret(r->file->data, r->file->size);
+		fuzz_no_secret(r->body, r->bodylen);
 	}
 	if (r->fd != -1)
 		FUZZ_ASSERT(r->left > 0);
