@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -786,11 +787,22 @@ server_run(void)
 	struct epoll_event	 evs[EVENTS_MAX];
 	int64_t			 stop_at = 0, next_sweep = 0, now;
 	int			 n, k;
+	bool			 busy = false;
 
 	while (!stopping || conns != NULL) {
 		n = epoll_wait(ep, evs, EVENTS_MAX, 250);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
+		/*
+		 * A quiet moment after work: give the free pages that bursts of
+		 * handshakes leave between live objects back to the system, so
+		 * that idle connections cost only what they hold.
+		 */
+		if (n == 0 && busy) {
+			malloc_trim(0);
+			busy = false;
+		} else if (n > 0)
+			busy = true;
 		for (k = 0; k < n; k++) {
 			enum kind kd = *(enum kind *)evs[k].data.ptr;
 
