@@ -202,6 +202,9 @@ ctx_new(const char *crt, const char *key, const char **err)
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/* One TLS 1.3 ticket, not two: a Gemini client makes one
+	 * connection at a time, and each ticket costs a key derivation. */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	/*
 	 * One ticket key for every context, worker and generation (and, from
 	 * --ticket-key, every instance and restart): a session made with one
