@@ -30,17 +30,6 @@ problem(const char *fmt, ...)
 	problems++;
 }
 
-static bool
-host_is_ours(const char *host)
-{
-	size_t i;
-
-	for (i = 0; i < conf.nhostnames; i++)
-		if (strcasecmp(host, conf.hostnames[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
  * The capsule path a link of page names, in *target, or 0 when the link
  * leads off this capsule (another host or scheme) and is not checked.
@@ -60,7 +49,7 @@ link_target(const char *page, const char *ref, struct buf *target)
 			return 0;
 		if (url_parse(ref, strlen(ref), &u, &err) == -1)
 			return -1;
-		if (!host_is_ours(u.host))
+		if (!gemini_serves_host(u.host))
 			return 0;
 		return buf_puts(target, u.path[0] ? u.path : "/") == 0 ? 1 : -1;
 	}

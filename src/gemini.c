@@ -17,8 +17,9 @@ reply(struct response *r, int status, const char *meta)
 		r->status = 40;
 }
 
-static bool
-host_is_ours(const char *host)
+/* Is host one of the names this server serves (--hostname)? */
+bool
+gemini_serves_host(const char *host)
 {
 	size_t i;
 
@@ -161,7 +162,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 53, "This server serves only gemini:// URLs");
 		return;
 	}
-	if (!host_is_ours(u.host) ||
+	if (!gemini_serves_host(u.host) ||
 	    (u.port != -1 && u.port != conf.public_port)) {
 		reply(r, 53, "This server does not serve that host and port");
 		return;

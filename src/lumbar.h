@@ -263,6 +263,7 @@ int	 workers_run(const struct passwd *);
 
 /* gemini.c: one Gemini request line in, a response out. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
+bool	 gemini_serves_host(const char *);
 
 /* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
 struct gopher_page {
