@@ -62,6 +62,7 @@ struct url {
 };
 int	 url_parse(const char *, size_t, struct url *, const char **);
 int	 url_decode(const char *, size_t, char *, size_t, size_t *);
+int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 bool	 url_has_scheme(const char *);

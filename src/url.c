@@ -8,8 +8,9 @@
 
 #include "lumbar.h"
 
-static int
-hexval(int c)
+/* The value of a hexadecimal digit, or -1. */
+int
+url_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -36,8 +37,8 @@ url_decode(const char *in, size_t n, char *out, size_t outsz, size_t *outlen)
 		}
 		if (i + 2 >= n)
 			return -1;
-		if ((hi = hexval((unsigned char)in[i + 1])) == -1 ||
-		    (lo = hexval((unsigned char)in[i + 2])) == -1)
+		if ((hi = url_hexval((unsigned char)in[i + 1])) == -1 ||
+		    (lo = url_hexval((unsigned char)in[i + 2])) == -1)
 			return -1;
 		out[o++] = (char)(hi << 4 | lo);
 		i += 2;
@@ -76,8 +77,8 @@ valid_pct(const char *s, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (s[i] == '%' && (i + 2 >= n ||
-		    hexval((unsigned char)s[i + 1]) == -1 ||
-		    hexval((unsigned char)s[i + 2]) == -1))
+		    url_hexval((unsigned char)s[i + 1]) == -1 ||
+		    url_hexval((unsigned char)s[i + 2]) == -1))
 			return false;
 	return true;
 }

@@ -73,19 +73,10 @@ remove_dots(const char *path, bool clamp, struct buf *out)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode for a file name; false if it would hold a NUL. */
+/*
+ * Percent-decode for a file name, leniently: a stray "%" in a page's link
+ * stays as it is (url_decode refuses it).  False if it would hold a NUL.
+ */
 static bool
 pct_decode(const char *s, struct buf *out)
 {
@@ -95,8 +86,8 @@ pct_decode(const char *s, struct buf *out)
 	if (buf_puts(out, "") == -1)
 		return false;
 	for (; *s != '\0'; s++) {
-		if (*s == '%' && (hi = hexval(s[1])) >= 0 &&
-		    (lo = hexval(s[2])) >= 0) {
+		if (*s == '%' && (hi = url_hexval((unsigned char)s[1])) >= 0 &&
+		    (lo = url_hexval((unsigned char)s[2])) >= 0) {
 			if (hi == 0 && lo == 0)
 				return false;
 			if (buf_putc(out, hi * 16 + lo) == -1)
