@@ -205,7 +205,7 @@ HOME = (
 INDEX = (
     '<h1 align="center"><font face="Verdana" color="#003366">'
     "Back Pain Articles</font></h1>\n"
-    + para("Every article on the Back Pain Advisor, listed by title.")
+    + para("Every article on the Back Pain Advisor, newest first.")
     + '<ul>\n<li><font face="Verdana" size="2"><a href="inversion-therapy.html">'
       "Is Inversion Therapy Good For your Spine?</a></font></li>\n</ul>\n"
 )

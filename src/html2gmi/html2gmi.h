@@ -40,6 +40,8 @@ struct profile {
 	char		*articles;	/* directory of the articles; NULL: all */
 	double		 link_density;	/* drop blocks above it; 0: never */
 	bool		 default_drops;	/* nav, header, footer, aside */
+	char		*feed_url;	/* gemini:// address; NULL: no feed */
+	char		*search;	/* the server's search; NULL: no link */
 };
 void	 profile_init(struct profile *);
 void	 profile_free(struct profile *);
@@ -129,6 +131,26 @@ int	 convert_html(const char *, size_t, const struct profile *,
 	    const struct linkctx *, struct page *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
+
+/* feed.c: the Atom feed of the article index. */
+struct feed_entry {
+	const char	*path;		/* inside the capsule */
+	const char	*title;
+	const char	*date;		/* YYYY-MM-DD, feed_date_ok */
+	const char	*summary;	/* or NULL */
+};
+struct feed {
+	const char	*base;		/* the capsule's gemini:// address */
+	const char	*title;
+	const char	*author;
+	const char	*index;		/* capsule path of the article index */
+	const char	*self;		/* capsule path of the feed */
+	const struct feed_entry *v;
+	size_t		 n;
+};
+bool	 feed_date_ok(const char *);
+int	 feed_check_url(const char *, const char **);
+int	 feed_write(const struct feed *, struct buf *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,

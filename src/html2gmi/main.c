@@ -27,6 +27,8 @@ usage(FILE *f)
 	    "                        SITEDIR/html2gmi.conf when present)\n"
 	    "  -c, --content SEL     content container (tag, #id, .class)\n"
 	    "  -d, --drop SEL        boilerplate container to drop\n"
+	    "  -f, --feed-url URL    site mode: the capsule's gemini:// address;\n"
+	    "                        writes atom.xml, the articles' Atom feed\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
 	    "See html2gmi(1).\n", f);
@@ -126,6 +128,7 @@ main(int argc, char *argv[])
 		{ "profile",	required_argument, NULL, 'p' },
 		{ "content",	required_argument, NULL, 'c' },
 		{ "drop",	required_argument, NULL, 'd' },
+		{ "feed-url",	required_argument, NULL, 'f' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -138,7 +141,7 @@ main(int argc, char *argv[])
 	size_t		 nextra = 0, i;
 	int		 ch, r = 1;
 
-	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:hV", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:hV", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'o':
@@ -152,12 +155,14 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 		case 'd':
+		case 'f':	/* after the profile's lines: they win */
 			if (nextra == sizeof(extra) / sizeof(extra[0])) {
-				fprintf(stderr, "html2gmi: too many --content "
-				    "and --drop options\n");
+				fprintf(stderr, "html2gmi: too many --content, "
+				    "--drop and --feed-url options\n");
 				return 2;
 			}
-			extra[nextra][0] = ch == 'c' ? "content" : "drop";
+			extra[nextra][0] = ch == 'c' ? "content" :
+			    ch == 'd' ? "drop" : "feed-url";
 			extra[nextra++][1] = optarg;
 			break;
 		case 'h':

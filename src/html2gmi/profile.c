@@ -45,6 +45,8 @@ profile_free(struct profile *p)
 	sellist_free(&p->drop);
 	sellist_free(&p->disclaimer);
 	free(p->articles);
+	free(p->feed_url);
+	free(p->search);
 	profile_init(p);
 }
 
@@ -175,6 +177,27 @@ profile_line(struct profile *p, const char *key, const char *val,
 			p->articles = NULL;
 		}
 		return 0;
+	}
+	if (strcmp(key, "feed-url") == 0) {
+		const char *why;
+
+		if (feed_check_url(val, &why) == -1) {
+			buf_printf(err, "\"%s\" %s", val, why);
+			return -1;
+		}
+		free(p->feed_url);
+		return (p->feed_url = strdup(val)) == NULL ? -1 : 0;
+	}
+	if (strcmp(key, "search") == 0) {
+		/* Written into a link line: one word, no control bytes. */
+		if (val[0] == '\0' || strpbrk(val, " \t") != NULL ||
+		    !utf8_valid(val, strlen(val))) {
+			buf_printf(err, "search wants the server's search path "
+			    "or URL, such as /search, not \"%s\"", val);
+			return -1;
+		}
+		free(p->search);
+		return (p->search = strdup(val)) == NULL ? -1 : 0;
 	}
 	if (strcmp(key, "link-density") == 0) {
 		errno = 0;

@@ -30,6 +30,7 @@ struct site {
 	char		*index;
 	const char	*disclaimer;
 	bool		 has_disclaimer;
+	const char	*search;	/* the server's search, or NULL */
 };
 
 static int
@@ -261,6 +262,10 @@ footer(const struct site *s, const char *from, struct gmi_doc *doc)
 	    add_rel_link(doc, from, s->home, "Home page") == -1 ||
 	    add_rel_link(doc, from, s->index, "All articles") == -1)
 		return -1;
+	/* The server's own path, not a page of the capsule: not relative. */
+	if (s->search != NULL && gmi_add_link(doc, s->search,
+	    "Search the articles") == -1)
+		return -1;
 	if (s->has_disclaimer && add_rel_link(doc, from, s->disclaimer,
 	    "Disclaimer") == -1)
 		return -1;
@@ -273,14 +278,35 @@ title_of(const struct spage *p)
 	return p->pg.title ? p->pg.title : p->gmi;
 }
 
+/* Newest first, as the Gemini subscription convention asks; then title. */
 static int
-cmp_title(const void *a, const void *b)
+cmp_newest(const void *a, const void *b)
 {
 	const struct spage *x = *(const struct spage *const *)a;
 	const struct spage *y = *(const struct spage *const *)b;
-	int r = strcasecmp(title_of(x), title_of(y));
+	int r = strcmp(y->pg.date ? y->pg.date : "", x->pg.date ?
+	    x->pg.date : "");
 
+	if (r == 0)
+		r = strcasecmp(title_of(x), title_of(y));
 	return r ? r : strcmp(x->gmi, y->gmi);
+}
+
+/* The articles in index order, in a new array (n of them). */
+static struct spage **
+articles(struct site *s, size_t *n)
+{
+	struct spage	**arts;
+	size_t		  i;
+
+	*n = 0;
+	if ((arts = calloc(s->len + 1, sizeof(*arts))) == NULL)
+		return NULL;
+	for (i = 0; i < s->len; i++)
+		if (s->v[i].article)
+			arts[(*n)++] = &s->v[i];
+	qsort(arts, *n, sizeof(*arts), cmp_newest);
+	return arts;
 }
 
 static struct spage *
@@ -294,9 +320,18 @@ page_at(struct site *s, const char *gmi)
 	return NULL;
 }
 
+static const char *
+index_title(struct site *s)
+{
+	struct spage *src = page_at(s, s->index);
+
+	return src && src->pg.title ? src->pg.title : "Articles";
+}
+
 /*
  * The article index: the source page's title and first paragraph, then
- * every article by title as "=> path YYYY-MM-DD Title" and its summary.
+ * every article, newest first, as "=> path YYYY-MM-DD Title" (the Gemini
+ * subscription convention) and its summary.
  */
 static int
 make_index(struct site *s, struct gmi_doc *doc)
@@ -304,17 +339,13 @@ make_index(struct site *s, struct gmi_doc *doc)
 	struct spage	 *src = page_at(s, s->index), **arts;
 	struct buf	  label;
 	const char	 *t;
-	size_t		  i, n = 0;
+	size_t		  i, n;
 	int		  r = -1;
 
-	if ((arts = calloc(s->len + 1, sizeof(*arts))) == NULL)
+	if ((arts = articles(s, &n)) == NULL)
 		return -1;
-	for (i = 0; i < s->len; i++)
-		if (s->v[i].article)
-			arts[n++] = &s->v[i];
-	qsort(arts, n, sizeof(*arts), cmp_title);
 	buf_init(&label);
-	t = src && src->pg.title ? src->pg.title : "Articles";
+	t = index_title(s);
 	if (gmi_add(doc, GMI_H1, t, strlen(t)) == -1)
 		goto out;
 	if (src && src->pg.summary && (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
@@ -413,8 +444,11 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 			fprintf(stderr, "html2gmi: %s: %s\n", path.data,
 			    err.data ? err.data : "cannot convert");
 			bad = 1;
-		} else if (s->v[i].pg.date == NULL)
+		} else if (!feed_date_ok(s->v[i].pg.date)) {
+			/* No date, or no real day ("2013-13-45"). */
+			free(s->v[i].pg.date);
 			s->v[i].pg.date = mtime_date(path.data);
+		}
 	}
 	buf_free(&path);
 	buf_free(&err);
@@ -499,6 +533,55 @@ write_all(struct site *s, const char *outdir)
 }
 
 /*
+ * atom.xml beside the home page: the article index's entries as an Atom
+ * feed under the capsule's address base (feed.c).
+ */
+static int
+write_feed(struct site *s, const char *outdir, const char *base)
+{
+	struct spage		**arts;
+	struct feed_entry	 *v = NULL;
+	struct spage		 *home = page_at(s, s->home);
+	struct feed		  f = { .base = base, .index = s->index,
+				    .self = "atom.xml" };
+	struct buf		  text, path;
+	size_t			  i, n;
+	int			  r = -1;
+
+	buf_init(&text);
+	buf_init(&path);
+	if ((arts = articles(s, &n)) == NULL ||
+	    (v = calloc(n + 1, sizeof(*v))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		v[i].path = arts[i]->gmi;
+		v[i].title = title_of(arts[i]);
+		/* mtime_date can fail: such an entry is dated the epoch. */
+		v[i].date = arts[i]->pg.date ? arts[i]->pg.date : "1970-01-01";
+		v[i].summary = arts[i]->pg.summary;
+	}
+	f.v = v;
+	f.n = n;
+	f.title = index_title(s);
+	f.author = home && home->pg.title ? home->pg.title : f.title;
+	if (feed_write(&f, &text) == -1 ||
+	    buf_printf(&path, "%s/%s", outdir, f.self) == -1)
+		goto out;
+	if ((r = write_atomic(path.data, &text)) == -1)
+		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
+		    strerror(errno));
+out:
+	if (r == -1 && path.len == 0)
+		fprintf(stderr, "html2gmi: %s/atom.xml: out of memory\n",
+		    outdir);
+	free(arts);
+	free(v);
+	buf_free(&text);
+	buf_free(&path);
+	return r;
+}
+
+/*
  * Convert the site in sitedir into the capsule outdir.  Returns 0, or -1
  * after saying on stderr what failed.
  */
@@ -526,7 +609,10 @@ site_convert(const char *sitedir, const char *outdir,
 		    outdir, strerror(errno));
 		goto out;
 	}
+	s.search = prof->search;
 	r = write_all(&s, outdir);
+	if (r == 0 && prof->feed_url != NULL)
+		r = write_feed(&s, outdir, prof->feed_url);
 out:
 	for (i = 0; i < s.len; i++) {
 		free(s.v[i].html);
