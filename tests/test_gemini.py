@@ -1377,6 +1377,9 @@ def test_shipped_capsule_links_resolve(server_factory):
             cur = local(redirect_target(s, cur, r))
             if cur is None:
                 break
+        if r is not None and r.header.startswith("10 ") and r.clean and \
+                up.urlsplit(cur).path == "/search":
+            continue    # the search asks for words: test_search.py's
         if r is None or not r.header.startswith("20") or not r.clean:
             failures.append(f"{u} (linked from {ref}): "
                             f"{r.header if r else '?'}")
