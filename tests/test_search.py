@@ -206,3 +206,17 @@ def test_sighup_rebuilds_index(srv, site):
         time.sleep(0.1)
     else:
         pytest.fail("the index was not rebuilt on SIGHUP: " + srv.output())
+
+
+def test_shipped_capsule_home_menu_has_search(server_factory):
+    """The generated footer links /search: a 7 item on the Gopher home
+    menu, and its results over both protocols."""
+    srv = server_factory()
+    items = menu(srv.gopher("/\r\n"))
+    assert ["7Search the articles", "/search"] in [i[:2] for i in items]
+    items = menu(srv.gopher("/search\tinversion therapy\r\n"))
+    assert ["1Is Inversion Therapy Good For your Spine?",
+            "/articles/inversion-therapy.gmi"] in [i[:2] for i in items]
+    body = search(srv, "inversion therapy")[1]
+    assert links(body)[0] == ["/articles/inversion-therapy.gmi",
+                              "Is Inversion Therapy Good For your Spine?"]
