@@ -83,6 +83,32 @@ is_gemtext_name(const char *name)
 }
 
 /*
+ * Read size bytes of fd into b (replacing what it held).  A file that
+ * shrinks under us is an error, not a short page.
+ */
+int
+capsule_read(int fd, off_t size, struct buf *b)
+{
+	ssize_t	 r;
+	size_t	 got = 0;
+
+	buf_reset(b);
+	if (size < 0 || buf_reserve(b, (size_t)size) == -1)
+		return -1;
+	while (got < (size_t)size) {
+		r = pread(fd, b->data + got, (size_t)size - got, (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	b->len = got;
+	b->data[got] = '\0';
+	return 0;
+}
+
+/*
  * Open path (relative to the root, leading slashes ignored) so that no
  * "..", absolute symlink or magic link can lead outside the root: the
  * kernel enforces it with RESOLVE_BENEATH.
@@ -263,32 +289,21 @@ static struct cfile *
 cache_fill(const char *key, int fd, const struct stat *st)
 {
 	struct cfile	*f;
-	size_t		 got = 0;
-	ssize_t		 r;
+	struct buf	 b;
+	size_t		 got;
 	unsigned	 h;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	buf_init(&b);
 	if ((f->key = strdup(key)) == NULL ||
-	    (f->data = malloc((size_t)st->st_size + 1)) == NULL) {
+	    capsule_read(fd, st->st_size, &b) == -1) {
+		buf_free(&b);
 		cfile_free(f);
 		return NULL;
 	}
-	while (got < (size_t)st->st_size) {
-		r = pread(fd, f->data + got, (size_t)st->st_size - got,
-		    (off_t)got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			cfile_free(f);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	f->data[got] = '\0';
-	f->size = got;
+	f->size = got = b.len;
+	f->data = buf_steal(&b);	/* allocated: never NULL here */
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
@@ -569,29 +584,6 @@ out:
 	return r;
 }
 
-/* Read the whole of fd (size bytes by fstat) into b. */
-static int
-read_whole(int fd, off_t size, struct buf *b)
-{
-	ssize_t	 r;
-	size_t	 got = 0;
-
-	buf_reset(b);
-	if (buf_reserve(b, (size_t)size) == -1)
-		return -1;
-	while (got < (size_t)size) {
-		r = pread(fd, b->data + got, (size_t)size - got, (off_t)got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	b->len = got;
-	b->data[got] = '\0';
-	return 0;
-}
-
 struct walk {
 	capsule_walk_fn	 fn;
 	void		*arg;
@@ -624,7 +616,7 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size <= w->max &&
-	    read_whole(fd, st.st_size, &w->data) == 0)
+	    capsule_read(fd, st.st_size, &w->data) == 0)
 		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
 	close(fd);
 	return r;

@@ -99,26 +99,6 @@ render(struct response *r, const char *sel, const struct gmi_doc *doc,
 		r->status = 20;
 }
 
-/* Read a page too large for the cache from its descriptor. */
-static int
-read_fd(int fd, off_t size, struct buf *b)
-{
-	ssize_t	 n;
-	off_t	 off = 0;
-
-	if (size > GEMTEXT_MAX || buf_reserve(b, (size_t)size) == -1)
-		return -1;
-	while (off < size) {
-		n = pread(fd, b->data + off, (size_t)(size - off), off);
-		if (n <= 0)
-			return -1;
-		off += n;
-	}
-	b->len = (size_t)off;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
 /*
  * A gemtext page found by lookup: parse and render it.  Returns -1 when
  * it is too large to render, and the caller sends it raw.
@@ -147,7 +127,8 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 	buf_init(&big);
 	if (lk->file != NULL)
 		rc = gmi_parse(&doc, lk->file->data, lk->file->size);
-	else if ((rc = read_fd(lk->fd, lk->size, &big)) == 0)
+	else if ((rc = lk->size > GEMTEXT_MAX ? -1 :
+	    capsule_read(lk->fd, lk->size, &big)) == 0)
 		rc = gmi_parse(&doc, big.data, big.len);
 	buf_free(&big);
 	if (rc == 0)

@@ -171,6 +171,7 @@ int	 capsule_reload(const char **);
 void	 capsule_close(void);
 int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
+int	 capsule_read(int, off_t, struct buf *);
 const char *capsule_derived(const struct cfile *, int, const char *, size_t *);
 void	 capsule_derive(struct cfile *, int, const char *, const char *,
 	    size_t);
