@@ -188,18 +188,21 @@ ARTICLE = (
       'Inversion Therapy to the <a href="{up}index.html">Home Page</a>'
       "</font></p>\n")
 
+# Each link of the home page stands on a line of its own, after a short
+# line that says what it is, so that the text reads the same in a browser
+# and in gemtext, where a link cannot sit inside a sentence.
 HOME = (
     '<h1 align="center"><font face="Verdana" color="#003366">'
     "The Back Pain Advisor</font></h1>\n"
     + para("Welcome to the Back Pain Advisor. This site collects our articles "
            "about back pain in one place, so that you can read them at your "
            "own pace.")
-    + para('Our newest article asks <a href="articles/inversion-therapy.html">'
-           "Is Inversion Therapy Good For your Spine?</a> The full list is on "
-           'the <a href="articles/index.html">View All Back Pain Articles</a> '
-           "page.")
-    + para('Please read our <a href="disclaimer.html">disclaimer</a> before '
-           "acting on anything you read here.&nbsp;")
+    + para('Our newest article:<br>\n<a href="articles/inversion-therapy.html">'
+           "Is Inversion Therapy Good For your Spine?</a>")
+    + para('Every article we have published, newest first:<br>\n'
+           '<a href="articles/index.html">View All Back Pain Articles</a>')
+    + para("Please read our disclaimer before acting on anything you read "
+           'here:&nbsp;<br>\n<a href="disclaimer.html">Disclaimer</a>')
 )
 
 INDEX = (

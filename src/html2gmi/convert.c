@@ -30,6 +30,7 @@ enum act {
 	ACT_CELL,
 	ACT_CAPTION,
 	ACT_THEAD,
+	ACT_TERM,
 };
 
 struct frame {
@@ -41,6 +42,7 @@ struct frame {
 	int		 step;		/* +1, or -1 for reversed lists */
 	bool		 ordered;
 	size_t		 span;		/* table cell: columns it takes */
+	bool		 last;		/* term item: the run ends with it */
 };
 
 struct conv {
@@ -55,6 +57,14 @@ struct conv {
 	int			 hold;	/* in lists and quotes links wait */
 	bool			 blank;	/* a blank line before the next block */
 	bool			 had_h1;
+	/*
+	 * Does the line hold words that no link line will repeat?  trail
+	 * is the first of the block's last lines that hold none (only
+	 * link text), SIZE_MAX when there are none: see emit_links.
+	 */
+	bool			 wordy;
+	size_t			 trail;
+	bool			 term_run;	/* in a run of term items */
 	struct gather		 links;
 	/* The open anchor: its target and the text that will label it. */
 	bool			 in_a;
@@ -154,11 +164,33 @@ separate(struct conv *c)
 	c->blank = false;
 }
 
+/* Drop the doc's lines from index from on. */
+static void
+truncate_doc(struct gmi_doc *doc, size_t from)
+{
+	while (doc->len > from) {
+		doc->len--;
+		free(doc->lines[doc->len].text);
+		free(doc->lines[doc->len].url);
+	}
+}
+
+/*
+ * The block's links follow its text.  The block's last lines, if they
+ * hold nothing but the text of its links (a link on a line of its own,
+ * "Home | About"), would be said twice, once as text and at once again
+ * as link lines: the link lines alone say it.
+ */
 static void
 emit_links(struct conv *c)
 {
+	size_t trail = c->trail;
+
+	c->trail = SIZE_MAX;
 	if (c->links.len == 0)
 		return;
+	if (trail != SIZE_MAX)
+		truncate_doc(c->doc, trail);
 	separate(c);
 	fail_if(c, gather_flush(&c->links, c->doc) == -1);
 }
@@ -169,9 +201,10 @@ flush_line(struct conv *c)
 {
 	enum gmi_type	 type = c->kind;
 	struct buf	*l = &c->line;
-	char		*text;
+	bool		 wordy = c->wordy;
 
 	c->space = false;
+	c->wordy = false;
 	if (l->len == 0)
 		return;
 	if (c->number[0] != '\0') {
@@ -194,11 +227,14 @@ flush_line(struct conv *c)
 		c->failed = true;
 		return;
 	}
-	text = c->doc->lines[c->doc->len - 1].text;
 	if (type == GMI_H1 && c->pg->title == NULL)
-		fail_if(c, (c->pg->title = strdup(text)) == NULL);
-	if (type == GMI_TEXT && c->pg->summary == NULL)
-		fail_if(c, (c->pg->summary = strdup(text)) == NULL);
+		fail_if(c, (c->pg->title = strdup(c->doc->lines[c->doc->len -
+		    1].text)) == NULL);
+	/* Only text whose links follow it at once (hold 0) can go. */
+	if (type != GMI_TEXT || c->hold > 0 || wordy)
+		c->trail = SIZE_MAX;
+	else if (c->trail == SIZE_MAX)
+		c->trail = c->doc->len - 1;
 	buf_reset(l);
 }
 
@@ -215,6 +251,41 @@ block_edge(struct conv *c)
 	}
 }
 
+/*
+ * Does s hold a word: a letter or digit, or any character but a few
+ * separators menus put between links ("|", "-", "\u00b7", "\u00bb")?
+ */
+static bool
+has_words(const char *s, size_t n)
+{
+	/* UTF-8 of separators: middle dot, guillemets, dashes, bullet. */
+	static const char *const seps[] = {
+		"\xc2\xb7", "\xc2\xab", "\xc2\xbb", "\xe2\x80\x93",
+		"\xe2\x80\x94", "\xe2\x80\xa2", "\xe2\x80\xa6",
+		"\xe2\x80\xb9", "\xe2\x80\xba", "\xc2\xa0",
+	};
+	size_t		i, k;
+	unsigned char	ch;
+
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)s[i];
+		if (ch < 0x80) {
+			if ((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' &&
+			    (ch | 0x20) <= 'z'))
+				return true;
+			continue;
+		}
+		for (k = 0; k < sizeof(seps) / sizeof(seps[0]); k++)
+			if (n - i >= strlen(seps[k]) && memcmp(s + i, seps[k],
+			    strlen(seps[k])) == 0)
+				break;
+		if (k == sizeof(seps) / sizeof(seps[0]))
+			return true;
+		i += strlen(seps[k]) - 1;
+	}
+	return false;
+}
+
 static void
 add_text(struct conv *c, const char *s, size_t n)
 {
@@ -222,6 +293,9 @@ add_text(struct conv *c, const char *s, size_t n)
 		fail_if(c, buf_append(&c->pretext, s, n) == -1);
 	else
 		fail_if(c, !collapse_into(&c->line, &c->space, s, n));
+	/* Text of a link that is dropped stays only in the line. */
+	if (!c->wordy && (!c->in_a || c->a_url == NULL))
+		c->wordy = has_words(s, n);
 	if (c->in_a)
 		fail_if(c, !collapse_into(&c->a_label, &c->a_space, s, n));
 }
@@ -229,7 +303,11 @@ add_text(struct conv *c, const char *s, size_t n)
 static void
 add_link(struct conv *c, const char *url, const char *label)
 {
-	fail_if(c, gather_add(&c->links, url, label[0] ? label : url) == -1);
+	int r = gather_add(&c->links, url, label[0] ? label : url);
+
+	fail_if(c, r == -1);
+	if (r == 1)
+		c->wordy = true;	/* its link line has another label */
 }
 
 /* Resolve an href or src through the link rules; NULL when dropped. */
@@ -574,6 +652,161 @@ dropped(struct conv *c, GumboNode *n)
 	    density_dense(&c->dens, n, p->link_density);
 }
 
+/*
+ * Term lists.  Site builders wrote a list of terms as paragraphs that
+ * each start with the term in bold and a dash or colon:
+ *     <p><b>Relieves Stress</b> - by hanging upside down ...</p>
+ * Two or more such paragraphs in a row become "* " items, word for word.
+ */
+#define TERM_MAX	80	/* bytes of a term */
+#define TERM_LOOK	64	/* nodes searched for the bold term */
+
+/* Inline elements that may wrap the bold term, such as <font>. */
+static const GumboTag term_wrappers[] = {
+	GUMBO_TAG_FONT, GUMBO_TAG_SPAN, GUMBO_TAG_EM, GUMBO_TAG_I,
+	GUMBO_TAG_U, GUMBO_TAG_SMALL, GUMBO_TAG_BIG,
+};
+
+static bool
+blank_text(const GumboNode *n)
+{
+	return n->type == GUMBO_NODE_WHITESPACE || n->type ==
+	    GUMBO_NODE_COMMENT;
+}
+
+/* The bold element p starts with, or NULL. */
+static const GumboNode *
+term_bold(const GumboNode *p)
+{
+	GumboNode	*n;
+	size_t		 seen = 0;
+
+	for (n = tree_next(p, (GumboNode *)p, true); n != NULL &&
+	    seen++ < TERM_LOOK; n = tree_next(p, n, true)) {
+		if (blank_text(n))
+			continue;
+		if (n->type != GUMBO_NODE_ELEMENT)
+			return NULL;
+		if (n->v.element.tag == GUMBO_TAG_B ||
+		    n->v.element.tag == GUMBO_TAG_STRONG)
+			return n;
+		if (!TAG_IN(n->v.element.tag, term_wrappers))
+			return NULL;
+	}
+	return NULL;
+}
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Does p start with a bold term, then a dash or colon, then more text? */
+static bool
+term_para(const GumboNode *p)
+{
+	static const char *const dashes[] = {
+		"- ", "\xe2\x80\x93 ", "\xe2\x80\x94 ", ": ",
+	};
+	const GumboNode	*b;
+	GumboNode	*n;
+	struct buf	 term, rest;
+	bool		 sp = false, ok = false;
+	const char	*r;
+	size_t		 i, seen = 0;
+
+	if (p->type != GUMBO_NODE_ELEMENT || p->v.element.tag != GUMBO_TAG_P ||
+	    (b = term_bold(p)) == NULL)
+		return false;
+	buf_init(&term);
+	buf_init(&rest);
+	if (tree_text(b, &term) == -1 || term.len == 0 || term.len > TERM_MAX)
+		goto out;
+	/* A few words of what follows the term say if a dash comes next. */
+	for (n = tree_next(p, (GumboNode *)b, false); n != NULL && rest.len <
+	    16 && seen++ < TERM_LOOK; n = tree_next(p, n, true))
+		if (n->type == GUMBO_NODE_TEXT || n->type ==
+		    GUMBO_NODE_WHITESPACE)
+			collapse_into(&rest, &sp, n->v.text.text,
+			    strlen(n->v.text.text));
+	r = rest.data ? rest.data : "";
+	if (term.data[term.len - 1] == ':')
+		ok = *r != '\0';	/* "<b>Term:</b> text" */
+	for (i = 0; !ok && i < sizeof(dashes) / sizeof(dashes[0]); i++)
+		ok = starts_with(r, dashes[i]) && r[strlen(dashes[i])] != '\0';
+out:
+	buf_free(&term);
+	buf_free(&rest);
+	return ok;
+}
+
+/* The next element of n's parent, if only blank text lies between. */
+static GumboNode *
+next_sibling(const GumboNode *n)
+{
+	const GumboVector	*kids;
+	GumboNode		*k;
+	size_t			 i;
+
+	if (n->parent == NULL || (kids = tree_children(n->parent)) == NULL)
+		return NULL;
+	for (i = n->index_within_parent + 1; i < kids->length; i++) {
+		k = kids->data[i];
+		if (k->type == GUMBO_NODE_ELEMENT)
+			return k;
+		if (!blank_text(k))
+			return NULL;
+	}
+	return NULL;
+}
+
+static bool dropped(struct conv *, GumboNode *);
+
+/* Does the term run go on after n: is the next block a term paragraph? */
+static bool
+term_next(struct conv *c, const GumboNode *n)
+{
+	GumboNode *k = next_sibling(n);
+
+	return k != NULL && !dropped(c, k) && term_para(k);
+}
+
+/* Enter a paragraph; true when it is an item of a term run. */
+static bool
+term_start(struct conv *c, struct frame *f)
+{
+	if (!c->prof->term_lists || c->tbl != NULL || c->kind != GMI_TEXT ||
+	    !term_para(f->node))
+		return false;
+	if (!c->term_run) {
+		/* One such paragraph alone is a paragraph. */
+		if (c->hold > 0 || !term_next(c, f->node))
+			return false;
+		block_edge(c);
+		c->hold++;
+		c->term_run = true;
+	} else
+		flush_line(c);
+	f->last = !term_next(c, f->node);
+	f->kind = c->kind;
+	c->kind = GMI_ITEM;
+	f->act = ACT_TERM;
+	return true;
+}
+
+static void
+term_end(struct conv *c, struct frame *f)
+{
+	flush_line(c);
+	c->kind = f->kind;
+	if (f->last) {
+		c->term_run = false;
+		c->hold--;
+		block_edge(c);
+	}
+}
+
 /* Enter an element; false when its children are to be skipped. */
 static bool
 enter(struct conv *c, struct frame *f, struct frame *parent)
@@ -657,6 +890,10 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		return false;
 	case GUMBO_TAG_A:
 		goto anchor;
+	case GUMBO_TAG_P:
+		if (term_start(c, f))
+			return true;
+		break;
 	default:
 		break;
 	}
@@ -727,6 +964,9 @@ leave(struct conv *c, struct frame *f)
 		break;
 	case ACT_THEAD:
 		c->thead = false;
+		break;
+	case ACT_TERM:
+		term_end(c, f);
 		break;
 	case ACT_NONE:
 		break;
@@ -978,6 +1218,7 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	c.pg = pg;
 	c.doc = &pg->doc;
 	c.kind = GMI_TEXT;
+	c.trail = SIZE_MAX;
 	buf_init(&c.line);
 	buf_init(&c.a_label);
 	buf_init(&c.pretext);
@@ -999,6 +1240,14 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 		pg->doc.len--;
 		free(pg->doc.lines[pg->doc.len].text);
 	}
+	/* Known only now: a line of link text may have gone (emit_links). */
+	for (size_t i = 0; !c.failed && i < pg->doc.len; i++)
+		if (pg->doc.lines[i].type == GMI_TEXT &&
+		    pg->doc.lines[i].text[0] != '\0') {
+			fail_if(&c, (pg->summary = strdup(
+			    pg->doc.lines[i].text)) == NULL);
+			break;
+		}
 	pg->date = doc_date(out);
 	pg->disclaimer = doc_disclaimer(prof, out);
 	if (!c.failed)

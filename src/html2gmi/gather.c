@@ -77,7 +77,11 @@ grow(struct gather *g)
 	return 0;
 }
 
-/* Add a link; a URL already gathered keeps its first real label. */
+/*
+ * Add a link; a URL already gathered keeps its first real label.  Returns
+ * 1 when label is then said by no link line (the URL was gathered with
+ * another label), so the caller knows that text is not repeated there.
+ */
 int
 gather_add(struct gather *g, const char *url, const char *label)
 {
@@ -96,7 +100,7 @@ gather_add(struct gather *g, const char *url, const char *label)
 			free(v->label);
 			v->label = l;
 		}
-		return 0;
+		return strcmp(v->label, label) == 0 ? 0 : 1;
 	}
 	if (g->len == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;

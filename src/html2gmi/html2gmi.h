@@ -40,6 +40,7 @@ struct profile {
 	char		*articles;	/* directory of the articles; NULL: all */
 	double		 link_density;	/* drop blocks above it; 0: never */
 	bool		 default_drops;	/* nav, header, footer, aside */
+	bool		 term_lists;	/* bold-term paragraphs as items */
 	char		*feed_url;	/* gemini:// address; NULL: no feed */
 	char		*search;	/* the server's search; NULL: no link */
 };

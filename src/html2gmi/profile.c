@@ -19,6 +19,7 @@ profile_init(struct profile *p)
 	memset(p, 0, sizeof(*p));
 	p->link_density = 0.5;
 	p->default_drops = true;
+	p->term_lists = true;
 }
 
 static void
@@ -215,6 +216,13 @@ profile_line(struct profile *p, const char *key, const char *val,
 		if (yes_no(val, &p->default_drops))
 			return 0;
 		buf_printf(err, "default-drops wants yes or no, not \"%s\"",
+		    val);
+		return -1;
+	}
+	if (strcmp(key, "term-lists") == 0) {
+		if (yes_no(val, &p->term_lists))
+			return 0;
+		buf_printf(err, "term-lists wants yes or no, not \"%s\"",
 		    val);
 		return -1;
 	}

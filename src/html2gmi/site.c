@@ -239,6 +239,19 @@ fail:
 	return -1;
 }
 
+/* Does doc link to url already? */
+static bool
+links_to(const struct gmi_doc *doc, const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < doc->len; i++)
+		if (doc->lines[i].type == GMI_LINK &&
+		    strcmp(doc->lines[i].url, url) == 0)
+			return true;
+	return false;
+}
+
 /* Link from the capsule page at from to the one at to, into doc. */
 static int
 add_rel_link(struct gmi_doc *doc, const char *from, const char *to,
@@ -254,21 +267,53 @@ add_rel_link(struct gmi_doc *doc, const char *from, const char *to,
 	return r;
 }
 
-/* The short footer every page ends with. */
+/* A footer link, unless to is the page itself or the page links there. */
+static int
+footer_link(struct gmi_doc *doc, const char *from, const char *to,
+    const char *label)
+{
+	struct buf	u;
+	int		r = 0;
+
+	if (strcmp(from, to) == 0)
+		return 0;
+	buf_init(&u);
+	if (link_relative(from, to, &u) == -1 || (!links_to(doc, u.data) &&
+	    gmi_add_link(doc, u.data, label) == -1))
+		r = -1;
+	buf_free(&u);
+	return r;
+}
+
+/*
+ * The short footer every page ends with: the home page, the article
+ * index, the search and the disclaimer.  A footer link to the page
+ * itself, or to where the page's text links already, is left out: the
+ * body's link stands where its sentence names it, and the same target
+ * twice a few lines apart reads as two different places.
+ */
 static int
 footer(const struct site *s, const char *from, struct gmi_doc *doc)
 {
-	if ((doc->len > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1) ||
-	    add_rel_link(doc, from, s->home, "Home page") == -1 ||
-	    add_rel_link(doc, from, s->index, "All articles") == -1)
+	size_t body = doc->len;
+
+	if (doc->len > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
+		return -1;
+	if (footer_link(doc, from, s->home, "Home page") == -1 ||
+	    footer_link(doc, from, s->index, "All articles") == -1)
 		return -1;
 	/* The server's own path, not a page of the capsule: not relative. */
-	if (s->search != NULL && gmi_add_link(doc, s->search,
-	    "Search the articles") == -1)
+	if (s->search != NULL && !links_to(doc, s->search) &&
+	    gmi_add_link(doc, s->search, "Search the articles") == -1)
 		return -1;
-	if (s->has_disclaimer && add_rel_link(doc, from, s->disclaimer,
+	if (s->has_disclaimer && footer_link(doc, from, s->disclaimer,
 	    "Disclaimer") == -1)
 		return -1;
+	if (doc->len == body + 1) {
+		/* Nothing left to link: no blank line at the end either. */
+		doc->len--;
+		free(doc->lines[doc->len].text);
+	}
 	return 0;
 }
 
