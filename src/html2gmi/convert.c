@@ -751,7 +751,12 @@ next_sibling(const GumboNode *n)
 
 	if (n->parent == NULL || (kids = tree_children(n->parent)) == NULL)
 		return NULL;
-	for (i = n->index_within_parent + 1; i < kids->length; i++) {
+	/* As tree.c does: trust index_within_parent only where it holds. */
+	i = n->index_within_parent;
+	if (i >= kids->length || kids->data[i] != n)
+		for (i = 0; i < kids->length && kids->data[i] != n; i++)
+			;
+	for (i++; i < kids->length; i++) {
 		k = kids->data[i];
 		if (k->type == GUMBO_NODE_ELEMENT)
 			return k;
