@@ -379,7 +379,10 @@ def bench_server(name, proto, proc, url, rows, mems):
     for resume in (False, True) if proto == "gemini" else (False,):
         for c in CONCURRENCY:
             rows.append(measure(name, proto, proc.pid, url, c, resume))
-    # lumbar serves both protocols: its entry is after both runs.
+    # lumbar serves both protocols: its entry is after both runs.  A
+    # second of quiet first, the same for every server: lumbar gives free
+    # heap pages back when idle, Go's collector runs in the background.
+    time.sleep(1)
     mems[name] = (memory(proc.pid), mems.get(name, (None, []))[1] + [proto])
 
 
