@@ -22,6 +22,7 @@
 #define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
 #define MAGIC_PEEK	(64 * 1024)		/* bytes libmagic looks at */
 #define LISTING_MAX	10000			/* entries in one listing */
+#define TITLE_PEEK	(16 * 1024)		/* of a large page, for its title */
 #define WALK_DEPTH_MAX	32			/* directories deep */
 
 static int		 rootfd = -1;
@@ -442,6 +443,17 @@ capsule_lookup(const char *path, struct lookup *lk)
 	return 0;
 }
 
+/* Give back what a lookup holds: its cache reference and descriptor. */
+void
+lookup_release(struct lookup *lk)
+{
+	capsule_release(lk->file);
+	lk->file = NULL;
+	if (lk->fd != -1)
+		close(lk->fd);
+	lk->fd = -1;
+}
+
 int
 capsule_mime(const char *path, char *out, size_t outsz)
 {
@@ -454,9 +466,7 @@ capsule_mime(const char *path, char *out, size_t outsz)
 		    0 : -1;
 	}
 	snprintf(out, outsz, "%s", lk.file ? lk.file->mime : lk.mime);
-	capsule_release(lk.file);
-	if (lk.fd != -1)
-		close(lk.fd);
+	lookup_release(&lk);
 	return 0;
 }
 
@@ -480,7 +490,9 @@ add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
 	struct lookup	 lk;
 	struct gmi_doc	 page;
 	const char	*label = e->name;
-	int		 r = -1;
+	char		 head[TITLE_PEEK];
+	ssize_t		 n;
+	int		 r = -1, parsed = -1;
 
 	buf_init(&url);
 	buf_init(&path);
@@ -490,15 +502,21 @@ add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
 	    buf_printf(&path, "%s%s", dir, e->name) == -1)
 		goto out;
 	lk.file = NULL;
+	lk.fd = -1;
 	if (!e->dir && is_gemtext_name(e->name) &&
-	    capsule_lookup(path.data, &lk) == 0 && lk.file != NULL) {
-		if (gmi_parse(&page, lk.file->data, lk.file->size) == 0 &&
-		    gmi_title(&page) != NULL)
+	    capsule_lookup(path.data, &lk) == 0) {
+		if (lk.file != NULL)
+			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
+		else if (lk.fd != -1) {
+			/* Too large to cache: its head holds the title. */
+			n = pread(lk.fd, head, sizeof(head), 0);
+			parsed = gmi_parse(&page, head, n > 0 ? (size_t)n : 0);
+		}
+		if (parsed == 0 && gmi_title(&page) != NULL)
 			label = gmi_title(&page);
 	}
 	r = gmi_add_link(doc, url.data, label);
-	if (lk.file != NULL)
-		capsule_release(lk.file);
+	lookup_release(&lk);
 out:
 	gmi_free(&page);
 	buf_free(&url);

@@ -97,9 +97,7 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 		if (strcmp(target.data, SEARCH_PATH) == 0)
 			continue;	/* answered by the server itself */
 		capsule_lookup(target.data, &lk);
-		capsule_release(lk.file);
-		if (lk.fd != -1)
-			close(lk.fd);
+		lookup_release(&lk);
 		if (lk.kind == CAP_LISTING && !conf.listing)
 			problem("%s%s: link \"%s\" leads to a directory without "
 			    "index.gmi, and listings are off", conf.root, path,
@@ -126,9 +124,7 @@ check_all(void)
 	if (lk.kind != CAP_FILE)
 		problem("%s: no index.gmi: the home page would be %s",
 		    conf.root, conf.listing ? "a generated listing" : "missing");
-	capsule_release(lk.file);
-	if (lk.fd != -1)
-		close(lk.fd);
+	lookup_release(&lk);
 	if (capsule_walk(check_page, NULL, CHECK_FILE_MAX) == -1)
 		problem("%s: cannot read the capsule", conf.root);
 	tls_check(problem);	/* problem() counts them */

@@ -134,16 +134,10 @@ serve_file(struct response *r, struct lookup *lk)
 		snprintf(meta, sizeof(meta), "%s", mime);
 	reply(r, 20, meta);
 	if (r->status != 20) {
-		capsule_release(lk->file);
+		lookup_release(lk);
 		return;
 	}
-	r->file = lk->file;
-	if (r->file != NULL) {
-		r->body = r->file->data;
-		r->bodylen = r->file->size;
-	}
-	r->fd = lk->fd;
-	r->left = lk->size;
+	response_take(r, lk);
 }
 
 void

@@ -157,25 +157,7 @@ static void
 serve_raw(struct response *r, struct lookup *lk)
 {
 	r->status = 20;
-	r->file = lk->file;
-	if (r->file != NULL) {
-		r->body = r->file->data;
-		r->bodylen = r->file->size;
-	}
-	r->fd = lk->fd;
-	r->left = lk->size;
-	lk->file = NULL;
-	lk->fd = -1;
-}
-
-static void
-release(struct lookup *lk)
-{
-	capsule_release(lk->file);
-	lk->file = NULL;
-	if (lk->fd != -1)
-		close(lk->fd);
-	lk->fd = -1;
+	response_take(r, lk);
 }
 
 /*
@@ -203,7 +185,7 @@ serve_text_form(struct response *r, const char *sel)
 		if (capsule_lookup(p.data, &lk) == 0 && lk.kind == CAP_FILE &&
 		    is_gemtext_mime(lk.file ? lk.file->mime : lk.mime))
 			done = serve_page(r, p.data, &lk, FORM_TEXT) == 0;
-		release(&lk);
+		lookup_release(&lk);
 	}
 	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
 		buf_reset(&p);
@@ -213,7 +195,7 @@ serve_text_form(struct response *r, const char *sel)
 				serve_listing(r, p.data, FORM_TEXT);
 				done = true;
 			}
-			release(&lk);
+			lookup_release(&lk);
 		}
 	}
 	buf_free(&p);
@@ -424,7 +406,7 @@ serve_path(struct response *r, const char *sel)
 		refuse(r, 40, "server error");
 		break;
 	}
-	release(&lk);
+	lookup_release(&lk);
 }
 
 void

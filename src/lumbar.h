@@ -172,6 +172,7 @@ void	 capsule_close(void);
 int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
 int	 capsule_read(int, off_t, struct buf *);
+void	 lookup_release(struct lookup *);
 const char *capsule_derived(const struct cfile *, int, const char *, size_t *);
 void	 capsule_derive(struct cfile *, int, const char *, const char *,
 	    size_t);
@@ -235,6 +236,7 @@ struct response {
 };
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
+void	 response_take(struct response *, struct lookup *);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);

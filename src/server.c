@@ -108,6 +108,21 @@ response_init(struct response *r)
 	r->left = 0;
 }
 
+/* The body is the file a lookup found: the response takes it over. */
+void
+response_take(struct response *r, struct lookup *lk)
+{
+	r->file = lk->file;
+	if (r->file != NULL) {
+		r->body = r->file->data;
+		r->bodylen = r->file->size;
+	}
+	r->fd = lk->fd;
+	r->left = lk->size;
+	lk->file = NULL;
+	lk->fd = -1;
+}
+
 void
 response_clear(struct response *r)
 {

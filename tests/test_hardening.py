@@ -295,3 +295,29 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_no_descriptor_leaks_on_large_pages(server_factory, tmp_path):
+    """Pages larger than the cache come as descriptors: listing them,
+    serving them over Gemini and Gopher and checking them for links must
+    close every one."""
+    root = tmp_path / "big"
+    (root / "dir").mkdir(parents=True)
+    (root / "index.gmi").write_text("# Home\n=> dir/ Dir\n")
+    (root / "dir" / "large.gmi").write_text(
+        "# Large\n" + ("word " * 20 + "\n") * 4000)     # ~400 KB
+    srv = server_factory(root=root, args=["--workers", "1"])
+    (kid,) = workers_of(srv.proc.pid)
+
+    def fds():
+        return len(os.listdir(f"/proc/{kid}/fd"))
+
+    assert srv.get("/dir/")[0].startswith("20")
+    before = fds()
+    for _ in range(30):
+        head, body, _ = srv.get("/dir/")
+        assert head.startswith("20") and b"=> large.gmi Large" in body
+        assert srv.get("/dir/large.gmi")[1].startswith(b"# Large")
+        assert srv.gopher("/dir/large.gmi\r\n").startswith(b"iLarge")
+    time.sleep(0.3)
+    assert fds() == before
