@@ -208,7 +208,7 @@ class Term:
     def type(self, text):
         self._tmux("send-keys", "-l", text)
 
-    def wait(self, pred, what, timeout=10.0):
+    def wait(self, pred, what, timeout=30.0):
         """Poll the screen until pred(screen) holds; fail showing it."""
         deadline = time.monotonic() + timeout
         while True:
@@ -220,7 +220,7 @@ class Term:
                                      f"the screen:\n{s}")
             time.sleep(0.1)
 
-    def wait_text(self, *texts, timeout=10.0):
+    def wait_text(self, *texts, timeout=30.0):
         return self.wait(lambda s: all(t in flat(s) for t in texts),
                          " and ".join(map(repr, texts)), timeout)
 
@@ -296,7 +296,7 @@ def test_amfora_home_index_article(srv, term, article):
     tofu = os.path.join(t.home, ".cache", "amfora", "tofu.toml")
     pin = spki_sha256(os.path.join(srv.certs, "localhost.crt"))
     want = f'"localhost:{srv.port}" = "{pin}"'
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     pins = ""
     while want not in pins and time.monotonic() < deadline:
         if os.path.exists(tofu):
