@@ -366,10 +366,14 @@ local_type(const struct gopher_page *pg, struct buf *sel)
 	if (sel->len > 0 && sel->data[sel->len - 1] == '/')
 		return '1';
 	if (pg->mime != NULL && pg->mime(sel->data, mime, sizeof(mime)) == 0) {
-		/* A directory named without its slash: Gopher cannot redirect. */
+		/*
+		 * A directory named without its slash: Gopher cannot redirect,
+		 * so the item gets the slash, unless that would make it too
+		 * long (gopher.c serves the directory without it too).
+		 */
 		if ((mime_is(mime, "directory") ||
 		    mime_is(mime, "inode/directory")) &&
-		    buf_putc(sel, '/') == -1)
+		    sel->len < GOPHER_SELECTOR_MAX && buf_putc(sel, '/') == -1)
 			return 0;
 		return gopher_type_for_mime(mime);
 	}
@@ -456,9 +460,14 @@ gopher_url(struct target *t, const char *url)
 		    buf_append(&t->sel, q, qlen) == -1)
 			goto fail;
 	}
+	/*
+	 * 'i' and '3' are not things to fetch: a URL naming them would show
+	 * as bare text (or an error) instead of a link, so it stays a URL.
+	 */
 	if (buf_reserve(&t->sel, 0) == -1 ||
 	    !field_safe(t->sel.data, t->sel.len) || (unsigned char)t->type <
-	    0x21 || (unsigned char)t->type > 0x7E)
+	    0x21 || (unsigned char)t->type > 0x7E || t->type == 'i' ||
+	    t->type == '3')
 		goto fail;
 	memcpy(t->hostbuf, u.host, sizeof(t->hostbuf));
 	t->host = t->hostbuf;

@@ -3,6 +3,7 @@
  * running server would have, and a small capsule in a temporary directory
  * with a secret file beside it that no response may ever contain.
  */
+#include <ctype.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -229,19 +230,56 @@ fuzz_no_secret(const char *s, size_t n)
 }
 
 /*
- * What holds for any response: the secret is in no body, a body is
- * either generated, cached or streamed, and a streamed one has a size.
+ * Does the request itself spell the secret (literally, in any case, or
+ * percent-encoded)?  Then an answer that echoes it (a search page saying
+ * what was asked) leaks nothing, and only then is the check skipped.
+ */
+static bool
+request_names_secret(const char *req, size_t n)
+{
+	char	*low;
+	size_t	 i, o = 0;
+	int	 hi, lo;
+	bool	 found;
+
+	if ((low = malloc(n + 1)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		char c = req[i];
+
+		if (c == '%' && i + 2 < n && (hi = url_hexval(
+		    (unsigned char)req[i + 1])) >= 0 && (lo = url_hexval(
+		    (unsigned char)req[i + 2])) >= 0) {
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		low[o++] = c == '\0' ? ' ' : (char)tolower((unsigned char)c);
+	}
+	low[o] = '\0';
+	found = strstr(low, "lumbar-fuzz-secret-0b7e1c") != NULL;
+	free(low);
+	return found;
+}
+
+/*
+ * What holds for any response to the request req: the secret is in no
+ * body, a body is either generated, cached or streamed, and a streamed
+ * one has a size.
  */
 void
-fuzz_check_response(const struct response *r)
+fuzz_check_response(const struct response *r, const char *req, size_t n)
 {
+	bool echo = request_names_secret(req, n);
+
 	FUZZ_ASSERT(r->status >= 10 && r->status <= 69);
-	fuzz_no_secret(r->out.data, r->out.len);
+	if (!echo)
+		fuzz_no_secret(r->out.data, r->out.len);
 	if (r->file != NULL) {
 		FUZZ_ASSERT(r->fd == -1);
 		FUZZ_ASSERT(r->file->refs > 0);
 		fuzz_no_secret(r->file->data, r->file->size);
-		fuzz_no_secret(r->body, r->bodylen);
+		if (!echo || r->body == r->file->data)
+			fuzz_no_secret(r->body, r->bodylen);
 	}
 	if (r->fd != -1)
 		FUZZ_ASSERT(r->left > 0);

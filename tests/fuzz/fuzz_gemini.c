@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	response_init(&r);
 	gemini_handle(line, len, sni, &r);
 	check_header(&r);
-	fuzz_check_response(&r);
+	fuzz_check_response(&r, line, len);
 	response_clear(&r);
 	check_log_escape(line, len);
 	free(sni);

@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	fuzz_capsule();
 	response_init(&r);
 	gopher_handle((const char *)data, n, &r);
-	fuzz_check_response(&r);
+	fuzz_check_response(&r, (const char *)data, n);
 	FUZZ_ASSERT(r.status == 20 || r.status == 40 || r.status == 51 ||
 	    r.status == 59);
 	/* A Gopher+ request gets the plain answer behind a length line. */
