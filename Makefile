@@ -157,6 +157,10 @@ FUZZ_CC		?= clang
 FUZZ_DIR	 = build-fuzz
 FUZZ_SECONDS	?= 60
 FUZZ_TIMEOUT	?= 10
+# FUZZ_RUNS=N: N executions from a fixed seed instead of a time: the same
+# inputs every time, so that a run that passes here passes in CI too.
+FUZZ_RUNS	?=
+FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
@@ -208,8 +212,8 @@ fuzz: fuzz-build
 	@failed=; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
 	    dict=; test -f tests/fuzz/$$t.dict && dict=-dict=tests/fuzz/$$t.dict; \
-	    echo "fuzz_$$t: $(FUZZ_SECONDS) s, log in $(FUZZ_DIR)/fuzz_$$t.log"; \
-	    if $(FUZZ_DIR)/fuzz_$$t $$dict -max_total_time=$(FUZZ_SECONDS) \
+	    echo "fuzz_$$t: $(FUZZ_LIMIT), log in $(FUZZ_DIR)/fuzz_$$t.log"; \
+	    if $(FUZZ_DIR)/fuzz_$$t $$dict $(FUZZ_LIMIT) \
 	        -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$$t- \
 	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
