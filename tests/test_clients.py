@@ -463,7 +463,13 @@ def bombadillo_at(t, url, *texts):
     def ok(s):
         lines = s.splitlines()
         return lines and url in lines[0] and all(x in flat(s) for x in texts)
-    return t.wait(ok, f"{url} showing {texts!r}")
+    try:
+        return t.wait(ok, f"{url} showing {texts!r}", timeout=10)
+    except AssertionError:
+        # Seen once on a loaded machine: the page drawn, its address bar
+        # not.  R reloads the page; the same checks then apply.
+        t.type("R")
+        return t.wait(ok, f"{url} showing {texts!r}")
 
 
 def bombadillo_follow(t, number):

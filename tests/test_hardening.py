@@ -313,11 +313,12 @@ def test_no_descriptor_leaks_on_large_pages(server_factory, tmp_path):
         return len(os.listdir(f"/proc/{kid}/fd"))
 
     assert srv.get("/dir/")[0].startswith("20")
+    time.sleep(0.5)     # connections of the start-up probe are gone
     before = fds()
     for _ in range(30):
         head, body, _ = srv.get("/dir/")
         assert head.startswith("20") and b"=> large.gmi Large" in body
         assert srv.get("/dir/large.gmi")[1].startswith(b"# Large")
         assert srv.gopher("/dir/large.gmi\r\n").startswith(b"iLarge")
-    time.sleep(0.3)
-    assert fds() == before
+    time.sleep(0.5)
+    assert fds() <= before, "descriptors leaked"
