@@ -50,6 +50,7 @@ bool	 utf8_valid(const char *, size_t);
 int	 utf8_repair(struct buf *, const char *, size_t);
 size_t	 utf8_chars(const char *, size_t);
 int	 utf8_width(uint32_t);
+size_t	 utf8_columns(const char *, size_t);
 
 /* url.c: URLs and paths; pure functions, no I/O. */
 struct url {

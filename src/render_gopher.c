@@ -71,26 +71,6 @@ wrap_width(void)
 	return w < WRAP_MIN ? WRAP_MIN : w;
 }
 
-/* Columns taken by n bytes of UTF-8; an invalid byte counts as one. */
-static size_t
-text_width(const char *s, size_t n)
-{
-	size_t		 w = 0;
-	uint32_t	 cp;
-	int		 k;
-
-	while (n > 0) {
-		if ((k = utf8_decode(s, n, &cp)) < 1) {
-			k = 1;
-			cp = '?';
-		}
-		w += (size_t)utf8_width(cp);
-		s += k;
-		n -= (size_t)k;
-	}
-	return w;
-}
-
 static bool
 is_control(uint32_t cp)
 {
@@ -176,7 +156,7 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 		*maxw = 0;
 	if (buf_puts(&line, first) == -1)
 		goto fail;
-	lead = col = text_width(first, strlen(first));
+	lead = col = utf8_columns(first, strlen(first));
 	for (;;) {
 		while (*p == ' ')
 			p++;
@@ -184,7 +164,7 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 			break;
 		for (w = p; *p != '\0' && *p != ' '; p++)
 			;
-		ww = text_width(w, (size_t)(p - w));
+		ww = utf8_columns(w, (size_t)(p - w));
 		if (words && col + 1 + ww > width) {
 			if (maxw != NULL && col > *maxw)
 				*maxw = col;
@@ -192,7 +172,7 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 			buf_reset(&line);
 			if (buf_puts(&line, cont) == -1)
 				goto fail;
-			lead = col = text_width(cont, strlen(cont));
+			lead = col = utf8_columns(cont, strlen(cont));
 			words = false;
 		}
 		if (words) {
@@ -219,7 +199,7 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 				buf_reset(&line);
 				if (buf_puts(&line, cont) == -1)
 					goto fail;
-				lead = col = text_width(cont, strlen(cont));
+				lead = col = utf8_columns(cont, strlen(cont));
 			}
 			if (buf_append(&line, w, (size_t)k) == -1)
 				goto fail;

@@ -151,3 +151,21 @@ utf8_width(uint32_t cp)
 		return 2;
 	return 1;
 }
+
+/* Terminal columns n bytes of UTF-8 take; an invalid byte counts as one. */
+size_t
+utf8_columns(const char *s, size_t n)
+{
+	size_t		 w = 0;
+	uint32_t	 cp;
+	int		 k;
+
+	while (n > 0) {
+		if ((k = utf8_decode(s, n, &cp)) < 1)
+			k = 1;		/* U+FFFD: one column */
+		w += (size_t)utf8_width(cp);
+		s += k;
+		n -= (size_t)k;
+	}
+	return w;
+}

@@ -65,24 +65,6 @@ table_set(struct table *t, size_t col, const char *text)
 	return 0;
 }
 
-/* Columns a string takes on a terminal. */
-static size_t
-width(const char *s)
-{
-	size_t		 n = strlen(s), w = 0;
-	uint32_t	 cp;
-	int		 k;
-
-	while (n > 0) {
-		if ((k = utf8_decode(s, n, &cp)) < 1)
-			k = 1;
-		w += (size_t)utf8_width(cp);
-		s += k;
-		n -= (size_t)k;
-	}
-	return w;
-}
-
 static int
 pad(struct buf *b, size_t n, char c)
 {
@@ -106,7 +88,8 @@ add_row(const struct table *t, size_t r, const size_t *w, struct buf *b,
 			s = "";
 		if ((c > 0 && buf_puts(b, " | ") == -1) ||
 		    buf_puts(b, s) == -1 ||
-		    (c + 1 < t->cols && pad(b, w[c] - width(s), ' ') == -1))
+		    (c + 1 < t->cols && pad(b, w[c] - utf8_columns(s,
+		    strlen(s)), ' ') == -1))
 			return -1;
 	}
 	while (b->len > 0 && b->data[b->len - 1] == ' ')
@@ -129,7 +112,7 @@ table_render(const struct table *t, struct gmi_doc *doc)
 	for (r = 0; r < t->rows; r++)
 		for (c = 0; c < t->cols; c++)
 			if ((s = t->cells[r * H2G_TABLE_COLS + c]) != NULL &&
-			    (k = width(s)) > w[c])
+			    (k = utf8_columns(s, strlen(s))) > w[c])
 				w[c] = k;
 	buf_init(&b);
 	s = t->caption ? t->caption : "";
