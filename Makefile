@@ -71,11 +71,17 @@ $(BUILD)/gemload: tests/bench/gemload.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS) -lpthread
 
+# The least server CPU a handshake costs with this OpenSSL: client and
+# server in one process, no sockets.  make bench reports it as the floor.
+$(BUILD)/tlsfloor: tests/bench/tlsfloor.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+
 # lumbar beside molly-brown and gophernicus on the same page, in a private
 # network namespace; prints the table and writes bench/results.md.
 bench: bench-servers
 bench: bench-html2gmi
-bench-servers: $(BUILD)/lumbar $(BUILD)/gemload
+bench-servers: $(BUILD)/lumbar $(BUILD)/gemload $(BUILD)/tlsfloor
 	BUILD=$(BUILD) $(PYTHON) tests/bench/servers.py
 
 # The search index over 10,000 generated articles: build, memory, queries.
@@ -102,7 +108,7 @@ unit: $(UNIT_BINS)
 test check:
 	@sh contrib/deps.sh test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) \
-	    $(BUILD)/gemload
+	    $(BUILD)/gemload $(BUILD)/tlsfloor
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.

@@ -163,3 +163,36 @@ def test_refuses_non_loopback(gemload, target):
     rc, kv, err = run(["-n", "1", "-c", "1"] + target, timeout=10)
     assert rc == 2 and not kv
     assert "refusing non-loopback target" in err
+
+
+def test_tlsfloor_resumes_and_reports(srv):
+    """tlsfloor, the benchmark's OpenSSL floor, measures what it says: with
+    the certificate lumbar made, its resumed handshakes really resume (it
+    exits 1 otherwise) and it prints every figure the report reads."""
+    tool = os.path.join(BUILD, "tlsfloor")
+    if not os.access(tool, os.X_OK):
+        pytest.skip("%s is not built (make %s)" % (tool, tool))
+    crt = os.path.join(srv.certs, "localhost.crt")
+    key = os.path.join(srv.certs, "localhost.key")
+    proc = subprocess.run([tool, crt, key, "20"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    line = [ln for ln in proc.stdout.splitlines()
+            if ln.startswith("tlsfloor:")]
+    assert len(line) == 1
+    kv = dict(tok.split("=", 1) for tok in line[0].split()
+              if "=" in tok and not tok.startswith("openssl"))
+    assert kv["handshakes"] == "20" and kv["reused"] == "20"
+    for k in ("full_us", "resumed_us", "x25519_us", "sign_us"):
+        assert float(kv[k]) > 0
+
+
+def test_tlsfloor_refuses_a_missing_key(tmp_path):
+    tool = os.path.join(BUILD, "tlsfloor")
+    if not os.access(tool, os.X_OK):
+        pytest.skip("%s is not built (make %s)" % (tool, tool))
+    proc = subprocess.run([tool, str(tmp_path / "no.crt"),
+                           str(tmp_path / "no.key"), "20"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "cannot load the certificate or key" in proc.stderr

@@ -15,6 +15,7 @@ counts, default "1000,10000"; empty to skip).
 import datetime
 import os
 import platform
+import re
 import resource
 import select
 import shutil
@@ -30,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 LUMBAR = os.path.join(BUILD, "lumbar")
 GEMLOAD = os.path.join(BUILD, "gemload")
+TLSFLOOR = os.path.join(BUILD, "tlsfloor")
 ARTICLE = "articles/inversion-therapy.gmi"
 RESULTS = os.path.join(ROOT, "bench", "results.md")
 NS_MARK = "LUMBAR_BENCH_NETNS"
@@ -442,11 +444,36 @@ def hold_test(tmp, content):
 
 # --- report ---------------------------------------------------------------
 
+def tls_floor(tmp):
+    """What one handshake costs inside this OpenSSL, with lumbar's own
+    certificate and settings but no server around it: tests/bench/tlsfloor.c.
+    None when the tool is missing or fails."""
+    certs = os.path.join(tmp, "lumbar-certs")
+    cmd = [TLSFLOOR, os.path.join(certs, "localhost.crt"),
+           os.path.join(certs, "localhost.key"), "3000"]
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        notes.append("tlsfloor did not run: %s" % e)
+        return None
+    out = r.stdout.decode()
+    if r.returncode != 0 or "tlsfloor:" not in out:
+        notes.append("tlsfloor failed: %s" % r.stderr.decode().strip())
+        return None
+    kv = dict(m.group(1, 2) for m in re.finditer(r'(\w+)=("[^"]*"|\S+)',
+                                                 out))
+    return {"openssl": kv["openssl"].strip('"'),
+            "full": float(kv["full_us"]), "resumed": float(kv["resumed_us"]),
+            "x25519": float(kv["x25519_us"]), "sign": float(kv["sign_us"]),
+            "n": int(kv["handshakes"])}
+
+
 def fmt_ratio(a, b):
     return "%.2f" % (a / b) if b else "-"
 
 
-def targets(rows, mems, holds):
+def targets(rows, mems, holds, floor):
     """Issue 8's targets against this run; informational, never a test."""
     def row(server, proto, hs, c):
         for r in rows:
@@ -471,6 +498,10 @@ def targets(rows, mems, holds):
                    "half molly-brown's (%.0f): lumbar %.0f-%.0f us: %s" % (
                        half, min(full), worst,
                        mark(worst <= min(120, half))))
+        if floor:
+            out.append("(the OpenSSL floor above is %.0f us per full "
+                       "handshake with no server around it, %.1fx the "
+                       "target)" % (floor["full"], floor["full"] / 120))
     pairs = [(row("lumbar", "gemini", "full", c),
               row("lumbar", "gemini", "resumed", c)) for c in CONCURRENCY]
     pairs = [(f["cpu_us"], r["cpu_us"]) for f, r in pairs if f and r]
@@ -541,7 +572,7 @@ def machine():
         ossl.stdout.decode().strip(), ver("molly-brown"), ver("gophernicus")))
 
 
-def report(rows, mems, holds, content_note):
+def report(rows, mems, holds, floor, content_note):
     L = []
     L.append("# lumbar benchmark")
     L.append("")
@@ -631,7 +662,27 @@ def report(rows, mems, holds, content_note):
             L.append("| %s | %d | %d | %d | %s |" % (
                 what, m["priv"], m["dirty"], m["hwm"],
                 "%.1f" % per if per is not None else "-"))
-    tl = targets(rows, mems, holds)
+    if floor:
+        L.append("")
+        L.append("The OpenSSL floor (tests/bench/tlsfloor.c, %d handshakes "
+                 "each): %s, lumbar's certificate and TLS settings, client "
+                 "and server in one process over a BIO pair, no sockets; "
+                 "only the server's calls timed." % (floor["n"],
+                                                    floor["openssl"]))
+        L.append("")
+        L.append("| what | server CPU µs |")
+        L.append("|---|--:|")
+        L.append("| full handshake, ticket and close | %.0f |" % floor["full"])
+        L.append("| resumed handshake, ticket and close | %.0f |"
+                 % floor["resumed"])
+        L.append("| of which X25519 key pair and shared secret (EVP) | %.0f |"
+                 % floor["x25519"])
+        L.append("| of which one ECDSA P-256 signature (EVP) | %.0f |"
+                 % floor["sign"])
+        L.append("")
+        L.append("What lumbar spends per request above the floor is its "
+                 "sockets, the kernel's TCP and its own work.")
+    tl = targets(rows, mems, holds, floor)
     if tl:
         L.append("")
         L.append("Issue 8 targets, this run:")
@@ -676,7 +727,7 @@ def prepare_content(tmp):
 
 
 def main():
-    for exe in (LUMBAR, GEMLOAD):
+    for exe in (LUMBAR, GEMLOAD, TLSFLOOR):
         if not os.access(exe, os.X_OK):
             raise SystemExit("missing %s: run make first" % exe)
     if not os.environ.get(NS_MARK):
@@ -702,6 +753,7 @@ def main():
                      "gopher://127.0.0.1:%d/1/%s" % (gport, ARTICLE),
                      rows, mems)
         stop(p)
+        floor = tls_floor(tmp)
 
         p, port = start_molly(tmp, content)
         if p:
@@ -723,7 +775,7 @@ def main():
         # Gemini rows of all servers first, then Gopher: easier to compare.
         rows.sort(key=lambda r: (r["proto"], r["hs"], r["c"],
                                  r["server"] != "lumbar"))
-        text = report(rows, mems, holds, content_note)
+        text = report(rows, mems, holds, floor, content_note)
         say("")
         say(text)
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
