@@ -5,10 +5,12 @@
  * cleared without guessing what it held.
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lumbar.h"
@@ -23,6 +25,7 @@ struct row {
 static struct row	*rows;
 static size_t		 nrows;
 static struct row	*mine;
+static uint64_t		 slot_key[2];	/* secret, made before the fork */
 
 int
 limit_init(size_t workers)
@@ -35,6 +38,8 @@ limit_init(size_t workers)
 		return -1;
 	rows = p;
 	nrows = workers;
+	if (getrandom(slot_key, sizeof(slot_key), 0) != sizeof(slot_key))
+		return -1;
 	return 0;
 }
 
@@ -54,13 +59,18 @@ limit_worker(size_t w)
 	mine = rows != NULL && w < nrows ? &rows[w] : NULL;
 }
 
-/* A client is its IPv4 address, or its IPv6 /64 (one end site). */
+/*
+ * A client is its IPv4 address, or its IPv6 /64 (one end site), counted in
+ * one of LIMIT_SLOTS slots.  The slot comes from a keyed hash with a
+ * secret made at start: clients that share a slot share the limit, and
+ * nobody may choose addresses that land in another client's slot.
+ */
 static unsigned
 client_slot(const struct sockaddr *sa)
 {
 	const unsigned char	*p;
 	size_t			 n, i;
-	unsigned		 h = 2166136261u;
+	uint64_t		 h = slot_key[0];
 
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
@@ -77,8 +87,16 @@ client_slot(const struct sockaddr *sa)
 		n = 4;
 	}
 	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % LIMIT_SLOTS;
+		h = (h << 8 | h >> 56) ^ p[i];
+	/* splitmix64's finaliser, then the second half of the key. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9u;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebu;
+	h ^= h >> 31;
+	h ^= slot_key[1];
+	h *= 0x9e3779b97f4a7c15u;
+	return (unsigned)(h >> 52) % LIMIT_SLOTS;
 }
 
 /*
