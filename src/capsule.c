@@ -402,8 +402,9 @@ capsule_lookup(const char *path, struct lookup *lk)
 	memset(lk, 0, sizeof(*lk));
 	lk->fd = -1;
 	lk->kind = CAP_NOT_FOUND;
-	if (path[0] != '/' || path_check(path, &err) == -1 ||
-	    has_hidden_segment(path))
+	/* Callers squeeze "//" (url_squeeze_slashes): one entry per file. */
+	if (path[0] != '/' || strstr(path, "//") != NULL ||
+	    path_check(path, &err) == -1 || has_hidden_segment(path))
 		return -1;
 	if ((fd = open_beneath(path, O_RDONLY)) == -1) {
 		lk->kind = open_error(errno);
@@ -497,7 +498,9 @@ add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
 	buf_init(&url);
 	buf_init(&path);
 	gmi_init(&page);
-	if (url_encode_path(&url, e->name) == -1 ||
+	/* "a:b.gmi" would read as a URL of the scheme "a" (RFC 3986, 4.2). */
+	if ((strchr(e->name, ':') != NULL && buf_puts(&url, "./") == -1) ||
+	    url_encode_path(&url, e->name) == -1 ||
 	    (e->dir && buf_putc(&url, '/') == -1) ||
 	    buf_printf(&path, "%s%s", dir, e->name) == -1)
 		goto out;

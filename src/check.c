@@ -94,6 +94,7 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 			    conf.root, path, doc.lines[i].url);
 			continue;
 		}
+		url_squeeze_slashes(target.data);	/* as the server does */
 		if (strcmp(target.data, SEARCH_PATH) == 0)
 			continue;	/* answered by the server itself */
 		capsule_lookup(target.data, &lk);

@@ -144,6 +144,10 @@ serve_listing(struct response *r, const char *dir, enum form form)
 {
 	struct gmi_doc doc;
 
+	if (!conf.listing) {	/* --no-listing, as over Gemini */
+		refuse(r, 51, "not found");
+		return;
+	}
 	gmi_init(&doc);
 	if (capsule_listing(dir, &doc) == -1)
 		refuse(r, 51, "not found");
@@ -449,6 +453,7 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		refuse(r, 59, err);
 		return;
 	}
+	url_squeeze_slashes(sel);
 	if (tab != NULL) {
 		const char *rest = tab + 1;
 		size_t rn = len - sl - 1;

@@ -66,6 +66,7 @@ int	 url_decode(const char *, size_t, char *, size_t, size_t *);
 int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
+void	 url_squeeze_slashes(char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 
@@ -256,6 +257,7 @@ void	 limit_release(int);
 /* proxy.c: the PROXY protocol header of a load balancer. */
 #define PROXY_HEADER_MAX 536
 struct sockaddr_storage;
+bool	 proxy_allowed(const struct sockaddr_storage *);
 int	 proxy_maybe(const char *, size_t);
 int	 proxy_parse(const char *, size_t, struct sockaddr_storage *, size_t *);
 

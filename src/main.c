@@ -3,6 +3,8 @@
  * open the capsule and libmagic, load (or create) certificates, bind the
  * listeners, then serve until SIGTERM.
  */
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -103,7 +105,8 @@ usage(FILE *f)
 "  -c, --certs DIR         certificates, made there on first start\n"
 "                          (default ./certs)\n"
 "  -L, --lang TAG          lang= of gemtext answers (default en; \"\" for none)\n"
-"      --no-listing        answer 51 for directories without index.gmi\n"
+"      --no-listing        answer 51 (Gopher: an error) for directories\n"
+"                          without index.gmi\n"
 "  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
 "  -u, --user USER         after binding, workers chroot into the capsule\n"
@@ -144,7 +147,8 @@ number(const char *opt, const char *s, long min, long max)
 static void
 parse_options(int argc, char **argv)
 {
-	int ch;
+	unsigned char	a6[16];
+	int		ch;
 
 	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:nvqhV",
 	    longopts, NULL)) != -1) {
@@ -237,6 +241,10 @@ parse_options(int argc, char **argv)
 			if (conf.nproxy_from == LISTEN_MAX)
 				fatal("--proxy-from: at most %d addresses",
 				    LISTEN_MAX);
+			if (inet_pton(AF_INET, optarg, &a6) != 1 &&
+			    inet_pton(AF_INET6, optarg, &a6) != 1)
+				fatal("--proxy-from: not an IPv4 or IPv6 "
+				    "address: %s", optarg);
 			conf.proxy_from[conf.nproxy_from++] = optarg;
 			break;
 		case 'n':

@@ -1,7 +1,8 @@
 /*
  * proxy.c: the PROXY protocol header (versions 1 and 2) a load balancer
  * such as HAProxy puts before a connection's bytes to tell the real
- * client's address.  A pure parser: the server peeks, this decides.
+ * client's address, and which peers may send one.  No I/O: the server
+ * peeks, this decides.
  */
 #include <sys/socket.h>
 
@@ -14,6 +15,37 @@
 #define V1_MAX	107	/* the longest version 1 line, CRLF included */
 
 static const char v2sig[12] = "\r\n\r\n\0\r\nQUIT\n";
+
+/*
+ * Is this peer a load balancer allowed to send PROXY headers?  Compared
+ * as addresses, not strings: on the default dual-stack listener an IPv4
+ * peer is ::ffff:a.b.c.d, and one IPv6 address has many spellings.
+ */
+bool
+proxy_allowed(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6	*s6 = (const void *)ss;
+	const struct sockaddr_in	*s4 = (const void *)ss;
+	unsigned char			 a[16];
+	size_t				 i;
+
+	for (i = 0; i < conf.nproxy_from; i++) {
+		if (ss->ss_family == AF_INET6 &&
+		    inet_pton(AF_INET6, conf.proxy_from[i], a) == 1 &&
+		    memcmp(a, &s6->sin6_addr, 16) == 0)
+			return true;
+		if (inet_pton(AF_INET, conf.proxy_from[i], a) != 1)
+			continue;
+		if (ss->ss_family == AF_INET &&
+		    memcmp(a, &s4->sin_addr, 4) == 0)
+			return true;
+		if (ss->ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+		    memcmp(a, s6->sin6_addr.s6_addr + 12, 4) == 0)
+			return true;
+	}
+	return false;
+}
 
 /* Could these n bytes still become the start of a PROXY header? */
 int

@@ -70,6 +70,7 @@ struct conn {
 	int		 slot;		/* limit.c slot, -1: over a limit */
 	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
+	bool		 eof;		/* the client closed its side */
 	struct conn	*prev, *next;
 };
 
@@ -274,10 +275,19 @@ conn_close(struct conn *c)
 static void
 set_addr(struct conn *c, const struct sockaddr_storage *ss, socklen_t len)
 {
-	char host[INET6_ADDRSTRLEN], port[8];
+	const struct sockaddr_in6	*s6 = (const void *)ss;
+	char				 host[INET6_ADDRSTRLEN], port[8];
 
-	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+	/* An IPv4 client of the dual-stack listener is logged as IPv4. */
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		inet_ntop(AF_INET, s6->sin6_addr.s6_addr + 12, host,
+		    sizeof(host));
+		snprintf(c->addr, sizeof(c->addr), "%s:%u", host,
+		    (unsigned)ntohs(s6->sin6_port));
+	} else if (getnameinfo((const struct sockaddr *)ss, len, host,
+	    sizeof(host), port, sizeof(port), NI_NUMERICHOST |
+	    NI_NUMERICSERV) == 0)
 		snprintf(c->addr, sizeof(c->addr),
 		    ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 	else
@@ -299,18 +309,6 @@ admit(struct conn *c, const struct sockaddr_storage *ss)
 	return 0;
 }
 
-/* Is this peer a load balancer allowed to send PROXY headers? */
-static bool
-proxy_trusted(const char *addr)
-{
-	size_t i;
-
-	for (i = 0; i < conf.nproxy_from; i++)
-		if (strcmp(addr, conf.proxy_from[i]) == 0)
-			return true;
-	return false;
-}
-
 static enum state
 first_state(const struct conn *c)
 {
@@ -324,7 +322,6 @@ accept_conns(struct listener *l)
 	socklen_t		 len;
 	struct epoll_event	 e;
 	struct conn		*c;
-	char			 host[INET6_ADDRSTRLEN];
 	int			 fd, one = 1;
 
 	for (;;) {
@@ -350,9 +347,8 @@ accept_conns(struct listener *l)
 		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
 		response_init(&c->resp);
 		set_addr(c, &ss, len);
-		if (conf.proxy_protocol && getnameinfo((struct sockaddr *)&ss,
-		    len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) == 0)
-			c->trusted = proxy_trusted(host);
+		if (conf.proxy_protocol)
+			c->trusted = proxy_allowed(&ss);
 		/* A proxied client is counted once its address is known. */
 		if (!c->trusted && admit(c, &ss) == -1)
 			goto discard;
@@ -480,6 +476,7 @@ conn_read(struct conn *c, void *buf, size_t n)
 		set_events(c, EPOLLIN);
 		return 0;
 	}
+	c->eof = r == 0;
 	return -1;
 }
 
@@ -548,23 +545,37 @@ refuse(struct conn *c, const char *why)
 static int
 read_request(struct conn *c)
 {
-	size_t	 max, i, start;
+	size_t	 max, i, start, end;
 	ssize_t	 r;
 	char	*nl;
 
 	max = (c->proto == PROTO_GEMINI ? GEMINI_URL_MAX : GOPHER_LINE_MAX) + 2;
 	for (;;) {
 		start = c->reqlen;
-		if ((r = conn_read(c, c->req + c->reqlen, max - c->reqlen)) <= 0)
+		if ((r = conn_read(c, c->req + c->reqlen, max - c->reqlen)) <= 0) {
+			/* `printf /dir | nc -N`: a Gopher selector may end
+			 * with the client closing its side instead of CRLF. */
+			if (r == -1 && c->eof && c->proto == PROTO_GOPHER &&
+			    c->reqlen > 0) {
+				c->linelen = c->reqlen;
+				if (c->req[c->linelen - 1] == '\r')
+					c->linelen--;
+				dispatch(c);
+				return 1;
+			}
 			return (int)r;
+		}
 		c->reqlen += (size_t)r;
-		for (i = start; i < c->reqlen; i++)
+		/* Only the line counts: what follows its end is not read. */
+		nl = memchr(c->req + start, '\n', c->reqlen - start);
+		end = nl != NULL ? (size_t)(nl - c->req) : c->reqlen;
+		for (i = start; i < end; i++)
 			if (c->req[i] == '\0') {
 				c->linelen = i;
 				refuse(c, "NUL byte in request");
 				return 1;
 			}
-		if ((nl = memchr(c->req + start, '\n', c->reqlen - start))) {
+		if (nl != NULL) {
 			c->linelen = (size_t)(nl - c->req);
 			if (c->linelen > 0 && c->req[c->linelen - 1] == '\r')
 				c->linelen--;

@@ -49,6 +49,22 @@ url_decode(const char *in, size_t n, char *out, size_t outsz, size_t *outlen)
 	return 0;
 }
 
+/*
+ * Collapse runs of slashes in place: "//a//b" names the same file as
+ * "/a/b", and must be one answer and one cache entry, not one per spelling.
+ */
+void
+url_squeeze_slashes(char *path)
+{
+	const char	*s;
+	char		*o = path;
+
+	for (s = path; *s != '\0'; s++)
+		if (*s != '/' || o == path || o[-1] != '/')
+			*o++ = *s;
+	*o = '\0';
+}
+
 /* Refuse "." and ".." segments: clients remove them before sending. */
 int
 path_check(const char *path, const char **err)
@@ -241,6 +257,7 @@ url_parse(const char *in, size_t n, struct url *u, const char **err)
 	}
 	if (path_check(u->path, err) == -1)
 		return -1;
+	url_squeeze_slashes(u->path);
 
 	if (pend < end) {
 		pend++;

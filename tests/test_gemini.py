@@ -1391,3 +1391,15 @@ def test_shipped_capsule_links_resolve(server_factory):
                     queue.append((target, cur))
     assert not failures, "\n".join(failures)
     assert pages >= 1
+
+
+def test_repeated_slashes_are_one(srv):
+    """//listed//alpha.gmi is /listed/alpha.gmi: one answer, one cache
+    entry, not one per spelling."""
+    a = get(srv, "//listed//alpha.gmi")
+    check(a, "20")
+    assert a.body == FILES["listed/alpha.gmi"]
+    u = url(srv, "//listed")
+    r = fetch(srv, u + "\r\n")
+    check(r, "31")
+    assert redirect_target(srv, u, r) == url(srv, "/listed/")

@@ -362,3 +362,66 @@ def test_rendered_forms_are_cached_and_follow_the_file(srv, site):
     again = srv.gopher(b"/articles/first.gmi\r\n")
     assert again != first
     assert b"iNew words.\t" in again and b"Some text" not in again
+
+
+def test_no_listing_hides_directories_over_gopher(server_factory, site):
+    """--no-listing holds for Gopher as for Gemini: no generated menu or
+    text form of a directory without index.gmi."""
+    s = server_factory(root=site, args=["--no-listing"] + AS_ROOT)
+    for sel in (b"/plain/", b"/plain", b"/plain/index.txt"):
+        data = s.gopher(sel + b"\r\n")
+        assert_error(data)
+        assert b"notes.txt" not in data
+    # Directories with an index, and the files themselves, still serve.
+    assert any(l[0] == "1The first article"
+               for l in menu_lines(s.gopher(b"/articles/\r\n")))
+    assert s.gopher(b"/plain/notes.txt\r\n") == \
+        (site / "plain" / "notes.txt").read_bytes()
+
+
+def test_repeated_slashes_are_one(srv):
+    assert srv.gopher(b"//articles//first.gmi\r\n") == \
+        srv.gopher(b"/articles/first.gmi\r\n")
+    assert srv.gopher(b"///\r\n") == srv.gopher(b"/\r\n")
+    assert_error(srv.gopher(b"//.hidden//secret.gmi\r\n"))
+
+
+def test_selector_ended_by_closing(srv):
+    """printf /articles/ | nc -N: no CRLF, the client's close ends it."""
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
+        s.sendall(b"/articles/")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data == srv.gopher(b"/articles/\r\n")
+
+
+def test_bytes_after_the_line_end_are_not_read(srv):
+    assert srv.gopher(b"/articles/\r\n\x00junk") == \
+        srv.gopher(b"/articles/\r\n")
+
+
+def test_listing_of_a_name_with_a_colon(server_factory, tmp_path):
+    """notes:draft.gmi in a listing is a file, not a URL of scheme
+    "notes" (RFC 3986, 4.2): ./notes:draft.gmi over Gemini, and a type 1
+    selector over Gopher."""
+    root = tmp_path / "colon"
+    (root / "d").mkdir(parents=True)
+    (root / "index.gmi").write_text("# Home\n=> d/ D\n")
+    (root / "d" / "notes:draft.gmi").write_text("# Draft notes\n")
+    for d in (root, root / "d"):
+        os.chmod(d, 0o755)
+    s = server_factory(root=root, args=AS_ROOT)
+    head, body, _ = s.get("/d/")
+    assert head.startswith("20 ")
+    assert "=> ./notes:draft.gmi Draft notes" in body.decode().splitlines()
+    head, body, _ = s.get("/d/notes:draft.gmi")
+    assert head.startswith("20 ") and body == b"# Draft notes\n"
+    items = [l for l in menu_lines(s.gopher(b"/d/\r\n"))
+             if l[0] == "1Draft notes"]
+    assert items == [["1Draft notes", "/d/notes:draft.gmi", "localhost",
+                      str(s.gopher_port)]]

@@ -123,6 +123,12 @@ def test_proxy_protocol_needs_trusted_addresses():
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1
     assert "--proxy-from" in p.stderr
+    # A host name would never match a peer: refused at start.
+    p = subprocess.run([lumbar, "--proxy-protocol", "--proxy-from",
+                        "haproxy.example", "-n"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1
+    assert "not an IPv4 or IPv6 address: haproxy.example" in p.stderr
 
 
 def test_shared_ticket_key_resumes_across_instances(server_factory,
@@ -211,3 +217,28 @@ def test_haproxy_in_front_of_two_instances(server_factory, ticket_key,
         proxy.terminate()
         proxy.wait(10)
         log.close()
+
+
+def test_default_listener_proxy_from_and_log(tmp_path):
+    """lumbar's default listener (every address, as the unit file runs it)
+    takes IPv4 peers as ::ffff:a.b.c.d: --proxy-from 127.0.0.1 must still
+    match, and IPv4 clients are logged as IPv4.  Runs in a private network
+    namespace, so that "every address" is loopback only."""
+    from conftest import LUMBAR, SANITIZED
+    if os.geteuid() != 0 or shutil.which("unshare") is None or \
+            subprocess.run(["unshare", "-n", "true"]).returncode != 0:
+        pytest.skip("SKIP: needs root and unshare -n for a private network")
+    root = tmp_path / "capsule"
+    root.mkdir()
+    (root / "index.gmi").write_text("# Home\n=> /a.gmi A\n")
+    (root / "a.gmi").write_text("# A\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(root, 0o755)
+    user = ["--allow-root", "--no-seccomp"] if SANITIZED else \
+        ["--user", "nobody"]
+    r = subprocess.run(["unshare", "-n", "/usr/bin/python3",
+                        os.path.join(ROOT, "tests", "netns_dualstack.py"),
+                        LUMBAR, str(root), str(tmp_path)] + user,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "dualstack: ok" in r.stdout, \
+        r.stdout + r.stderr

@@ -220,3 +220,12 @@ def test_shipped_capsule_home_menu_has_search(server_factory):
     body = search(srv, "inversion therapy")[1]
     assert links(body)[0] == ["/articles/inversion-therapy.gmi",
                               "Is Inversion Therapy Good For your Spine?"]
+
+
+def test_doubled_slashes_still_reach_the_search(srv):
+    """//search is /search: a capsule file named search stays unserved."""
+    assert srv.get("//search")[0] == "10 Search the articles"
+    assert srv.get("///search?inversion")[1] == \
+        search(srv, "inversion")[1]
+    assert srv.gopher("//search\r\n") == srv.gopher("/search\r\n")
+    assert b"not the search" not in srv.gopher("//search\r\n")

@@ -120,6 +120,53 @@ maybe(void **state)
 	assert_false(proxy_maybe("/articles/\r\n", 12));
 }
 
+static void
+sockaddr_of(const char *ip, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+		s4->sin_family = AF_INET;
+	else {
+		assert_int_equal(inet_pton(AF_INET6, ip, &s6->sin6_addr), 1);
+		s6->sin6_family = AF_INET6;
+	}
+}
+
+/* --proxy-from compares addresses, not their spellings. */
+static void
+allowed(void **state)
+{
+	struct sockaddr_storage ss;
+
+	conf.proxy_from[0] = "127.0.0.1";
+	conf.proxy_from[1] = "2001:DB8::1";
+	conf.nproxy_from = 2;
+	sockaddr_of("127.0.0.1", &ss);
+	assert_true(proxy_allowed(&ss));
+	/* An IPv4 peer of a dual-stack listener (the default). */
+	sockaddr_of("::ffff:127.0.0.1", &ss);
+	assert_true(proxy_allowed(&ss));
+	sockaddr_of("2001:db8:0::0:1", &ss);
+	assert_true(proxy_allowed(&ss));
+	sockaddr_of("127.0.0.2", &ss);
+	assert_false(proxy_allowed(&ss));
+	sockaddr_of("::ffff:127.0.0.2", &ss);
+	assert_false(proxy_allowed(&ss));
+	sockaddr_of("::1", &ss);
+	assert_false(proxy_allowed(&ss));
+	sockaddr_of("2001:db8::2", &ss);
+	assert_false(proxy_allowed(&ss));
+	/* ::127.0.0.1 is not the IPv4-mapped form. */
+	sockaddr_of("::127.0.0.1", &ss);
+	assert_false(proxy_allowed(&ss));
+	conf.nproxy_from = 0;
+	sockaddr_of("127.0.0.1", &ss);
+	assert_false(proxy_allowed(&ss));
+}
+
 int
 main(void)
 {
@@ -129,6 +176,7 @@ main(void)
 		cmocka_unit_test(v1_incomplete_and_invalid),
 		cmocka_unit_test(v2_tcp4_local_and_bad),
 		cmocka_unit_test(maybe),
+		cmocka_unit_test(allowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

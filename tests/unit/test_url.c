@@ -246,7 +246,7 @@ test_pct_slash(void **state)
 	static const char *const ok[] = {
 		"gemini://localhost/a%2fb", "/a/b",
 		"gemini://localhost/a%2Fb", "/a/b",
-		"gemini://localhost/%2fetc%2fpasswd", "//etc/passwd",
+		"gemini://localhost/%2fetc%2fpasswd", "/etc/passwd",	/* beneath the root */
 		NULL,
 	};
 	static const char *const bad[] = {
@@ -328,7 +328,7 @@ test_dots_in_names(void **state)
 		"gemini://localhost/%2e%2eb", "/..b",
 		"gemini://localhost/..\\..\\etc\\passwd", "/..\\..\\etc\\passwd",
 		"gemini://localhost/%5c..%5cx", "/\\..\\x",
-		"gemini://localhost//", "//",
+		"gemini://localhost//", "/",	/* runs of slashes are one */
 		NULL,
 	};
 	accept_path_all(ok);
@@ -652,6 +652,36 @@ test_url_decode(void **state)
 }
 
 static void
+test_squeeze_slashes(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/", "/" }, { "//", "/" }, { "///a", "/a" },
+		{ "/a//b///c/", "/a/b/c/" }, { "/a/b", "/a/b" },
+		{ "//search", "/search" }, { "", "" }, { "a//b", "a/b" },
+		{ "/a/////", "/a/" },
+	};
+	char	 buf[64];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i][0]);
+		url_squeeze_slashes(buf);
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
+static void
+test_parse_squeezes_slashes(void **state)
+{
+	struct url	 u;
+	const char	*err;
+	static const char req[] = "gemini://localhost//a//%2F/b.gmi";
+
+	assert_int_equal(url_parse(req, sizeof(req) - 1, &u, &err), 0);
+	assert_string_equal(u.path, "/a/b.gmi");
+}
+
+static void
 test_path_check(void **state)
 {
 	static const char *const ok[] = {
@@ -776,6 +806,8 @@ main(void)
 		cmocka_unit_test(test_struct_reused),
 		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_path_check),
+		cmocka_unit_test(test_squeeze_slashes),
+		cmocka_unit_test(test_parse_squeezes_slashes),
 		cmocka_unit_test(test_encode_path),
 	};
 
