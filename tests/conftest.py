@@ -19,6 +19,17 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
 
 
+def recv_all(s):
+    """Everything the server sends until it closes (s: a socket or an
+    SSL socket)."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -176,13 +187,7 @@ class Server:
         with socket.create_connection((self.host, self.gopher_port),
                                       timeout) as s:
             s.sendall(request)
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return data
+            return recv_all(s)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from conftest import LUMBAR, CAPSULE, free_port  # noqa: E402
+from conftest import LUMBAR, CAPSULE, free_port, recv_all  # noqa: E402
 
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
@@ -34,23 +34,13 @@ def gemini(port, raw):
     with socket.create_connection(("127.0.0.1", port), 15) as s:
         with CTX.wrap_socket(s, server_hostname="localhost") as t:
             t.sendall(raw)
-            data = b""
-            while True:
-                chunk = t.recv(65536)
-                if not chunk:
-                    return data
-                data += chunk
+            return recv_all(t)
 
 
 def gopher(port, raw):
     with socket.create_connection(("127.0.0.1", port), 15) as s:
         s.sendall(raw)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
+        return recv_all(s)
 
 
 def processes(parent):

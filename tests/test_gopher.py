@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import CAPSULE
+from conftest import CAPSULE, recv_all
 
 LONG_PARA = ("This paragraph is long enough to be wrapped by the Gopher "
              "renderer at seventy columns, and it has a wide word: "
@@ -203,12 +203,7 @@ def test_no_line_end_before_deadline(srv):
     start = time.monotonic()
     with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
         s.sendall(b"/index.gmi")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     assert time.monotonic() - start < 8
     assert data.startswith(b"3No request in time\t"), data
     assert data.endswith(b".\r\n")
@@ -391,12 +386,7 @@ def test_selector_ended_by_closing(srv):
     with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
         s.sendall(b"/articles/")
         s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     assert data == srv.gopher(b"/articles/\r\n")
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, recv_all
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -35,12 +35,7 @@ def fetch(host, port, path, ctx=None, session=None, prefix=b"",
                          session=session) as s:
         s.sendall(f"gemini://localhost:{req_port or port}{path}\r\n"
                   .encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
         head, _, body = data.partition(b"\r\n")
         return head.decode(), body, s.session, s.session_reused, src
 
