@@ -251,6 +251,7 @@ static int
 load_ticket_keys(const char **err)
 {
 	unsigned char	 extra;
+	struct stat	 st;
 	FILE		*f;
 	size_t		 n;
 
@@ -266,6 +267,19 @@ load_ticket_keys(const char **err)
 	if ((f = fopen(conf.ticket_key, "rbe")) == NULL) {
 		snprintf(errbuf, sizeof(errbuf), "%s: %s", conf.ticket_key,
 		    strerror(errno));
+		*err = errbuf;
+		return -1;
+	}
+	/*
+	 * Whoever reads the key decrypts every session ticket, hence every
+	 * resumed session: refuse it as ssh refuses an open private key.
+	 */
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		fclose(f);
+		snprintf(errbuf, sizeof(errbuf), "%s: a ticket key file must be "
+		    "a regular file that only its owner can read (chmod 600)",
+		    conf.ticket_key);
 		*err = errbuf;
 		return -1;
 	}

@@ -37,6 +37,7 @@ static int		 generation;
 static const struct passwd *drop_to;
 static sigset_t		 mask;
 static bool		 reload_pending;
+static pid_t		 parent_pid;	/* set before the first fork */
 
 static void
 worker_main(size_t index)
@@ -45,7 +46,8 @@ worker_main(size_t index)
 
 	/* A worker must not outlive its parent. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
+	/* Compared with the parent's pid, not 1: lumbar may be PID 1. */
+	if (getppid() != parent_pid)
 		_exit(0);
 	limit_worker(index);
 	server_prepare();
@@ -214,6 +216,7 @@ workers_run(const struct passwd *pw)
 	bool			 stopping = false;
 
 	drop_to = pw;
+	parent_pid = getpid();
 	nworkers = (size_t)conf.workers * 2;
 	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL ||
 	    limit_init(nworkers) == -1)

@@ -4,6 +4,7 @@ The real lumbar, the real HAProxy from Debian, all on 127.0.0.1."""
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -65,6 +66,7 @@ def wait_for(pred, what, timeout=10.0):
 def ticket_key(tmp_path):
     path = tmp_path / "ticket.key"
     path.write_bytes(os.urandom(80))
+    path.chmod(0o600)
     return str(path)
 
 
@@ -145,6 +147,7 @@ def test_shared_ticket_key_resumes_across_instances(server_factory,
 def test_bad_ticket_key_file(tmp_path):
     key = tmp_path / "short.key"
     key.write_bytes(b"too short")
+    key.chmod(0o600)
     lumbar = os.path.join(os.environ.get("LUMBAR_BUILD",
                                          os.path.join(ROOT, "build")),
                           "lumbar")
@@ -156,6 +159,58 @@ def test_bad_ticket_key_file(tmp_path):
                        timeout=10)
     assert p.returncode == 1
     assert "short.key" in p.stderr and "80" in p.stderr
+    # Whoever reads the key decrypts every resumed session: 0644 refused.
+    key.write_bytes(os.urandom(80))
+    key.chmod(0o644)
+    p = subprocess.run([lumbar, "--allow-root", "--root",
+                        os.path.join(ROOT, "capsule"), "--certs",
+                        str(tmp_path / "c"), "--ticket-key", str(key),
+                        "-p", str(free_port()), "-g", "0", "-l",
+                        "127.0.0.1"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 1
+    assert "only its owner can read (chmod 600)" in p.stderr
+
+
+def test_serves_as_pid_1(tmp_path):
+    """As a container's entry point lumbar is PID 1: its workers' parent
+    is then PID 1 too, which must not read as "the parent died"."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("SKIP: needs root and unshare for a PID namespace")
+    from conftest import LUMBAR, SANITIZED
+    port = free_port()
+    user = ["--allow-root", "--no-seccomp"] if SANITIZED else \
+        ["--user", "nobody"]
+    os.chmod(tmp_path, 0o755)
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child",
+                          LUMBAR, "--root", os.path.join(ROOT, "capsule"),
+                          "--certs", str(tmp_path / "c"), "-p", str(port),
+                          "-g", "0", "-l", "127.0.0.1", "-j", "2"] + user,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        head = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                head = fetch("127.0.0.1", port, "/")[0]
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert head.startswith("20 "), p.stdout.read1(4000) \
+            if p.poll() is not None else head
+    finally:
+        # unshare waits on its child: stop lumbar itself, as init would.
+        try:
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                for child in f.read().split():
+                    os.kill(int(child), signal.SIGTERM)
+        except OSError:
+            p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 @pytest.mark.skipif(not os.path.exists(HAPROXY),
