@@ -514,3 +514,92 @@ def test_site_generates_missing_pages(tmp_path):
     assert "Legal text." in (out / "disclaimer.gmi").read_text()
     assert "Legal text." not in (out / "notes" / "b.gmi").read_text()
     assert "=> b.gmi to beta" in (out / "notes" / "a.gmi").read_text()
+
+
+def small_site(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_bytes(b"<h1>Home</h1><p>Welcome.</p>")
+    return site
+
+
+def test_profile_articles_must_stay_inside(tmp_path):
+    """The profile's articles directory holds the article index: ../x or
+    /x would write outside -o DIR."""
+    site = small_site(tmp_path)
+    out = tmp_path / "out"
+    for bad in ("../escaped", "/tmp/escaped", "a/../../escaped"):
+        (site / "html2gmi.conf").write_text("articles %s\n" % bad)
+        rc, _, err = run(["-o", str(out), str(site)])
+        assert rc == 1
+        assert err == ("html2gmi: %s:1: articles wants a directory inside "
+                       "the site, such as articles, not \"%s\"\n"
+                       % (site / "html2gmi.conf", bad)), err
+        assert not (tmp_path / "escaped").exists() and not out.exists()
+
+
+def test_two_pages_one_output_is_an_error(tmp_path):
+    site = small_site(tmp_path)
+    (site / "page.html").write_bytes(b"<title>First</title><p>one")
+    (site / "page.htm").write_bytes(b"<title>Second</title><p>two")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 1 and not out.exists()
+    assert "same output page.gmi as" in err
+    assert "page.htm" in err and "page.html" in err
+
+
+def test_symlink_loop_in_site(tmp_path):
+    """A link back up ("current -> .") is not a way to convert the site
+    16 times, or 3^16 times with three of them."""
+    site = small_site(tmp_path)
+    (site / "articles").mkdir()
+    (site / "articles" / "a.html").write_bytes(b"<h1>A</h1><p>text")
+    for name in ("current", "b", "c"):
+        os.symlink(".", site / name)
+    os.symlink("..", site / "articles" / "up")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0, err
+    assert sorted(tree(out)) == ["articles/a.gmi", "articles/index.gmi",
+                                 "index.gmi"]
+
+
+def test_too_many_pages_is_an_error(tmp_path):
+    site = small_site(tmp_path)
+    (site / "articles").mkdir()
+    for i in range(10001):
+        (site / "articles" / ("p%05d.html" % i)).write_bytes(b"<p>x")
+    out = tmp_path / "out"
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 1 and not out.exists()
+    assert "more than 10000 pages in the site, nothing converted" in err
+
+
+def test_utf16_bad_unit_does_not_shift_the_rest(tmp_path):
+    page = tmp_path / "u16.html"
+    page.write_bytes(b"\xff\xfe" + "<p>Hello ".encode("utf-16-le") +
+                     b"\x00\xd8" + " world, this text follows.</p>"
+                     .encode("utf-16-le"))
+    rc, out, err = run([str(page)])
+    assert rc == 0, err
+    assert "Hello \ufffd world, this text follows." in out.decode()
+
+
+@pytest.mark.parametrize("label", ["unicode", "ucs-2", "csunicode",
+                                   "iso-10646-ucs-2", "unicodefffe"])
+def test_utf16_labels_in_ascii_read_as_utf8(label, tmp_path):
+    rc, out, err = run(["-"], ("<meta charset=\"%s\"><title>T</title>"
+                               "<p>Plain caf\u00e9 text.</p>" % label)
+                       .encode())
+    assert rc == 0, err
+    assert "Plain caf\u00e9 text." in out.decode()
+
+
+def test_ordered_list_numbers_do_not_overflow():
+    rc, out, err = run(["-"], b"<ol start=9223372036854775807><li>a<li>b"
+                       b"</ol>")
+    assert rc == 0, err
+    text = out.decode()
+    assert "9223372036854775807. a" in text
+    assert "-9223372036854775808" not in text

@@ -195,10 +195,19 @@ iconv_name(const char *label)
 	};
 	size_t i;
 
+	/* WHATWG's UTF-16 labels too, not only those starting "utf-16". */
+	static const char *const utf16[] = {
+		"unicode", "ucs-2", "csunicode", "iso-10646-ucs-2",
+		"unicodefeff", "unicodefffe",
+	};
+
 	if (strcmp(label, "utf-8") == 0 || strcmp(label, "utf8") == 0 ||
 	    strcmp(label, "unicode-1-1-utf-8") == 0 ||
 	    strncmp(label, "utf-16", 6) == 0)
 		return "UTF-8";
+	for (i = 0; i < sizeof(utf16) / sizeof(utf16[0]); i++)
+		if (strcmp(label, utf16[i]) == 0)
+			return "UTF-8";
 	for (i = 0; i < sizeof(w1252) / sizeof(w1252[0]); i++)
 		if (strcmp(label, w1252[i]) == 0)
 			return "WINDOWS-1252";
@@ -207,7 +216,7 @@ iconv_name(const char *label)
 
 /* Convert with iconv; a byte it cannot map becomes U+FFFD, never an error. */
 static int
-via_iconv(iconv_t cd, const char *s, size_t n, struct buf *out)
+via_iconv(iconv_t cd, const char *s, size_t n, size_t unit, struct buf *out)
 {
 	char	*in = (char *)s, *o;
 	size_t	 left = n, room, r;
@@ -224,11 +233,15 @@ via_iconv(iconv_t cd, const char *s, size_t n, struct buf *out)
 			break;
 		if (errno == E2BIG)
 			continue;
-		/* EILSEQ, or EINVAL for a sequence cut at the end. */
+		/*
+		 * EILSEQ, or EINVAL for a sequence cut at the end.  Skip one
+		 * code unit, not one byte: a lone UTF-16 surrogate must not
+		 * shift every later character by a byte.
+		 */
 		if (buf_append(out, repl, 3) == -1)
 			return -1;
-		in++;
-		left--;
+		in += left < unit ? left : unit;
+		left -= left < unit ? left : unit;
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	return 0;
@@ -275,7 +288,7 @@ charset_to_utf8(const char *s, size_t n, struct buf *out, char *label,
 	}
 	put_label(name, strlen(name), label, labelsz);
 	start = out->len;
-	r = via_iconv(cd, s, n, out);
+	r = via_iconv(cd, s, n, strncmp(name, "UTF-16", 6) == 0 ? 2 : 1, out);
 	iconv_close(cd);
 	if (r == 0 && out->len > start &&
 	    !utf8_valid(out->data + start, out->len - start)) {

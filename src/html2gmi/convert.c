@@ -495,7 +495,10 @@ item_start(struct conv *c, struct frame *f, struct frame *parent)
 	if (v != NULL && *v != '\0')
 		parent->counter = strtol(v, NULL, 10);
 	num = parent->counter;
-	parent->counter += parent->step;
+	/* start="9223372036854775807" must not overflow (undefined). */
+	if (__builtin_add_overflow(parent->counter, parent->step,
+	    &parent->counter))
+		parent->counter = num;
 	snprintf(c->number, sizeof(c->number), "%ld. ", num);
 }
 

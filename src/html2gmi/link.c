@@ -269,6 +269,15 @@ under_base(const char *url, const char *base)
 	return url[n] == '/' ? url + n : NULL;
 }
 
+/* Where base's path starts ("/blog/" in https://example.com/blog/). */
+static const char *
+base_path(const char *base)
+{
+	const char *p = strstr(base, "://");
+
+	return p != NULL ? strchr(p + 3, '/') : NULL;
+}
+
 /*
  * Resolve href found on the context's page.  Returns 1 with the URL in
  * out, 0 when the link is dropped, -1 when out of memory.
@@ -277,7 +286,7 @@ int
 link_resolve(const struct linkctx *lc, const char *href, struct buf *out)
 {
 	struct buf	 h;
-	const char	*p, *local;
+	const char	*p, *local, *bp;
 	size_t		 n, sl;
 	int		 r = 0;
 
@@ -321,6 +330,29 @@ link_resolve(const struct linkctx *lc, const char *href, struct buf *out)
 		    == -1)
 			goto oom;
 		r = 1;
+		goto out;
+	}
+	if (h.data[0] == '/' && lc->base_url != NULL &&
+	    (bp = base_path(lc->base_url)) != NULL && strcmp(bp, "/") != 0) {
+		/*
+		 * The site lives below the host's root: "/x" is the host's,
+		 * inside the site only when it lies under the base path.
+		 */
+		struct buf abs;
+
+		buf_init(&abs);
+		if (buf_append(&abs, lc->base_url, (size_t)(bp -
+		    lc->base_url)) == -1 || buf_puts(&abs, h.data) == -1) {
+			buf_free(&abs);
+			goto oom;
+		}
+		if ((local = under_base(abs.data, lc->base_url)) != NULL)
+			r = resolve_path(lc, local, out);
+		else {
+			buf_reset(out);
+			r = buf_puts(out, abs.data) == -1 ? -1 : 1;
+		}
+		buf_free(&abs);
 		goto out;
 	}
 	r = resolve_path(lc, h.data, out);

@@ -165,7 +165,8 @@ profile_line(struct profile *p, const char *key, const char *val,
 		return -1;
 	}
 	if (strcmp(key, "articles") == 0) {
-		size_t n = strlen(val);
+		const char	*why;
+		size_t		 n = strlen(val);
 
 		/* "articles/" and "articles" name the same directory. */
 		while (n > 0 && val[n - 1] == '/')
@@ -176,6 +177,15 @@ profile_line(struct profile *p, const char *key, const char *val,
 		if (strcmp(p->articles, ".") == 0 || p->articles[0] == '\0') {
 			free(p->articles);
 			p->articles = NULL;
+			return 0;
+		}
+		/* The article index is written there: inside -o DIR. */
+		if (p->articles[0] == '/' || path_check(p->articles, &why)) {
+			buf_printf(err, "articles wants a directory inside the "
+			    "site, such as articles, not \"%s\"", val);
+			free(p->articles);
+			p->articles = NULL;
+			return -1;
 		}
 		return 0;
 	}

@@ -62,13 +62,17 @@ is_html_name(const char *name)
 }
 
 static int
-add_page(struct site *s, const char *rel)
+add_page(struct site *s, const char *root, const char *rel)
 {
 	struct spage	*v;
 	struct buf	 g;
 
-	if (s->len >= H2G_SITE_PAGES)
-		return 0;
+	if (s->len >= H2G_SITE_PAGES) {
+		/* Not silently: the pages left out would be missing links. */
+		fprintf(stderr, "html2gmi: %s/%s: more than %d pages in the "
+		    "site, nothing converted\n", root, rel, H2G_SITE_PAGES);
+		return -1;
+	}
 	if (s->len == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 
@@ -97,10 +101,20 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The directories from the site's root down to the one being read. */
+struct dirchain {
+	const struct dirchain	*up;
+	dev_t			 dev;
+	ino_t			 ino;
+};
+
 /* Find the site's pages; names are sorted so every run is the same. */
 static int
-scan(struct site *s, const char *root, const char *rel, int depth)
+scan(struct site *s, const char *root, const char *rel, int depth,
+    const struct dirchain *up)
 {
+	struct dirchain		 here;
+	const struct dirchain	*c;
 	struct buf	 path, sub;
 	DIR		*d;
 	struct dirent	*e;
@@ -117,6 +131,20 @@ scan(struct site *s, const char *root, const char *rel, int depth)
 		    strerror(errno));
 		goto out;
 	}
+	if (fstat(dirfd(d), &st) == -1) {
+		fprintf(stderr, "html2gmi: %s: %s\n", path.data,
+		    strerror(errno));
+		goto out_close;
+	}
+	/* A symlink back to a directory above ("current -> ."): a loop. */
+	for (c = up; c != NULL; c = c->up)
+		if (c->dev == st.st_dev && c->ino == st.st_ino) {
+			r = 0;
+			goto out_close;
+		}
+	here.up = up;
+	here.dev = st.st_dev;
+	here.ino = st.st_ino;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;	/* hidden files and our temporaries */
@@ -140,9 +168,9 @@ scan(struct site *s, const char *root, const char *rel, int depth)
 		if (stat(path.data, &st) == -1)
 			continue;
 		if (S_ISDIR(st.st_mode) && depth < H2G_SITE_DEPTH)
-			r = scan(s, root, sub.data, depth + 1);
+			r = scan(s, root, sub.data, depth + 1, &here);
 		else if (S_ISREG(st.st_mode) && is_html_name(names[i]))
-			r = add_page(s, sub.data);
+			r = add_page(s, root, sub.data);
 	}
 out_close:
 	closedir(d);
@@ -626,6 +654,39 @@ out:
 	return r;
 }
 
+static int
+cmp_gmi(const void *a, const void *b)
+{
+	return strcmp((*(struct spage *const *)a)->gmi,
+	    (*(struct spage *const *)b)->gmi);
+}
+
+/* a.html and a.htm (or A.HTML) would both become a.gmi: one would be lost. */
+static int
+check_unique(struct site *s, const char *sitedir)
+{
+	struct spage	**v;
+	size_t		  i;
+	int		  r = 0;
+
+	if ((v = calloc(s->len, sizeof(*v))) == NULL) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", sitedir);
+		return -1;
+	}
+	for (i = 0; i < s->len; i++)
+		v[i] = &s->v[i];
+	qsort(v, s->len, sizeof(*v), cmp_gmi);
+	for (i = 1; i < s->len; i++)
+		if (strcmp(v[i - 1]->gmi, v[i]->gmi) == 0) {
+			fprintf(stderr, "html2gmi: %s/%s: same output %s as "
+			    "%s/%s; rename one of them\n", sitedir, v[i]->html,
+			    v[i]->gmi, sitedir, v[i - 1]->html);
+			r = -1;
+		}
+	free(v);
+	return r;
+}
+
 /*
  * Convert the site in sitedir into the capsule outdir.  Returns 0, or -1
  * after saying on stderr what failed.
@@ -639,13 +700,15 @@ site_convert(const char *sitedir, const char *outdir,
 	int		 r = -1;
 
 	memset(&s, 0, sizeof(s));
-	if (scan(&s, sitedir, "", 0) == -1)
+	if (scan(&s, sitedir, "", 0, NULL) == -1)
 		goto out;
 	if (s.len == 0) {
 		fprintf(stderr, "html2gmi: %s: no HTML pages found\n", sitedir);
 		goto out;
 	}
 	qsort(s.v, s.len, sizeof(*s.v), cmp_html);
+	if (check_unique(&s, sitedir) == -1)
+		goto out;
 	if (assign_roles(&s, prof) == -1 ||
 	    convert_all(&s, sitedir, prof, base_url) == -1)
 		goto out;

@@ -112,7 +112,9 @@ test_base_url(void **state)
 	    "https://site.example/root/articles/missing.html");
 	resolves(b, p, "../gone.html#sec?",
 	    "https://site.example/root/gone.html#sec?");
-	resolves(b, p, "/x/y.html?q=1", "https://site.example/root/x/y.html?q=1");
+	/* Root-relative: the host's root, as a browser reads it. */
+	resolves(b, p, "/x/y.html?q=1", "https://site.example/x/y.html?q=1");
+	resolves(b, p, "/root/articles/two.htm", "two.gmi");
 	resolves(b, p, "../../../up.html", "https://site.example/root/up.html");
 	resolves("https://site.example/root", p, "gone.html",
 	    "https://site.example/root/articles/gone.html");
