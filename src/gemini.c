@@ -24,7 +24,7 @@ gemini_serves_host(const char *host)
 	size_t i;
 
 	for (i = 0; i < conf.nhostnames; i++)
-		if (strcasecmp(host, conf.hostnames[i]) == 0)
+		if (url_host_equal(host, conf.hostnames[i]))
 			return true;
 	return false;
 }
@@ -156,12 +156,15 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 53, "This server serves only gemini:// URLs");
 		return;
 	}
+	/* RFC 3986, 6.2.3: ":1965" is the same URL as no port at all. */
+	if (u.port == GEMINI_DEFAULT_PORT)
+		u.port = -1;
 	if (!gemini_serves_host(u.host) ||
 	    (u.port != -1 && u.port != conf.public_port)) {
 		reply(r, 53, "This server does not serve that host and port");
 		return;
 	}
-	if (sni != NULL && strcasecmp(sni, u.host) != 0) {
+	if (sni != NULL && !url_host_equal(sni, u.host)) {
 		reply(r, 53, "The TLS server name does not match the URL's host");
 		return;
 	}

@@ -297,32 +297,53 @@ serve_attributes(struct response *r, const char *sel)
 }
 
 /*
- * "<TAB>+": the item itself behind a Gopher+ length line: "+-1" for what
- * ends in a "." line (menus, errors), "+-2" for what the close ends.
+ * An answer made for a Gopher+ request: the item behind a length line,
+ * "+-1" for what ends in a "." line (menus), "+-2" for what the close
+ * ends; a refusal as a Gopher+ error, "--1", the error code (1: not
+ * available, 2: try again later) and the reason, ended by ".".
  */
 static void
-serve_plus(struct response *r, const char *sel)
+plus_answer(struct response *r)
 {
 	struct buf	 out;
-	const char	*tail;
+	const char	*tail, *tab;
 	size_t		 n;
 	bool		 made, dotted;
+	int		 rc;
 
-	serve_path(r, sel);
-	/* Made here (a menu, an error, or one kept in the cache), not a
-	 * file sent as it is; then its end says how it is ended. */
-	made = r->fd == -1 && (r->file == NULL || r->body != r->file->data);
-	tail = r->bodylen > 0 ? r->body : r->out.data;
-	n = r->bodylen > 0 ? r->bodylen : r->out.len;
-	dotted = made && n >= 3 && memcmp(tail + n - 3, ".\r\n", 3) == 0;
 	buf_init(&out);
-	if (buf_puts(&out, dotted ? "+-1\r\n" : "+-2\r\n") == -1 ||
-	    buf_append(&out, r->out.data, r->out.len) == -1) {
+	if (r->status != 20 && r->out.len > 1 && r->out.data[0] == '3' &&
+	    (tab = memchr(r->out.data, '\t', r->out.len)) != NULL)
+		rc = buf_printf(&out, "--1\r\n%d %.*s\r\n.\r\n",
+		    r->status == 44 ? 2 : 1, (int)(tab - r->out.data - 1),
+		    r->out.data + 1);
+	else {
+		/* Made here (a menu, or one kept in the cache), not a file
+		 * sent as it is; then its end says how it is ended. */
+		made = r->fd == -1 && (r->file == NULL ||
+		    r->body != r->file->data);
+		tail = r->bodylen > 0 ? r->body : r->out.data;
+		n = r->bodylen > 0 ? r->bodylen : r->out.len;
+		dotted = made && n >= 3 &&
+		    memcmp(tail + n - 3, ".\r\n", 3) == 0;
+		rc = buf_puts(&out, dotted ? "+-1\r\n" : "+-2\r\n");
+		if (rc == 0)
+			rc = buf_append(&out, r->out.data, r->out.len);
+	}
+	if (rc == -1) {
 		buf_free(&out);
 		return;		/* the plain answer is still there */
 	}
 	buf_free(&r->out);
 	r->out = out;
+}
+
+/* "<TAB>+": the item itself, as a Gopher+ answer. */
+static void
+serve_plus(struct response *r, const char *sel)
+{
+	serve_path(r, sel);
+	plus_answer(r);
 }
 
 /*
@@ -340,13 +361,18 @@ serve_search(struct response *r, const char *sel, const char *words,
 				    .mime = capsule_mime };
 	struct gmi_doc		 doc;
 	const char		*why, *tab;
+	bool			 plus = false;
 
+	if ((tab = memchr(words, '\t', n)) != NULL) {
+		plus = (size_t)(tab - words) + 1 < n && tab[1] == '+';
+		n = (size_t)(tab - words);
+	}
 	if (strcmp(sel, SEARCH_PATH) != 0) {
 		refuse(r, 51, "no search here");
+		if (plus)
+			plus_answer(r);
 		return;
 	}
-	if ((tab = memchr(words, '\t', n)) != NULL)
-		n = (size_t)(tab - words);
 	gmi_init(&doc);
 	buf_reset(&r->out);
 	if (n == 0) {
@@ -364,6 +390,8 @@ serve_search(struct response *r, const char *sel, const char *words,
 			r->status = 20;
 	}
 	gmi_free(&doc);
+	if (plus)	/* "selector<TAB>words<TAB>+" */
+		plus_answer(r);
 }
 
 /* The selector as a capsule path, or an error already answered. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
+#define GEMINI_DEFAULT_PORT 1965    /* a URL's port when it names none */
 #define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */
 #define GOPHER_LINE_MAX     1024    /* selector, TAB, search words */
 #define HOSTNAME_MAX        255
@@ -67,6 +68,7 @@ int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 void	 url_squeeze_slashes(char *);
+bool	 url_host_equal(const char *, const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 

@@ -171,7 +171,7 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
 	for (i = 0; i < conf.nhostnames; i++) {
-		if (strcasecmp(name, conf.hostnames[i]) == 0) {
+		if (url_host_equal(name, conf.hostnames[i])) {
 			if (ctxs[i] != SSL_get_SSL_CTX(ssl))
 				SSL_set_SSL_CTX(ssl, ctxs[i]);
 			return SSL_TLSEXT_ERR_OK;

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lumbar.h"
 
@@ -47,6 +48,22 @@ url_decode(const char *in, size_t n, char *out, size_t outsz, size_t *outlen)
 	if (outlen != NULL)
 		*outlen = o;
 	return 0;
+}
+
+/*
+ * Do a and b name the same host?  Case aside, and a final dot: a client
+ * may copy a URL's "example.org." into SNI, though RFC 6066 wants none.
+ */
+bool
+url_host_equal(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	while (na > 1 && a[na - 1] == '.')
+		na--;
+	while (nb > 1 && b[nb - 1] == '.')
+		nb--;
+	return na == nb && strncasecmp(a, b, na) == 0;
 }
 
 /*
@@ -151,12 +168,17 @@ parse_authority(const char *a, size_t n, struct url *u, const char **err)
 	while (hl > 1 && u->host[hl - 1] == '.')	/* FQDN form */
 		u->host[--hl] = '\0';
 	if (colon != NULL && colon + 1 < a + n) {
+		/* RFC 3986, 3.2.3: port = *DIGIT, leading zeros and all. */
 		for (i = 1; colon + i < a + n; i++) {
-			if (!isdigit((unsigned char)colon[i]) || i > 5) {
+			if (!isdigit((unsigned char)colon[i])) {
 				*err = "malformed port";
 				return -1;
 			}
 			port = port * 10 + (colon[i] - '0');
+			if (port > 65535) {
+				*err = "malformed port";
+				return -1;
+			}
 		}
 		if (port < 1 || port > 65535) {
 			*err = "malformed port";
@@ -235,6 +257,17 @@ url_parse(const char *in, size_t n, struct url *u, const char **err)
 	for (pend = path; pend < end && *pend != '?'; pend++)
 		;
 	plen = (size_t)(pend - path);
+	/*
+	 * RFC 3986, 2.2 and 2.4: "%2F" is data, not the delimiter "/".
+	 * Decoded into one, it would serve a/b at "a%2Fb", where every
+	 * relative link of the page resolves against the wrong directory.
+	 */
+	for (i = 0; i + 2 < plen; i++)
+		if (path[i] == '%' && path[i + 1] == '2' &&
+		    (path[i + 2] == 'F' || path[i + 2] == 'f')) {
+			*err = "encoded slash in path";
+			return -1;
+		}
 	if (url_decode(path, plen, u->path, sizeof(u->path), &plen) == -1) {
 		*err = "invalid percent-encoding";
 		return -1;

@@ -740,12 +740,15 @@ def test_absolute_paths_stay_in_root(srv, capsule):
         assert SECRET not in r.body and PASSWD not in r.body, path
 
 
-def test_encoded_slash_inside_root(srv):
-    r = get(srv, "/listed%2falpha.gmi")
-    assert r.header[:2] in ("20", "51"), r.header
-    if r.header.startswith("20"):
-        assert r.body == FILES["listed/alpha.gmi"]
-    assert r.clean
+def test_encoded_slash_is_refused(srv):
+    """%2F is data, not the delimiter (RFC 3986, 2.2): decoded into "/",
+    a page's relative links would resolve against the wrong directory."""
+    for path in ("/listed%2falpha.gmi", "/listed%2F", "/%2F"):
+        check(get(srv, path), "59", path)
+    assert get(srv, "/listed%2falpha.gmi").header == \
+        "59 encoded slash in path"
+    # %252F is a literal "%2F" in a name: looked up as such.
+    check(get(srv, "/listed%252Falpha.gmi"), "51")
 
 
 def test_outside_secret_never_appears(srv, capsule):
@@ -1403,3 +1406,27 @@ def test_repeated_slashes_are_one(srv):
     r = fetch(srv, u + "\r\n")
     check(r, "31")
     assert redirect_target(srv, u, r) == url(srv, "/listed/")
+
+
+def test_default_port_is_no_port(srv):
+    """gemini://host:1965/ is gemini://host/ (RFC 3986, 6.2.3): served
+    alike, even when lumbar listens on another port."""
+    assert srv.port != 1965
+    a = srv.gemini("gemini://localhost:1965/\r\n")
+    b = srv.gemini("gemini://localhost/\r\n")
+    assert a[0].startswith("20 ") and a[:2] == b[:2]
+    assert srv.gemini("gemini://localhost:1966/\r\n")[0].startswith("53 ")
+    # Leading zeros are still the same port (port = *DIGIT).
+    assert srv.gemini("gemini://localhost:0%d/\r\n" % srv.port)[0] \
+        .startswith("20 ")
+
+
+def test_trailing_dot_in_url_and_sni(srv):
+    """A client that copies "localhost." from the URL into SNI names the
+    same host: served, not 53."""
+    head, _, clean = srv.gemini("gemini://localhost./\r\n", sni="localhost.")
+    assert head.startswith("20 ") and clean
+    head, _, _ = srv.gemini("gemini://localhost/\r\n", sni="localhost.")
+    assert head.startswith("20 ")
+    head, _, _ = srv.gemini("gemini://localhost/\r\n", sni="otherhost")
+    assert head.startswith("53 ")

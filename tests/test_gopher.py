@@ -415,3 +415,13 @@ def test_listing_of_a_name_with_a_colon(server_factory, tmp_path):
              if l[0] == "1Draft notes"]
     assert items == [["1Draft notes", "/d/notes:draft.gmi", "localhost",
                       str(s.gopher_port)]]
+
+
+def test_gopher_plus_errors_and_search(srv):
+    """Gopher+ answers: an error is "--1", its code and reason, then ".";
+    a search asked with "<TAB>+" gets the "+-1" length line too."""
+    assert srv.gopher(b"/no/such.gmi\t+\r\n") == \
+        b"--1\r\n1 not found\r\n.\r\n"
+    plus = srv.gopher(b"/search\tfirst\t+\r\n")
+    assert plus.startswith(b"+-1\r\n")
+    assert plus[5:] == srv.gopher(b"/search\tfirst\r\n")

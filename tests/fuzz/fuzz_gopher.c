@@ -3,7 +3,8 @@
  * after a TAB, Gopher+ probes, URL: redirects, the generated .txt forms
  * and caps.txt) against the small capsule of common.c.  Whatever the line,
  * nothing from outside the capsule or under a hidden name is served, a
- * refusal is exactly one error item and the end line, and a generated
+ * refusal is exactly one error item and the end line (for Gopher+, one
+ * error line: "--1", a code and the reason), and a generated
  * answer is UTF-8 whose only line ends are CRLF.
  *
  * Input: the request line without its CRLF.
@@ -25,6 +26,23 @@ check_refusal(const struct buf *b)
 	for (i = 0; b->data + i < nl; i++)
 		tabs += b->data[i] == '\t';
 	FUZZ_ASSERT(tabs == 3);
+	FUZZ_ASSERT(strcmp(nl + 1, ".\r\n") == 0);
+}
+
+/* A Gopher+ refusal: "--1\r\n<code> <reason>\r\n.\r\n", one line. */
+static void
+check_plus_refusal(const struct buf *b)
+{
+	const char	*nl;
+	size_t		 i;
+
+	FUZZ_ASSERT(b->len > 10 && memcmp(b->data, "--1\r\n", 5) == 0);
+	FUZZ_ASSERT((b->data[5] == '1' || b->data[5] == '2') &&
+	    b->data[6] == ' ');
+	nl = memchr(b->data + 5, '\n', b->len - 5);
+	FUZZ_ASSERT(nl != NULL && nl[-1] == '\r');
+	for (i = 7; b->data + i < nl - 1; i++)
+		FUZZ_ASSERT((unsigned char)b->data[i] >= 0x20);
 	FUZZ_ASSERT(strcmp(nl + 1, ".\r\n") == 0);
 }
 
@@ -86,7 +104,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	}
 	if (r.status != 20) {
 		FUZZ_ASSERT(r.file == NULL && r.fd == -1);
-		check_refusal(&body);
+		if (body.len >= 5 && memcmp(body.data, "--1\r\n", 5) == 0)
+			check_plus_refusal(&body);
+		else
+			check_refusal(&body);
 	} else if (r.file == NULL && r.fd == -1) {
 		FUZZ_ASSERT(body.len > 0);
 		if (n >= 4 && memcmp(data, "URL:", 4) == 0 &&

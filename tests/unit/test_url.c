@@ -125,6 +125,9 @@ test_ports(void **state)
 	    "/", NULL);
 	accept_url("gemini://localhost:1965?x", "gemini", "localhost", 1965,
 	    "", "x");
+	/* RFC 3986, 3.2.3: port = *DIGIT, leading zeros allowed. */
+	accept_url("gemini://localhost:001965/", "gemini", "localhost", 1965,
+	    "/", NULL);
 	static const char *const bad[] = {
 		"gemini://localhost:0/",
 		"gemini://localhost:65536/",
@@ -243,13 +246,15 @@ test_decoded_once(void **state)
 static void
 test_pct_slash(void **state)
 {
+	/* RFC 3986, 2.2: "%2F" is not "/"; refused rather than decoded. */
 	static const char *const ok[] = {
-		"gemini://localhost/a%2fb", "/a/b",
-		"gemini://localhost/a%2Fb", "/a/b",
-		"gemini://localhost/%2fetc%2fpasswd", "/etc/passwd",	/* beneath the root */
+		"gemini://localhost/a%252Fb", "/a%2Fb",
 		NULL,
 	};
 	static const char *const bad[] = {
+		"gemini://localhost/a%2fb",
+		"gemini://localhost/a%2Fb",
+		"gemini://localhost/%2fetc%2fpasswd",
 		"gemini://localhost/..%2f..%2fetc/passwd",
 		"gemini://localhost/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
 		"gemini://localhost/a%2f..%2fb",
@@ -671,11 +676,25 @@ test_squeeze_slashes(void **state)
 }
 
 static void
+test_host_equal(void **state)
+{
+	assert_true(url_host_equal("example.org", "example.org"));
+	assert_true(url_host_equal("Example.ORG", "example.org"));
+	assert_true(url_host_equal("example.org.", "example.org"));
+	assert_true(url_host_equal("example.org", "example.org.."));
+	assert_false(url_host_equal("example.org", "example.com"));
+	assert_false(url_host_equal("example.org", "www.example.org"));
+	assert_false(url_host_equal("example.or", "example.org"));
+	assert_false(url_host_equal(".", ""));
+	assert_true(url_host_equal(".", "."));
+}
+
+static void
 test_parse_squeezes_slashes(void **state)
 {
 	struct url	 u;
 	const char	*err;
-	static const char req[] = "gemini://localhost//a//%2F/b.gmi";
+	static const char req[] = "gemini://localhost//a///b.gmi";
 
 	assert_int_equal(url_parse(req, sizeof(req) - 1, &u, &err), 0);
 	assert_string_equal(u.path, "/a/b.gmi");
@@ -807,6 +826,7 @@ main(void)
 		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_path_check),
 		cmocka_unit_test(test_squeeze_slashes),
+		cmocka_unit_test(test_host_equal),
 		cmocka_unit_test(test_parse_squeezes_slashes),
 		cmocka_unit_test(test_encode_path),
 	};
