@@ -69,6 +69,7 @@ int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
+bool	 url_valid_host(const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 
@@ -266,6 +267,7 @@ int	 proxy_parse(const char *, size_t, struct sockaddr_storage *, size_t *);
 /* sandbox.c: chroot, user change and seccomp for a worker. */
 struct passwd;
 int	 sandbox_worker(const struct passwd *, const char **);
+int	 sandbox_user_reads(const struct passwd *);
 
 /* workers.c: the parent process, forking and supervising workers. */
 int	 workers_run(const struct passwd *);

@@ -160,10 +160,10 @@ parse_options(int argc, char **argv)
 			if (conf.nhostnames == HOSTNAMES_MAX)
 				fatal("--hostname: at most %d names",
 				    HOSTNAMES_MAX);
-			if (*optarg == '\0' || strlen(optarg) > HOSTNAME_MAX ||
-			    strpbrk(optarg, "/ \t") != NULL)
-				fatal("--hostname: \"%s\" is not a host name",
-				    optarg);
+			if (!url_valid_host(optarg))
+				fatal("--hostname: \"%s\" is not a host name "
+				    "(a DNS name or IP address, without scheme "
+				    "or port)", optarg);
 			conf.hostnames[conf.nhostnames++] = optarg;
 			break;
 		case 'l':
@@ -281,6 +281,9 @@ parse_options(int argc, char **argv)
 		conf.gopher_menu_port = conf.gopher_port;
 	if (conf.public_port == 0)
 		conf.public_port = conf.port;
+	if (conf.gopher_port == conf.port)
+		fatal("--gopher-port %d: that is also the Gemini port (--port)",
+		    conf.port);
 	if (conf.proxy_protocol && conf.nproxy_from == 0)
 		fatal("--proxy-protocol: say which load balancer may send "
 		    "PROXY headers with --proxy-from ADDR");
@@ -351,12 +354,17 @@ main(int argc, char **argv)
 	int			 r;
 
 	parse_options(argc, argv);
-	pw = conf.check_only ? NULL : worker_user();
+	/* --check checks --user too, but not its absence (systemd's User=). */
+	pw = conf.check_only && conf.user == NULL ? NULL : worker_user();
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
 	if (capsule_init(conf.root, &err) == -1)
 		fatal("capsule %s: %s", conf.root, err);
+	if (pw != NULL && (r = sandbox_user_reads(pw)) != 0)
+		fatal("capsule %s: the user %s cannot read %s (workers would "
+		    "answer 50); chmod a+rX it, or change --user", conf.root,
+		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
 	if (conf.check_only)
 		return check_all() == 0 ? 0 : 1;
 	if (tls_init(&err) == -1)

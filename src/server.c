@@ -154,7 +154,8 @@ bind_one(const char *addr, int port, enum proto proto)
 	if ((e = getaddrinfo(addr ? addr : "::", portstr, &hints, &res)) != 0) {
 		if (addr == NULL)	/* no IPv6 on this machine */
 			return bind_one("0.0.0.0", port, proto);
-		fatal("cannot listen on %s: %s", addr, gai_strerror(e));
+		fatal("--listen %s: %s", addr, e == EAI_NONAME ?
+		    "not an IPv4 or IPv6 address" : gai_strerror(e));
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |

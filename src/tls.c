@@ -265,8 +265,8 @@ load_ticket_keys(const char **err)
 		return 0;
 	}
 	if ((f = fopen(conf.ticket_key, "rbe")) == NULL) {
-		snprintf(errbuf, sizeof(errbuf), "%s: %s", conf.ticket_key,
-		    strerror(errno));
+		snprintf(errbuf, sizeof(errbuf), "--ticket-key %s: %s",
+		    conf.ticket_key, strerror(errno));
 		*err = errbuf;
 		return -1;
 	}
@@ -318,9 +318,23 @@ tls_init(const char **err)
 			*err = "certificate path too long";
 			goto fail;
 		}
-		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1 &&
-		    make_cert(conf.hostnames[i], crt, key, err) == -1)
-			goto fail;
+		/*
+		 * Made on the first start only.  On a reload the clients have
+		 * pinned the certificate being served: a missing pair is an
+		 * error (the old one keeps serving), not a new identity.
+		 */
+		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1) {
+			if (ctxs[i] != NULL) {
+				snprintf(errbuf, sizeof(errbuf), "%s and its key "
+				    "are gone; restore them (clients pinned this "
+				    "certificate), or restart to make new ones",
+				    crt);
+				*err = errbuf;
+				goto fail;
+			}
+			if (make_cert(conf.hostnames[i], crt, key, err) == -1)
+				goto fail;
+		}
 		if ((fresh[i] = ctx_new(crt, key, err)) == NULL)
 			goto fail;
 	}
@@ -386,9 +400,16 @@ tls_check(void (*report)(const char *, ...))
 	for (i = 0; i < conf.nhostnames; i++) {
 		const char *h = conf.hostnames[i];
 
-		if (cert_paths(conf.certdir, h, crt, key, sizeof(crt)) == -1 ||
-		    (access(crt, F_OK) == -1 && access(key, F_OK) == -1))
+		if (cert_paths(conf.certdir, h, crt, key, sizeof(crt)) == -1)
 			continue;
+		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1) {
+			/* Not a problem, but not "fine" either: say so. */
+			fprintf(stderr, "lumbar: no certificate for %s in %s: "
+			    "a new one will be made at start (restore your "
+			    "backup there first if clients know this host)\n",
+			    h, conf.certdir);
+			continue;
+		}
 		if ((ctx = ctx_new(crt, key, &err)) == NULL) {
 			report("%s", err);
 			n++;

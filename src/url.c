@@ -3,6 +3,8 @@
  * refuse what a normalising client would never send.  Pure functions with
  * no I/O, so that unit tests and fuzzers can link them alone.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +50,40 @@ url_decode(const char *in, size_t n, char *out, size_t outsz, size_t *outlen)
 	if (outlen != NULL)
 		*outlen = o;
 	return 0;
+}
+
+/*
+ * A name clients can write in a URL and the certificate can hold: an IP
+ * literal, or DNS labels of letters, digits, '-' and '_' (UTF-8 allowed),
+ * none empty, none starting or ending with '-'.  No port, no scheme.
+ */
+bool
+url_valid_host(const char *h)
+{
+	unsigned char	 a[16];
+	const char	*p;
+	size_t		 label = 0;
+
+	if (inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1)
+		return true;
+	if (*h == '\0' || strlen(h) > HOSTNAME_MAX)
+		return false;
+	for (p = h; ; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return false;
+			if (c == '\0')
+				return true;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(c) || c == '_' || c >= 0x80 ||
+		    (c == '-' && label > 0)))
+			return false;
+		label++;
+	}
 }
 
 /*

@@ -196,6 +196,28 @@ def test_sighup_reloads_certificate_and_keeps_transfers(server_factory,
     assert "expires in" in srv.output()
 
 
+def test_sighup_without_certificate_keeps_the_old_one(server_factory,
+                                                     capsule):
+    """Clients pinned the certificate being served: a reload that finds
+    the pair gone keeps it and says so, rather than make a new identity.
+    A restart makes a new one."""
+    srv = server_factory(root=capsule)
+    before = fingerprint(srv)
+    for name in ("localhost.crt", "localhost.key"):
+        os.unlink(os.path.join(srv.certs, name))
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    for _ in range(50):
+        if "still serving the old certificates" in srv.output():
+            break
+        time.sleep(0.1)
+    out = srv.output()
+    assert "and its key are gone; restore them" in out, out[-2000:]
+    assert "still serving the old certificates" in out
+    assert fingerprint(srv) == before
+    assert not os.path.exists(os.path.join(srv.certs, "localhost.crt"))
+    assert srv.get("/")[0].startswith("20")
+
+
 def test_sigterm_finishes_answers_in_flight(server_factory, capsule):
     srv = server_factory(root=capsule)
     s = tls_client(srv)

@@ -690,6 +690,30 @@ test_host_equal(void **state)
 }
 
 static void
+test_valid_host(void **state)
+{
+	static const char *const ok[] = {
+		"localhost", "LocalHost", "example.org", "my_host.lan",
+		"a-b.example", "192.0.2.1", "::1", "2001:db8::1",
+		"caf\xc3\xa9.example", "xn--caf-dma.example", "a", NULL,
+	};
+	static const char *const bad[] = {
+		"", "example.org:1965", "[::1]", "https://example.org",
+		"bad_host!", "-foo", "foo-", "a..b", ".a", "example.org.",
+		"a b", "a/b", "*.example.org",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x",
+		NULL,
+	};
+
+	for (const char *const *p = ok; *p != NULL; p++)
+		if (!url_valid_host(*p))
+			fail_msg("refused \"%s\"", *p);
+	for (const char *const *p = bad; *p != NULL; p++)
+		if (url_valid_host(*p))
+			fail_msg("accepted \"%s\"", *p);
+}
+
+static void
 test_parse_squeezes_slashes(void **state)
 {
 	struct url	 u;
@@ -827,6 +851,7 @@ main(void)
 		cmocka_unit_test(test_path_check),
 		cmocka_unit_test(test_squeeze_slashes),
 		cmocka_unit_test(test_host_equal),
+		cmocka_unit_test(test_valid_host),
 		cmocka_unit_test(test_parse_squeezes_slashes),
 		cmocka_unit_test(test_encode_path),
 	};
