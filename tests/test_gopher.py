@@ -200,11 +200,14 @@ def test_bad_input(srv, request_line):
 
 
 def test_no_line_end_before_deadline(srv):
-    start = time.monotonic()
+    # The server's deadline is 2 s (--timeout 2); the socket time-out
+    # only bounds how long this may hang, and is no measurement.
     with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
         s.sendall(b"/index.gmi")
-        data = recv_all(s)
-    assert time.monotonic() - start < 8
+        try:
+            data = recv_all(s)
+        except socket.timeout:
+            pytest.fail("no answer: the request deadline was not kept")
     assert data.startswith(b"3No request in time\t"), data
     assert data.endswith(b".\r\n")
     assert_serving(srv)

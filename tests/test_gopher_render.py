@@ -2,10 +2,11 @@
 
 Each tests/golden/gopher/NAME.gmi is rendered as the page /dir/NAME.gmi
 by build/tests/render_gopher and compared byte for byte with NAME.menu
-and NAME.txt.  LUMBAR_UPDATE_GOLDEN=1 rewrites the expected files (read
-the diff before committing them).  Structural rules (four fields, CRLF,
-the final ".", the wrap width) are checked on every output as well, so a
-wrong golden file cannot hide a malformed menu.
+and NAME.txt.  LUMBAR_UPDATE_GOLDEN=1 rewrites the expected files that
+differ, and fails for each (read the diff before committing them).
+Structural rules (four fields, CRLF, the final ".", the wrap width) are
+checked on every output as well, so a wrong golden file cannot hide a
+malformed menu.
 """
 import glob
 import os
@@ -57,11 +58,19 @@ def check_menu(data, wrap=WRAP, verbatim=()):
 def test_golden(name, mode, ext):
     got = render(mode, name)
     path = os.path.join(GOLDEN, name + ext)
-    if os.environ.get("LUMBAR_UPDATE_GOLDEN"):
+    try:
+        with open(path, "rb") as f:
+            want = f.read()
+    except FileNotFoundError:
+        want = None         # a new golden file: written below, reviewed
+    if got != want and os.environ.get("LUMBAR_UPDATE_GOLDEN"):
+        # Rewrite, but never pass: a changed output is a failure until
+        # the new file has been reviewed and the suite runs without this.
         with open(path, "wb") as f:
             f.write(got)
-    with open(path, "rb") as f:
-        assert got == f.read()
+        pytest.fail(f"{path} rewritten: review `git diff`, then run again "
+                    "without LUMBAR_UPDATE_GOLDEN")
+    assert got == want
 
 
 def preformatted(name):

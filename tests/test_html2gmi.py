@@ -11,11 +11,13 @@ Site-mode goldens live in tests/golden/site/NAME/: site/ is converted with
 after removing the old capsule/).
 """
 import os
+import pathlib
 import random
 import re
 import shutil
 import stat
 import subprocess
+import tempfile
 
 import pytest
 
@@ -41,8 +43,8 @@ def limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-def run(args, data=None, cwd=ROOT):
-    proc = subprocess.run([HTML2GMI] + list(args), input=data,
+def run(args, data=None, cwd=ROOT, prefix=()):
+    proc = subprocess.run(list(prefix) + [HTML2GMI] + list(args), input=data,
                           capture_output=True, timeout=TIMEOUT, cwd=cwd,
                           preexec_fn=None if asan_build() else limit_memory)
     err = proc.stderr.decode("utf-8", "replace")
@@ -241,12 +243,30 @@ def test_directory_as_file(tmp_path):
     assert err == f"html2gmi: {tmp_path}: is a directory\n"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_file(tmp_path):
-    path = tmp_path / "secret.html"
+def as_nobody():
+    """Root reads and writes anything: as root (in CI), the permission
+    tests run html2gmi as nobody instead of skipping."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv(1) (util-linux) drops root for these tests"
+    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+@pytest.fixture
+def public_tmp():
+    """A directory the user nobody can reach (pytest's own is private)."""
+    d = tempfile.mkdtemp(prefix="html2gmi-test-")
+    os.chmod(d, 0o755)
+    yield pathlib.Path(d)
+    shutil.rmtree(d)
+
+
+def test_unreadable_file(public_tmp):
+    path = public_tmp / "secret.html"
     path.write_bytes(b"<p>x")
     path.chmod(0)
-    rc, out, err = run([str(path)])
+    rc, out, err = run([str(path)], prefix=as_nobody())
     assert rc == 1 and out == b""
     assert err == f"html2gmi: {path}: Permission denied\n"
 
@@ -320,13 +340,14 @@ def test_output_subdirectory_blocked(tmp_path):
     assert (out / "articles").read_text().startswith("a file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_read_only_output(tmp_path):
-    out = tmp_path / "capsule"
+def test_read_only_output(public_tmp):
+    site = public_tmp / "site"          # where nobody can read it
+    shutil.copytree(SITE, site)
+    out = public_tmp / "capsule"
     out.mkdir()
     out.chmod(0o555)
     try:
-        rc, _, err = run(["-o", str(out), SITE])
+        rc, _, err = run(["-o", str(out), str(site)], prefix=as_nobody())
     finally:
         out.chmod(0o755)
     assert rc == 1 and "cannot" in err and str(out) in err

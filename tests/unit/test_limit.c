@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -131,6 +132,31 @@ slots_cannot_be_aimed(void **state)
 	assert_true(shared <= 3);
 }
 
+/*
+ * The slot of an address comes from a secret made at limit_init(): two
+ * starts place the same addresses in different slots.  With a random
+ * 128-bit key each address keeps its slot by chance 1 time in 4096; a
+ * fixed or missing key keeps all 64.
+ */
+static void
+slots_depend_on_the_key(void **state)
+{
+	char	 text[INET_ADDRSTRLEN];
+	int	 before[64], i, same = 0;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		assert_int_not_equal(before[i] = acquire(text), -1);
+	}
+	assert_int_equal(limit_init(2), 0);	/* a new start, a new key */
+	limit_worker(0);
+	for (i = 0; i < 64; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		same += acquire(text) == before[i];
+	}
+	assert_true(same <= 3);
+}
+
 int
 main(void)
 {
@@ -138,6 +164,7 @@ main(void)
 		cmocka_unit_test_setup(per_client, setup),
 		cmocka_unit_test_setup(total, setup),
 		cmocka_unit_test_setup(slots_cannot_be_aimed, setup),
+		cmocka_unit_test_setup(slots_depend_on_the_key, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
