@@ -70,7 +70,7 @@ check_page(const struct page *pg)
 {
 	const struct gmi_doc	*doc = &pg->doc;
 	struct gmi_doc		 again;
-	struct buf		 w;
+	struct buf		 w, w2;
 	bool			 pre = false;
 	size_t			 i;
 
@@ -106,6 +106,12 @@ check_page(const struct page *pg)
 	FUZZ_ASSERT(again.len == doc->len);
 	for (i = 0; i < doc->len; i++)
 		FUZZ_ASSERT(again.lines[i].type == doc->lines[i].type);
+	/* The same lines: what was read back writes the same bytes. */
+	buf_init(&w2);
+	FUZZ_ASSERT(gmi_write(&again, &w2) == 0);
+	FUZZ_ASSERT(w2.len == w.len &&
+	    (w.len == 0 || memcmp(w.data, w2.data, w.len) == 0));
+	buf_free(&w2);
 	gmi_free(&again);
 	buf_free(&w);
 }
