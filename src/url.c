@@ -66,7 +66,7 @@ url_valid_host(const char *h)
 
 	if (inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1)
 		return true;
-	if (*h == '\0' || strlen(h) > HOSTNAME_MAX)
+	if (*h == '\0' || strlen(h) > HOSTNAME_MAX || !utf8_valid(h, strlen(h)))
 		return false;
 	for (p = h; ; p++) {
 		unsigned char c = (unsigned char)*p;

@@ -4,7 +4,8 @@
  * scheme and host, a decoded path with no control byte, no dot segment,
  * valid UTF-8), and the parts must survive being written back into a URL
  * and parsed again.  url_decode, path_check and url_encode_path get the
- * same bytes, with output buffers sized exactly so ASan sees overflows.
+ * same bytes, with output buffers sized exactly so ASan sees overflows;
+ * url_squeeze_slashes, url_valid_host and url_host_equal get them too.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@ check_parse(const uint8_t *data, size_t n)
 	FUZZ_ASSERT(no_controls(u.path));
 	FUZZ_ASSERT(utf8_valid(u.path, strlen(u.path)));
 	FUZZ_ASSERT(!has_dot_segment(u.path));
+	FUZZ_ASSERT(strstr(u.path, "//") == NULL);	/* one name a file */
 	FUZZ_ASSERT(u.has_query || u.query[0] == '\0');
 	FUZZ_ASSERT(no_controls(u.query) && strchr(u.query, ' ') == NULL);
 	reparse(&u);
@@ -144,6 +146,69 @@ check_encode(const char *s)
 	buf_free(&b);
 }
 
+/* Runs of slashes squeezed: none left, nothing else changed, stable. */
+static void
+check_squeeze(const char *s)
+{
+	char		*t = strdup(s), *u;
+	const char	*a, *b;
+
+	FUZZ_ASSERT(t != NULL);
+	url_squeeze_slashes(t);
+	FUZZ_ASSERT(strstr(t, "//") == NULL);
+	for (a = s, b = t; *a != '\0' || *b != '\0';) {
+		while (*a == '/')
+			a++;
+		while (*b == '/')
+			b++;
+		FUZZ_ASSERT(*a == *b);
+		if (*a != '\0') {
+			a++;
+			b++;
+		}
+	}
+	FUZZ_ASSERT((s[0] == '/') == (t[0] == '/'));
+	u = strdup(t);
+	FUZZ_ASSERT(u != NULL);
+	url_squeeze_slashes(u);
+	FUZZ_ASSERT(strcmp(t, u) == 0);
+	free(u);
+	free(t);
+}
+
+/*
+ * A name --hostname accepts is one a request can carry: its URL parses
+ * with that host.  Host comparison is reflexive and symmetric.
+ */
+static void
+check_host(const char *s, size_t n)
+{
+	struct url	 u;
+	struct buf	 b;
+	const char	*err;
+	char		*x, *y;
+	size_t		 i;
+
+	FUZZ_ASSERT(url_host_equal(s, s));
+	x = fuzz_strndup((const uint8_t *)s, n / 2);
+	y = fuzz_strndup((const uint8_t *)s + n / 2, n - n / 2);
+	FUZZ_ASSERT(url_host_equal(x, y) == url_host_equal(y, x));
+	free(x);
+	free(y);
+	if (!url_valid_host(s))
+		return;
+	buf_init(&b);
+	FUZZ_ASSERT(buf_printf(&b, strchr(s, ':') ? "gemini://[%s]/" :
+	    "gemini://%s/", s) == 0);
+	FUZZ_ASSERT(url_parse(b.data, b.len, &u, &err) == 0);
+	FUZZ_ASSERT(strlen(u.host) == n);
+	for (i = 0; i < n; i++)
+		FUZZ_ASSERT((unsigned char)u.host[i] ==
+		    tolower((unsigned char)s[i]));
+	FUZZ_ASSERT(url_host_equal(u.host, s));
+	buf_free(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
@@ -156,6 +221,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	if (path_check(s, &err) == 0)
 		FUZZ_ASSERT(!has_dot_segment(s));
 	check_encode(s);
+	check_squeeze(s);
+	if (strlen(s) == n)	/* the host checks take strings */
+		check_host(s, n);
 	free(s);
 	return 0;
 }

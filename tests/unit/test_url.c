@@ -700,7 +700,7 @@ test_valid_host(void **state)
 	static const char *const bad[] = {
 		"", "example.org:1965", "[::1]", "https://example.org",
 		"bad_host!", "-foo", "foo-", "a..b", ".a", "example.org.",
-		"a b", "a/b", "*.example.org",
+		"a b", "a/b", "*.example.org", "\xebge", "caf\xc3",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.x",
 		NULL,
 	};
