@@ -57,7 +57,9 @@ link_target(const char *page, const char *ref, struct buf *target)
 		return 0;
 	buf_init(&merged);
 	n = strcspn(ref, "?#");
+	/* As url_parse(): the server answers 59 to an encoded slash. */
 	if (url_merge_path(&merged, page, ref, n) == 0 &&
+	    strcasestr(merged.data, "%2F") == NULL &&
 	    buf_reserve(target, merged.len) == 0 &&
 	    url_decode(merged.data, merged.len, target->data,
 	    merged.len + 1, &target->len) == 0)

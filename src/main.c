@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,9 @@ main(int argc, char **argv)
 	const char		*err;
 	int			 r;
 
+	/* An inherited "ignore SIGCHLD" would let the kernel reap the
+	 * workers (and the --user check's child) before we can wait. */
+	signal(SIGCHLD, SIG_DFL);
 	parse_options(argc, argv);
 	/* --check checks --user too, but not its absence (systemd's User=). */
 	pw = conf.check_only && conf.user == NULL ? NULL : worker_user();

@@ -341,6 +341,9 @@ local_type(const struct gopher_page *pg, struct buf *sel)
 {
 	char mime[MIME_MAX];
 
+	/* As gopher_handle() does: capsule_lookup() refuses "//". */
+	url_squeeze_slashes(sel->data);
+	sel->len = strlen(sel->data);
 	if (strcmp(sel->data, SEARCH_PATH) == 0)	/* gopher.c's search */
 		return '7';
 	if (sel->len > 0 && sel->data[sel->len - 1] == '/')

@@ -122,7 +122,7 @@ become(const struct passwd *pw)
 int
 sandbox_user_reads(const struct passwd *pw)
 {
-	pid_t	 pid;
+	pid_t	 pid, w;
 	int	 fd, st;
 
 	if ((fd = open(conf.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
@@ -142,8 +142,11 @@ sandbox_user_reads(const struct passwd *pw)
 		_exit(0);
 	}
 	close(fd);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+	while ((w = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
 		;
+	/* ECHILD when SIGCHLD is ignored (inherited): st was never set. */
+	if (w == -1)
+		return 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
 }
 

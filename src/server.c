@@ -561,7 +561,10 @@ read_request(struct conn *c)
 				c->linelen = c->reqlen;
 				if (c->req[c->linelen - 1] == '\r')
 					c->linelen--;
-				dispatch(c);
+				if (c->linelen > max - 2)
+					refuse(c, "request too long");
+				else
+					dispatch(c);
 				return 1;
 			}
 			return (int)r;

@@ -62,6 +62,18 @@ def test_check_passes_on_the_shipped_capsule(tmp_path):
             "at start" % (tmp_path / "c")) in p.stderr
 
 
+def test_check_refuses_an_encoded_slash_link(tmp_path):
+    """The server answers 59 to a%2Fb.gmi: --check must not call the link
+    fine because a/b.gmi exists."""
+    root = tmp_path / "capsule"
+    (root / "a").mkdir(parents=True)
+    (root / "index.gmi").write_text("# Home\n=> a%2Fb.gmi B\n")
+    (root / "a" / "b.gmi").write_text("# B\n")
+    p = run("--check", "--root", str(root), "--certs", str(tmp_path / "c"))
+    assert p.returncode == 1, p.stderr
+    assert 'link "a%2Fb.gmi" is not a valid URL' in p.stderr
+
+
 def test_check_names_every_problem(tmp_path):
     root = tmp_path / "capsule"
     (root / "sub").mkdir(parents=True)

@@ -1371,6 +1371,12 @@ def test_capsule_the_user_cannot_read(server_factory, capsule, tmp_path):
                            timeout=30)
         assert p.returncode == 1, p.stderr
         assert "the user nobody cannot read it" in p.stderr, p.stderr
+    # The same when started with SIGCHLD ignored (some service managers
+    # and shells pass that on): the check's child is still waited for.
+    p = subprocess.run(cmd + ["--check"], capture_output=True, text=True,
+                       timeout=30, preexec_fn=lambda: signal.signal(
+                           signal.SIGCHLD, signal.SIG_IGN))
+    assert p.returncode == 1 and "cannot read it" in p.stderr, p.stderr
 
 
 # ------------------------------------------------- the shipped capsule

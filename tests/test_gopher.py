@@ -428,3 +428,27 @@ def test_gopher_plus_errors_and_search(srv):
     plus = srv.gopher(b"/search\tfirst\t+\r\n")
     assert plus.startswith(b"+-1\r\n")
     assert plus[5:] == srv.gopher(b"/search\tfirst\r\n")
+
+
+def test_double_slash_link_keeps_its_item_type(server_factory, tmp_path):
+    """A page's link "a//sub" is the directory a/sub/: a type 1 item
+    whose selector has one slash, not a type 9 file."""
+    root = tmp_path / "dbl"
+    (root / "a" / "sub").mkdir(parents=True)
+    (root / "index.gmi").write_text("# Home\n=> a//sub double\n")
+    (root / "a" / "sub" / "index.gmi").write_text("# Sub\n")
+    for d in (root, root / "a", root / "a" / "sub"):
+        os.chmod(d, 0o755)
+    s = server_factory(root=root, args=AS_ROOT)
+    items = [l for l in menu_lines(s.gopher(b"/\r\n")) if l[0] == "1double"]
+    assert items and items[0][1] == "/a/sub/", menu_lines(s.gopher(b"/\r\n"))
+
+
+def test_selector_ended_by_closing_keeps_the_length_limit(srv):
+    long_line = b"/\t" + b"x" * 1023          # 1025 bytes, one too many
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as s:
+        s.sendall(long_line)
+        s.shutdown(socket.SHUT_WR)
+        data = recv_all(s)
+    assert data.startswith(b"3request too long"), data[:80]
+    assert_error(srv.gopher(long_line + b"\r\n"))

@@ -549,7 +549,7 @@ def test_profile_articles_must_stay_inside(tmp_path):
     /x would write outside -o DIR."""
     site = small_site(tmp_path)
     out = tmp_path / "out"
-    for bad in ("../escaped", "/tmp/escaped", "a/../../escaped"):
+    for bad in ("../escaped", "/tmp/escaped", "a/../../escaped", "/"):
         (site / "html2gmi.conf").write_text("articles %s\n" % bad)
         rc, _, err = run(["-o", str(out), str(site)])
         assert rc == 1
@@ -624,3 +624,24 @@ def test_ordered_list_numbers_do_not_overflow():
     text = out.decode()
     assert "9223372036854775807. a" in text
     assert "-9223372036854775808" not in text
+
+
+def test_root_relative_links_under_a_base_path(tmp_path):
+    """With --base-url https://example.com/blog/, "/x" is the host's: inside
+    the site only under /blog/, after dot segments, case counting."""
+    site = small_site(tmp_path)
+    (site / "about.html").write_bytes(b"<h1>About</h1><p>x")
+    (site / "index.html").write_bytes(
+        b"<h1>Home</h1><p><a href=/blog/about.html>in</a> "
+        b"<a href=/blog/../about.html>dots</a> "
+        b"<a href=/Blog/about.html>case</a> "
+        b"<a href=/contact.html>root</a></p>")
+    out = tmp_path / "out"
+    rc, _, err = run(["-b", "https://example.com/blog/", "-o", str(out),
+                      str(site)])
+    assert rc == 0, err
+    home = (out / "index.gmi").read_text()
+    assert "=> about.gmi in" in home
+    assert "=> https://example.com/about.html dots" in home
+    assert "=> https://example.com/Blog/about.html case" in home
+    assert "=> https://example.com/contact.html root" in home

@@ -338,16 +338,35 @@ link_resolve(const struct linkctx *lc, const char *href, struct buf *out)
 		 * The site lives below the host's root: "/x" is the host's,
 		 * inside the site only when it lies under the base path.
 		 */
-		struct buf abs;
+		struct buf	 abs, clean;
+		size_t		 pl = strcspn(h.data, "?#"), bl = strlen(bp);
+		char		 end = h.data[pl];
+		const char	*ap;
+		int		 rc;
 
+		/* As a browser: dot segments go first, the path's case
+		 * counts ("/blog/../x" and "/Blog/x" are not /blog/'s). */
+		while (bl > 1 && bp[bl - 1] == '/')
+			bl--;
 		buf_init(&abs);
-		if (buf_append(&abs, lc->base_url, (size_t)(bp -
-		    lc->base_url)) == -1 || buf_puts(&abs, h.data) == -1) {
+		buf_init(&clean);
+		h.data[pl] = '\0';
+		rc = remove_dots(h.data + 1, true, &clean);
+		h.data[pl] = end;
+		if (rc == -1 || buf_append(&abs, lc->base_url, (size_t)(bp -
+		    lc->base_url)) == -1 || buf_putc(&abs, '/') == -1 ||
+		    buf_puts(&abs, clean.len ? clean.data : "") == -1 ||
+		    buf_puts(&abs, h.data + pl) == -1) {
 			buf_free(&abs);
+			buf_free(&clean);
 			goto oom;
 		}
-		if ((local = under_base(abs.data, lc->base_url)) != NULL)
-			r = resolve_path(lc, local, out);
+		buf_free(&clean);
+		ap = abs.data + (bp - lc->base_url);
+		if (strncmp(ap, bp, bl) == 0 && (ap[bl] == '\0' ||
+		    ap[bl] == '/'))
+			r = resolve_path(lc, ap[bl] == '\0' ? "/" : ap + bl,
+			    out);
 		else {
 			buf_reset(out);
 			r = buf_puts(out, abs.data) == -1 ? -1 : 1;

@@ -174,13 +174,14 @@ profile_line(struct profile *p, const char *key, const char *val,
 		free(p->articles);
 		if ((p->articles = strndup(val, n)) == NULL)
 			return -1;
-		if (strcmp(p->articles, ".") == 0 || p->articles[0] == '\0') {
+		if (val[0] != '/' && (strcmp(p->articles, ".") == 0 ||
+		    p->articles[0] == '\0')) {
 			free(p->articles);
 			p->articles = NULL;
 			return 0;
 		}
 		/* The article index is written there: inside -o DIR. */
-		if (p->articles[0] == '/' || path_check(p->articles, &why)) {
+		if (val[0] == '/' || path_check(p->articles, &why)) {
 			buf_printf(err, "articles wants a directory inside the "
 			    "site, such as articles, not \"%s\"", val);
 			free(p->articles);
