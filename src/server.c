@@ -542,6 +542,19 @@ refuse(struct conn *c, const char *why)
 	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 }
 
+/* The request line ends at len (before LF, or at the client's close). */
+static void
+end_line(struct conn *c, size_t len, size_t limit)
+{
+	c->linelen = len;
+	if (c->linelen > 0 && c->req[c->linelen - 1] == '\r')
+		c->linelen--;
+	if (c->linelen > limit)
+		refuse(c, "request too long");
+	else
+		dispatch(c);
+}
+
 /* Read until the request's line end; refuse NUL and over-long lines. */
 static int
 read_request(struct conn *c)
@@ -558,13 +571,7 @@ read_request(struct conn *c)
 			 * with the client closing its side instead of CRLF. */
 			if (r == -1 && c->eof && c->proto == PROTO_GOPHER &&
 			    c->reqlen > 0) {
-				c->linelen = c->reqlen;
-				if (c->req[c->linelen - 1] == '\r')
-					c->linelen--;
-				if (c->linelen > max - 2)
-					refuse(c, "request too long");
-				else
-					dispatch(c);
+				end_line(c, c->reqlen, max - 2);
 				return 1;
 			}
 			return (int)r;
@@ -580,14 +587,7 @@ read_request(struct conn *c)
 				return 1;
 			}
 		if (nl != NULL) {
-			c->linelen = (size_t)(nl - c->req);
-			if (c->linelen > 0 && c->req[c->linelen - 1] == '\r')
-				c->linelen--;
-			if (c->linelen > max - 2) {
-				refuse(c, "request too long");
-				return 1;
-			}
-			dispatch(c);
+			end_line(c, (size_t)(nl - c->req), max - 2);
 			return 1;
 		}
 		if (c->reqlen == max) {
