@@ -146,30 +146,25 @@ def test_shared_ticket_key_resumes_across_instances(server_factory,
 
 def test_bad_ticket_key_file(tmp_path):
     key = tmp_path / "short.key"
-    key.write_bytes(b"too short")
-    key.chmod(0o600)
     lumbar = os.path.join(os.environ.get("LUMBAR_BUILD",
                                          os.path.join(ROOT, "build")),
                           "lumbar")
-    p = subprocess.run([lumbar, "--allow-root", "--root",
-                        os.path.join(ROOT, "capsule"), "--certs",
-                        str(tmp_path / "c"), "--ticket-key", str(key),
-                        "-p", str(free_port()), "-g", "0", "-l",
-                        "127.0.0.1"], capture_output=True, text=True,
-                       timeout=10)
-    assert p.returncode == 1
-    assert "short.key" in p.stderr and "80" in p.stderr
-    # Whoever reads the key decrypts every resumed session: 0644 refused.
-    key.write_bytes(os.urandom(80))
-    key.chmod(0o644)
-    p = subprocess.run([lumbar, "--allow-root", "--root",
-                        os.path.join(ROOT, "capsule"), "--certs",
-                        str(tmp_path / "c"), "--ticket-key", str(key),
-                        "-p", str(free_port()), "-g", "0", "-l",
-                        "127.0.0.1"], capture_output=True, text=True,
-                       timeout=10)
-    assert p.returncode == 1
-    assert "only its owner can read (chmod 600)" in p.stderr
+    # Too short; then the right size, but whoever reads the key decrypts
+    # every resumed session: 0644 refused.
+    for content, mode, says in (
+            (b"too short", 0o600, ("short.key", "80")),
+            (os.urandom(80), 0o644, ("only its owner can read (chmod 600)",))):
+        key.write_bytes(content)
+        key.chmod(mode)
+        p = subprocess.run([lumbar, "--allow-root", "--root",
+                            os.path.join(ROOT, "capsule"), "--certs",
+                            str(tmp_path / "c"), "--ticket-key", str(key),
+                            "-p", str(free_port()), "-g", "0", "-l",
+                            "127.0.0.1"], capture_output=True, text=True,
+                           timeout=10)
+        assert p.returncode == 1
+        for text in says:
+            assert text in p.stderr, p.stderr
 
 
 def test_serves_as_pid_1(tmp_path):
