@@ -11,8 +11,21 @@ build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libgumbo-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl iproute2"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"
-# libFuzzer and the sanitizer runtimes of clang (make fuzz).
-fuzz="clang libclang-rt-14-dev"
+# libFuzzer and the sanitizer runtimes of clang (make fuzz).  The runtimes
+# are packaged per clang major version: ask apt which one Debian's clang
+# is (14 on Debian 12, 19 on Debian 13), else go by the release.
+clang_rt() {
+	v=$(apt-cache depends clang 2>/dev/null |
+	    sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+	if [ -z "$v" ]; then
+		case $(. /etc/os-release 2>/dev/null; echo "${VERSION_ID:-}") in
+		13) v=19 ;;
+		*) v=14 ;;
+		esac
+	fi
+	echo "libclang-rt-$v-dev"
+}
+fuzz="clang $(clang_rt)"
 all="$test $clients $fuzz"
 # `make screenshots` (not part of `make test`): a graphical and a terminal
 # client under Xvfb, captured and cut down with ImageMagick.
