@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh: the Debian packages lumbar needs, in one list.
-#   deps.sh build|test|all|screenshots
+#   deps.sh build|test|clients|all|screenshots
 #                            install what is missing when root (or through
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
@@ -36,10 +36,11 @@ if [ "${1:-}" = "--list" ]; then list=1; shift; fi
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
+clients) want="$test $clients" ;;
 fuzz) want=$fuzz ;;
 all) want=$all ;;
 screenshots) want="$build $screenshots" ;;
-*) echo "usage: deps.sh [--list] build|test|all|screenshots" >&2; exit 2 ;;
+*) echo "usage: deps.sh [--list] build|test|clients|all|screenshots" >&2; exit 2 ;;
 esac
 if [ $list = 1 ]; then echo $want; exit 0; fi
 
