@@ -213,9 +213,18 @@ def test_no_line_end_before_deadline(srv):
     assert_serving(srv)
 
 
-def test_idle_client_does_not_block_others(srv):
-    with socket.create_connection((srv.host, srv.gopher_port), 10):
+def test_idle_client_does_not_block_others(server_factory, site):
+    # One worker (another would hide a blocked one) and a deadline far
+    # beyond the test's own time-outs: the idle client is still held
+    # while the other is served.
+    srv = server_factory(root=site, args=["--timeout", "120",
+                                          "--workers", "1"] + AS_ROOT)
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as idle:
+        idle.sendall(b"/arti")                     # no line end yet
         assert_serving(srv)
+        idle.setblocking(False)
+        with pytest.raises(BlockingIOError):       # not answered, not closed
+            idle.recv(1, socket.MSG_PEEK)
 
 
 def test_gopher_plus_probe(srv):
