@@ -1,6 +1,8 @@
 # lumbar: a Gemini and Gopher capsule server, and html2gmi, its converter.
 # `make run` builds and serves capsule/; `make test` runs every test.
 
+# The one version of lumbar and html2gmi (--version, html2gmi's Atom feed).
+VERSION	 = 0.1.0
 CC	?= cc
 BUILD	?= build
 PYTHON	?= /usr/bin/python3
@@ -13,7 +15,8 @@ WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS		?= -O2 -g
 SANITIZE	?=
-ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) $(CFLAGS) $(SANITIZE) \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
 LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp)
 H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
@@ -168,7 +171,8 @@ FUZZ_TIMEOUT	?= 10
 FUZZ_RUNS	?=
 FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) -O1 -g -fno-omit-frame-pointer \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
 FUZZ_ALL	 = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS	?= $(FUZZ_ALL)

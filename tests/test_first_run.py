@@ -152,6 +152,8 @@ def test_startup_errors_are_one_clear_line(tmp_path):
     lines = [l for l in p.stderr.splitlines() if l.startswith("lumbar:")]
     assert len(lines) == 1, p.stderr
     assert f"port {port}" in lines[0] and "the port is in use" in lines[0]
+    # it binds before it makes a certificate: none is left behind
+    assert not os.path.exists(tmp_path / "c" / "localhost.crt")
     # the capsule is missing
     p = run("--root", str(tmp_path / "nowhere"), "--certs",
             str(tmp_path / "c"), "--port", str(free_port()))
