@@ -95,23 +95,30 @@ $(BUILD)/search_bench: tests/bench/search_bench.c $(BUILD)/liblumbar.a
 bench-search: $(BUILD)/search_bench
 	$(BUILD)/search_bench
 
+# make run and make test print little but warnings, errors and results
+# (apt's output goes to build/deps.log); V=1 shows every command.
+V		?=
+QUIET		 = $(if $(V),,-s)
+
 # Installs missing Debian packages when root (or through sudo), else
 # names the exact apt-get line and stops.
 deps:
-	@sh contrib/deps.sh build
+	@V=$(V) sh contrib/deps.sh build
 
 # Serve capsule/ on gemini://localhost:1965/ and gopher://localhost:7070/.
 run: deps
-	@$(MAKE) --no-print-directory all
-	exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
+	@echo "building lumbar (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all
+	@exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
 	    --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
 
 unit: $(UNIT_BINS)
 
 test check:
-	@sh contrib/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) \
-	    $(BUILD)/gemload $(BUILD)/tlsfloor
+	@V=$(V) sh contrib/deps.sh test
+	@echo "building lumbar and the tests (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all $(UNIT_BINS) $(TOOL_BINS) \
+	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.

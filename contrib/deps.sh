@@ -5,6 +5,7 @@
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
 #   deps.sh --list GROUP     print the packages of GROUP.
+# apt's output goes to build/deps.log; V=1 shows it instead.
 set -eu
 
 build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libgumbo-dev"
@@ -54,14 +55,28 @@ done
 [ -z "$missing" ] && exit 0
 
 line="apt-get install -y$missing"
+# apt's hundreds of lines go to a log (V=1: to the terminal), so that what
+# make run prints last, the server's banner, is what the eye lands on.
+log=$(cd "$(dirname "$0")/.." && pwd)/build/deps.log
+install_missing() {
+	if [ -n "${V:-}" ]; then
+		"$@" apt-get install -y $missing ||
+		    { "$@" apt-get update && "$@" apt-get install -y $missing; }
+	else
+		mkdir -p "$(dirname "$log")"
+		{ "$@" apt-get install -y -q $missing ||
+		    { "$@" apt-get update && "$@" apt-get install -y -q $missing; }
+		} >"$log" 2>&1 ||
+		    { tail -n 20 "$log" >&2; echo "deps.sh: failed; see $log" >&2
+		      return 1; }
+	fi
+}
 if [ "$(id -u)" = 0 ]; then
-	echo "deps.sh: installing$missing"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
-	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
+	echo "deps.sh: installing$missing (log: $log)"
+	install_missing env DEBIAN_FRONTEND=noninteractive
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-	echo "deps.sh: installing$missing (sudo)"
-	sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing ||
-	    { sudo -n apt-get update && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing; }
+	echo "deps.sh: installing$missing (sudo; log: $log)"
+	install_missing sudo -n env DEBIAN_FRONTEND=noninteractive
 else
 	echo "deps.sh: missing Debian packages; as root, run:" >&2
 	echo "    $line" >&2
