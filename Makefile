@@ -1,6 +1,8 @@
 # lumbar: a Gemini and Gopher capsule server, and html2gmi, its converter.
 # `make run` builds and serves capsule/; `make test` runs every test.
 
+# The one version of lumbar and html2gmi (--version, html2gmi's Atom feed).
+VERSION	 = 0.1.0
 CC	?= cc
 BUILD	?= build
 PYTHON	?= /usr/bin/python3
@@ -13,7 +15,8 @@ WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS		?= -O2 -g
 SANITIZE	?=
-ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) $(CFLAGS) $(SANITIZE) \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
 LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp -lidn2)
 H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
@@ -92,23 +95,30 @@ $(BUILD)/search_bench: tests/bench/search_bench.c $(BUILD)/liblumbar.a
 bench-search: $(BUILD)/search_bench
 	$(BUILD)/search_bench
 
+# make run and make test print little but warnings, errors and results
+# (apt's output goes to build/deps.log); V=1 shows every command.
+V		?=
+QUIET		 = $(if $(V),,-s)
+
 # Installs missing Debian packages when root (or through sudo), else
 # names the exact apt-get line and stops.
 deps:
-	@sh contrib/deps.sh build
+	@V=$(V) sh contrib/deps.sh build
 
 # Serve capsule/ on gemini://localhost:1965/ and gopher://localhost:7070/.
 run: deps
-	@$(MAKE) --no-print-directory all
-	exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
+	@echo "building lumbar (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all
+	@exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
 	    --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
 
 unit: $(UNIT_BINS)
 
 test check:
-	@sh contrib/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) \
-	    $(BUILD)/gemload $(BUILD)/tlsfloor
+	@V=$(V) sh contrib/deps.sh test
+	@echo "building lumbar and the tests (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all $(UNIT_BINS) $(TOOL_BINS) \
+	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
 	@BUILD=$(BUILD) $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
@@ -168,7 +178,8 @@ FUZZ_TIMEOUT	?= 10
 FUZZ_RUNS	?=
 FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) -O1 -g -fno-omit-frame-pointer \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
 FUZZ_ALL	 = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS	?= $(FUZZ_ALL)

@@ -13,6 +13,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* lumbar's and html2gmi's version: the Makefile's VERSION, passed as -D. */
+#ifndef LUMBAR_VERSION
+#error "LUMBAR_VERSION comes from the Makefile: -DLUMBAR_VERSION='\"x.y.z\"'"
+#endif
+
 #define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
 #define GEMINI_DEFAULT_PORT 1965    /* a URL's port when it names none */
 #define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */

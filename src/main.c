@@ -1,7 +1,7 @@
 /*
  * main.c: options and the life cycle of lumbar: parse the command line,
- * open the capsule and libmagic, load (or create) certificates, bind the
- * listeners, then serve until SIGTERM.
+ * open the capsule and libmagic, bind the listeners, load (or create)
+ * certificates, then serve until SIGTERM.
  */
 #include <arpa/inet.h>
 
@@ -17,8 +17,6 @@
 
 #include "lumbar.h"
 #include "tls.h"
-
-#define LUMBAR_VERSION "0.1.0"
 
 struct config conf = {
 	.root = "capsule",
@@ -382,12 +380,14 @@ main(int argc, char **argv)
 		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
 	if (conf.check_only)
 		return check_all() == 0 ? 0 : 1;
+	/* Bind first: a port lumbar cannot have (in use, or under 1024 for
+	 * an ordinary user) must not leave a new certificate behind. */
+	server_listen();
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
-	server_listen();
 	banner();
 	tls_check_expiry();
 	r = workers_run(pw);

@@ -26,6 +26,10 @@ def run_unit():
                               text=True, timeout=120, cwd=ROOT)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
+        # pytest writes to the same descriptors next: without a flush, a
+        # redirected run shows the unit tests' output after pytest's.
+        sys.stdout.flush()
+        sys.stderr.flush()
         ok = sum(1 for l in proc.stdout.splitlines() if l.startswith("ok "))
         bad = sum(1 for l in proc.stdout.splitlines()
                   if l.startswith("not ok "))
@@ -43,7 +47,7 @@ def run_pytest():
         env = dict(os.environ, LUMBAR_BUILD=BUILD)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rs", "-p",
-             "no:cacheprovider", f"--junitxml={report}",
+             "no:cacheprovider", "--durations=10", f"--junitxml={report}",
              os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
         if not os.path.exists(report):
             return 0, 1, 0

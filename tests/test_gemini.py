@@ -905,7 +905,7 @@ def test_clients_that_go_away_early(srv):
 def test_openssl_s_client(srv):
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl(1) not installed")
+        pytest.skip("SKIP: openssl not installed (apt-get install openssl)")
     p = subprocess.run(
         [openssl, "s_client", "-connect", f"127.0.0.1:{srv.port}",
          "-servername", "localhost", "-quiet"],
@@ -1161,8 +1161,9 @@ def test_idle_clients_do_not_block_others(server_factory, capsule):
 
 
 def test_slow_client_does_not_block_others(server_factory, capsule):
+    # One worker: with more, another worker would hide a blocked one.
     s = server_factory(root=capsule["root"], gopher=False,
-                       args=["--timeout", "120"])
+                       args=["--timeout", "120", "--workers", "1"])
     ctx = client_ctx()
     req = (url(s, "/page.gmi") + "\r\n").encode()
     with socket.create_connection((s.host, s.port), 60) as raw:
@@ -1184,11 +1185,20 @@ def test_slow_client_does_not_block_others(server_factory, capsule):
 
 
 def test_slow_reader_does_not_block_others(server_factory, capsule):
+    # One worker: a worker stuck writing to the slow reader would leave no
+    # other to answer.  The reader's small window and segments (4 KiB
+    # buffer, 1 KiB MSS, both set before connecting) keep the server's
+    # send buffer far smaller than the 3 MiB answer, so the server must
+    # wait for this client; small segments also let it read the rest
+    # quickly (a window under one loopback MSS stalls TCP for 200 ms a time).
     s = server_factory(root=capsule["root"], gopher=False,
-                       args=["--timeout", "120"])
+                       args=["--timeout", "120", "--workers", "1"])
     ctx = client_ctx()
-    with socket.create_connection((s.host, s.port), 60) as raw:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as raw:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
+        raw.settimeout(60)
+        raw.connect((s.host, s.port))
         with ctx.wrap_socket(raw, server_hostname="localhost",
                              suppress_ragged_eofs=False) as slow:
             slow.sendall((url(s, "/big.bin") + "\r\n").encode())

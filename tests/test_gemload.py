@@ -99,7 +99,7 @@ def test_openssl_s_client_reports_reused(srv, tmp_path):
         first = subprocess.run(base + ["-sess_out", sess], input=req,
                                capture_output=True, timeout=30)
     except FileNotFoundError:
-        pytest.skip("openssl is not installed")
+        pytest.skip("SKIP: openssl not installed (apt-get install openssl)")
     assert b"20 text/gemini" in first.stdout, first.stdout[-2000:]
     assert b"\nNew, " in first.stdout
     assert os.path.getsize(sess) > 0

@@ -27,7 +27,8 @@ GOLDEN = os.path.join(ROOT, "tests", "golden", "html")
 GOLDEN_SITES = os.path.join(ROOT, "tests", "golden", "site")
 SITE = os.path.join(ROOT, "contrib", "site")
 CAPSULE = os.path.join(ROOT, "capsule")
-SEED = "/work/shared/seed/inversion-therapy.txt"
+# The article's text as published: the conversion must keep every paragraph.
+SEED = os.path.join(ROOT, "tests", "data", "inversion-therapy.txt")
 TIMEOUT = 60        # seconds; ASan builds are several times slower
 
 

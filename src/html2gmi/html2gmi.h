@@ -9,7 +9,7 @@
 
 #include "lumbar.h"
 
-#define H2G_VERSION	"0.1"
+#define H2G_VERSION	LUMBAR_VERSION	/* the Makefile's VERSION */
 #define H2G_INPUT_MAX	(64 * 1024 * 1024)	/* bytes of one HTML file */
 #define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
