@@ -162,7 +162,7 @@ cfile_free(struct cfile *f)
 	int i;
 
 	for (i = 0; i < CFILE_DERIVED; i++) {
-		free(f->derived[i]);
+		blob_release(f->derived[i]);
 		free(f->derivedkey[i]);
 	}
 	free(f->key);
@@ -178,45 +178,44 @@ cfile_bytes(const struct cfile *f)
 	int	 i;
 
 	for (i = 0; i < CFILE_DERIVED; i++)
-		n += f->derivedlen[i];
+		n += f->derived[i] ? f->derived[i]->len : 0;
 	return n;
 }
 
-/* The form number slot made from f for key, or NULL. */
-const char *
-capsule_derived(const struct cfile *f, int slot, const char *key,
-    size_t *len)
+/* The form number slot made from f for key, referenced, or NULL. */
+struct blob *
+capsule_derived(const struct cfile *f, int slot, const char *key)
 {
 	if (f == NULL || slot < 0 || slot >= CFILE_DERIVED ||
 	    f->derived[slot] == NULL || strcmp(f->derivedkey[slot], key) != 0)
 		return NULL;
-	*len = f->derivedlen[slot];
-	return f->derived[slot];
+	return blob_ref(f->derived[slot]);
 }
 
-/* Keep a form made from f, when the cache has room; else forget it. */
+/*
+ * Keep bl, a form made from f for key, when the cache has room.  The
+ * slot takes its own reference; the form it held is released, not freed
+ * under a response still sending it.
+ */
 void
-capsule_derive(struct cfile *f, int slot, const char *key, const char *data,
-    size_t len)
+capsule_derive(struct cfile *f, int slot, const char *key, struct blob *bl)
 {
-	char *d, *k;
+	size_t	 old;
+	char	*k;
 
-	if (f == NULL || f->stale || slot < 0 || slot >= CFILE_DERIVED ||
-	    cache_bytes - f->derivedlen[slot] + len > CACHE_TOTAL_MAX)
+	if (f == NULL || bl == NULL || f->stale || slot < 0 ||
+	    slot >= CFILE_DERIVED)
 		return;
-	if ((d = malloc(len + 1)) == NULL || (k = strdup(key)) == NULL) {
-		free(d);
+	old = f->derived[slot] ? f->derived[slot]->len : 0;
+	if (cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
+	    (k = strdup(key)) == NULL)
 		return;
-	}
-	memcpy(d, data, len);
-	d[len] = '\0';
-	cache_bytes -= f->derivedlen[slot];
-	free(f->derived[slot]);
+	cache_bytes -= old;
+	blob_release(f->derived[slot]);
 	free(f->derivedkey[slot]);
-	f->derived[slot] = d;
+	f->derived[slot] = blob_ref(bl);
 	f->derivedkey[slot] = k;
-	f->derivedlen[slot] = len;
-	cache_bytes += len;
+	cache_bytes += bl->len;
 }
 
 void
