@@ -339,6 +339,11 @@ lookup_file(const char *key, int fd, const struct stat *st,
 	char		 peek[MAGIC_PEEK];
 	ssize_t		 r;
 
+	if (secrets_is(st)) {	/* a key or the log, however reached */
+		close(fd);
+		lk->kind = CAP_NOT_FOUND;
+		return -1;
+	}
 	for (pp = &cache[hash(key)]; *pp != NULL; pp = &(*pp)->next) {
 		if (strcmp((*pp)->key, key) != 0)
 			continue;
@@ -541,7 +546,7 @@ listed_kind(const char *dir, const char *name)
 	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
 	    (fd = open_beneath(p.data, O_PATH)) != -1) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = 0;
+			r = secrets_is(&st) ? -1 : 0;
 		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			r = 1;
 		close(fd);
@@ -634,7 +639,7 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 		return 0;
 	if ((fd = open_beneath(w->path.data, O_RDONLY)) == -1)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
 	    (size_t)st.st_size <= w->max &&
 	    capsule_read(fd, st.st_size, &w->data) == 0)
 		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);

@@ -256,6 +256,12 @@ int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);
 
+/* secrets.c: keys and the log, kept out of what is served. */
+struct stat;
+int	 secrets_check(void (*)(const char *, ...));
+void	 secrets_note(void);
+bool	 secrets_is(const struct stat *);
+
 /* check.c: lumbar --check. */
 int	 check_all(void);
 

@@ -371,6 +371,8 @@ main(int argc, char **argv)
 		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
 	if (conf.check_only)
 		return check_all() == 0 ? 0 : 1;
+	/* Before tls_init, which would make the keys where they lie. */
+	secrets_check(fatal);
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
 	/* Before the workers fork, so that they share one index. */
