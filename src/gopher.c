@@ -442,6 +442,13 @@ serve_path(struct response *r, const char *sel)
 	lookup_release(&lk);
 }
 
+/* Is the field after the TAB a Gopher+ mark alone ("+", "$", "!")? */
+static bool
+plus_mark(const char *f, size_t n)
+{
+	return n == 1 && (f[0] == '+' || f[0] == '$' || f[0] == '!');
+}
+
 void
 gopher_handle(const char *line, size_t len, struct response *r)
 {
@@ -487,7 +494,12 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		const char *rest = tab + 1;
 		size_t rn = len - sl - 1;
 
-		if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
+		/* The search's field is the words, whatever they start with
+		 * ("$5 coffee", "+1"): a Gopher+ request there is the mark
+		 * alone. */
+		if (strcmp(sel, SEARCH_PATH) == 0 && !plus_mark(rest, rn))
+			serve_search(r, sel, rest, rn);
+		else if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
 			serve_attributes(r, sel);
 		else if (rn > 0 && rest[0] == '+')
 			serve_plus(r, sel);
