@@ -127,6 +127,18 @@ check-asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 
+# Interleaved clients of mixed behaviour against one worker, every whole
+# answer checked byte for byte (tests/stress.py; make test runs 3 s of it).
+# STRESS_ARGS="--seconds 20" bounds it; stress-asan runs the ASan build.
+.PHONY: stress stress-asan
+stress: all
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/stress.py $(STRESS_ARGS)
+
+stress-asan:
+	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" stress
+
 # A bounded soak (not part of make test): thousands of mixed requests.
 soak: all
 	$(PYTHON) tests/soak.py $(SOAK_ARGS)

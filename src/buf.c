@@ -120,3 +120,42 @@ buf_steal(struct buf *b)
 	buf_init(b);
 	return p;
 }
+
+/*
+ * A blob is bytes shared by whoever holds a reference: a cache slot and
+ * every response sending them.  The last release frees them, so that no
+ * holder is left sending freed memory when another replaces the slot.
+ * Single-threaded (one worker, one loop): a plain counter is enough.
+ */
+struct blob *
+blob_from(struct buf *b)
+{
+	struct blob *bl;
+
+	if ((bl = malloc(sizeof(*bl))) == NULL)
+		return NULL;
+	bl->len = b->len;
+	if ((bl->data = buf_steal(b)) == NULL) {
+		free(bl);
+		return NULL;
+	}
+	bl->refs = 1;
+	return bl;
+}
+
+struct blob *
+blob_ref(struct blob *bl)
+{
+	if (bl != NULL)
+		bl->refs++;
+	return bl;
+}
+
+void
+blob_release(struct blob *bl)
+{
+	if (bl == NULL || --bl->refs > 0)
+		return;
+	free(bl->data);
+	free(bl);
+}

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <magic.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #define LISTING_MAX	10000			/* entries in one listing */
 #define TITLE_PEEK	(16 * 1024)		/* of a large page, for its title */
 #define WALK_DEPTH_MAX	32			/* directories deep */
+#define SYMLINK_HOPS_MAX 40			/* links in one path, as ELOOP */
 
 static int		 rootfd = -1;
 static magic_t		 magic;
@@ -110,27 +112,119 @@ capsule_read(int fd, off_t size, struct buf *b)
 }
 
 /*
- * Open path (relative to the root, leading slashes ignored) so that no
- * "..", absolute symlink or magic link can lead outside the root: the
- * kernel enforces it with RESOLVE_BENEATH.
+ * The path a request names (from the root; ".", ".." and leading
+ * slashes allowed), resolved one name at a time as the kernel would
+ * beneath the root: out gets it without any symbolic link, "." or "..",
+ * relative to the root ("." for the root itself).  The dotfile rule holds
+ * for every name on the way, those a link leads to included, so that no
+ * link makes .git/config or .ssh/ public.  -1 with errno: ENOENT for a
+ * hidden name, EXDEV for a way out (an absolute link, ".." above the
+ * root), ELOOP, or what fstatat(2) or readlinkat(2) said.
+ */
+static int
+resolve_beneath(const char *path, struct buf *out)
+{
+	struct buf	 todo, next;
+	struct stat	 st;
+	const char	*p, *end;
+	char		 target[PATH_MAX], *slash;
+	ssize_t		 n;
+	size_t		 len, keep, hops = 0;
+	int		 r = -1;
+
+	buf_init(&todo);
+	buf_reset(out);
+	if (buf_puts(&todo, path) == -1 || buf_reserve(out, 0) == -1)
+		goto out;
+	for (p = todo.data; ; p = end) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (len == 1 && p[0] == '.')
+			continue;
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (out->len == 0) {
+				errno = EXDEV;
+				goto out;
+			}
+			slash = strrchr(out->data, '/');
+			out->len = slash ? (size_t)(slash - out->data) : 0;
+			out->data[out->len] = '\0';
+			continue;
+		}
+		if (p[0] == '.') {	/* a dotfile, however it was reached */
+			errno = ENOENT;
+			goto out;
+		}
+		keep = out->len;
+		if ((keep > 0 && buf_putc(out, '/') == -1) ||
+		    buf_append(out, p, len) == -1)
+			goto out;
+		if (fstatat(rootfd, out->data, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			goto out;
+		if (!S_ISLNK(st.st_mode))
+			continue;
+		if (++hops > SYMLINK_HOPS_MAX) {
+			errno = ELOOP;
+			goto out;
+		}
+		n = readlinkat(rootfd, out->data, target, sizeof(target));
+		if (n == -1)
+			goto out;
+		if (n == 0 || (size_t)n == sizeof(target) || target[0] == '/') {
+			errno = n > 0 && target[0] == '/' ? EXDEV : ENAMETOOLONG;
+			goto out;
+		}
+		out->len = keep;
+		out->data[keep] = '\0';
+		/* The link's target, then what followed the link. */
+		buf_init(&next);
+		if (buf_append(&next, target, (size_t)n) == -1 ||
+		    buf_putc(&next, '/') == -1 || buf_puts(&next, end) == -1) {
+			buf_free(&next);
+			goto out;
+		}
+		buf_free(&todo);
+		todo = next;
+		end = todo.data;
+	}
+	r = out->len == 0 ? buf_putc(out, '.') : 0;
+out:
+	buf_free(&todo);
+	return r;
+}
+
+/*
+ * Open path (relative to the root, leading slashes ignored) as resolved
+ * above, so that no "..", absolute symlink, magic link or hidden name
+ * leads anywhere; the kernel opens the resolved path with no link at all
+ * (RESOLVE_NO_SYMLINKS), so that a link swapped in meanwhile fails.
  */
 static int
 open_beneath(const char *path, int flags)
 {
 	struct open_how	 how;
-	int		 fd;
+	struct buf	 real;
+	int		 fd = -1, e;
 
-	while (*path == '/')
-		path++;
-	if (*path == '\0')
-		path = ".";
-	memset(&how, 0, sizeof(how));
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	if (!(flags & O_PATH))
-		flags |= O_NOCTTY | O_NONBLOCK;
-	how.flags = (uint64_t)(flags | O_CLOEXEC);
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	buf_init(&real);
+	if (resolve_beneath(path, &real) == 0) {
+		memset(&how, 0, sizeof(how));
+		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+		if (!(flags & O_PATH))
+			flags |= O_NOCTTY | O_NONBLOCK;
+		how.flags = (uint64_t)(flags | O_CLOEXEC);
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, rootfd, real.data, &how,
+		    sizeof(how));
+	}
+	e = errno;
+	buf_free(&real);
+	errno = e;
 	return fd;
 }
 
@@ -162,7 +256,7 @@ cfile_free(struct cfile *f)
 	int i;
 
 	for (i = 0; i < CFILE_DERIVED; i++) {
-		free(f->derived[i]);
+		blob_release(f->derived[i]);
 		free(f->derivedkey[i]);
 	}
 	free(f->key);
@@ -178,45 +272,44 @@ cfile_bytes(const struct cfile *f)
 	int	 i;
 
 	for (i = 0; i < CFILE_DERIVED; i++)
-		n += f->derivedlen[i];
+		n += f->derived[i] ? f->derived[i]->len : 0;
 	return n;
 }
 
-/* The form number slot made from f for key, or NULL. */
-const char *
-capsule_derived(const struct cfile *f, int slot, const char *key,
-    size_t *len)
+/* The form number slot made from f for key, referenced, or NULL. */
+struct blob *
+capsule_derived(const struct cfile *f, int slot, const char *key)
 {
 	if (f == NULL || slot < 0 || slot >= CFILE_DERIVED ||
 	    f->derived[slot] == NULL || strcmp(f->derivedkey[slot], key) != 0)
 		return NULL;
-	*len = f->derivedlen[slot];
-	return f->derived[slot];
+	return blob_ref(f->derived[slot]);
 }
 
-/* Keep a form made from f, when the cache has room; else forget it. */
+/*
+ * Keep bl, a form made from f for key, when the cache has room.  The
+ * slot takes its own reference; the form it held is released, not freed
+ * under a response still sending it.
+ */
 void
-capsule_derive(struct cfile *f, int slot, const char *key, const char *data,
-    size_t len)
+capsule_derive(struct cfile *f, int slot, const char *key, struct blob *bl)
 {
-	char *d, *k;
+	size_t	 old;
+	char	*k;
 
-	if (f == NULL || f->stale || slot < 0 || slot >= CFILE_DERIVED ||
-	    cache_bytes - f->derivedlen[slot] + len > CACHE_TOTAL_MAX)
+	if (f == NULL || bl == NULL || f->stale || slot < 0 ||
+	    slot >= CFILE_DERIVED)
 		return;
-	if ((d = malloc(len + 1)) == NULL || (k = strdup(key)) == NULL) {
-		free(d);
+	old = f->derived[slot] ? f->derived[slot]->len : 0;
+	if (cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
+	    (k = strdup(key)) == NULL)
 		return;
-	}
-	memcpy(d, data, len);
-	d[len] = '\0';
-	cache_bytes -= f->derivedlen[slot];
-	free(f->derived[slot]);
+	cache_bytes -= old;
+	blob_release(f->derived[slot]);
 	free(f->derivedkey[slot]);
-	f->derived[slot] = d;
+	f->derived[slot] = blob_ref(bl);
 	f->derivedkey[slot] = k;
-	f->derivedlen[slot] = len;
-	cache_bytes += len;
+	cache_bytes += bl->len;
 }
 
 void
@@ -340,6 +433,11 @@ lookup_file(const char *key, int fd, const struct stat *st,
 	char		 peek[MAGIC_PEEK];
 	ssize_t		 r;
 
+	if (secrets_is(st)) {	/* a key or the log, however reached */
+		close(fd);
+		lk->kind = CAP_NOT_FOUND;
+		return -1;
+	}
 	for (pp = &cache[hash(key)]; *pp != NULL; pp = &(*pp)->next) {
 		if (strcmp((*pp)->key, key) != 0)
 			continue;
@@ -542,7 +640,7 @@ listed_kind(const char *dir, const char *name)
 	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
 	    (fd = open_beneath(p.data, O_PATH)) != -1) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = 0;
+			r = secrets_is(&st) ? -1 : 0;
 		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			r = 1;
 		close(fd);
@@ -629,13 +727,13 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 			r = walk_dir(w, depth + 1);
 		return r;
 	}
-	/* A linked file is read beneath the root like any request. */
-	if (!(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ||
-	    !is_gemtext_name(name))
+	/* A linked page is indexed under its own name only: what a link
+	 * inside the capsule leads to is walked where it is. */
+	if (!S_ISREG(st.st_mode) || !is_gemtext_name(name))
 		return 0;
 	if ((fd = open_beneath(w->path.data, O_RDONLY)) == -1)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
 	    (size_t)st.st_size <= w->max &&
 	    capsule_read(fd, st.st_size, &w->data) == 0)
 		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
@@ -678,9 +776,10 @@ walk_dir(struct walk *w, int depth)
 /*
  * Call fn(arg, path, data, size) for every gemtext file of the capsule a
  * request could reach (no dotfiles, nothing outside the root), read whole
- * when at most max bytes.  Directories reached through a symbolic link
- * are not entered, so that no link can make the walk loop or index a
- * tree twice.  Unreadable entries are skipped; -1 only when fn or memory
+ * when at most max bytes.  Symbolic links are not followed, neither to
+ * directories nor to pages, so that no link can make the walk loop or
+ * index a page twice: what a link leads to inside the capsule is walked
+ * under its own name.  Unreadable entries are skipped; -1 only when fn or memory
  * fails.
  */
 int

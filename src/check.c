@@ -131,6 +131,7 @@ check_all(void)
 	if (capsule_walk(check_page, NULL, CHECK_FILE_MAX) == -1)
 		problem("%s: cannot read the capsule", conf.root);
 	tls_check(problem);	/* problem() counts them */
+	secrets_check(problem);
 	if (problems == 0)
 		fprintf(stderr, "lumbar: %s and the certificates are fine\n",
 		    conf.root);

@@ -109,18 +109,15 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 {
 	struct gmi_doc	 doc;
 	struct buf	 big;
-	const char	*done;
-	size_t		 len;
 	int		 rc;
 
-	/* Made before for this selector: sent from the cache as it is. */
-	if ((done = capsule_derived(lk->file, form, sel, &len)) != NULL) {
+	/* Made before for this selector: sent from the cache as it is, the
+	 * response holding its own reference to the bytes. */
+	if ((r->blob = capsule_derived(lk->file, form, sel)) != NULL) {
 		r->status = 20;
 		buf_reset(&r->out);
-		r->file = lk->file;
-		r->file->refs++;
-		r->body = done;
-		r->bodylen = len;
+		r->body = r->blob->data;
+		r->bodylen = r->blob->len;
 		return 0;
 	}
 	gmi_init(&doc);
@@ -133,8 +130,13 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 	buf_free(&big);
 	if (rc == 0)
 		render(r, sel, &doc, form);
-	if (rc == 0 && r->status == 20)
-		capsule_derive(lk->file, form, sel, r->out.data, r->out.len);
+	/* The render becomes a blob the response and the cache share. */
+	if (rc == 0 && r->status == 20 && lk->file != NULL &&
+	    (r->blob = blob_from(&r->out)) != NULL) {
+		r->body = r->blob->data;
+		r->bodylen = r->blob->len;
+		capsule_derive(lk->file, form, sel, r->blob);
+	}
 	gmi_free(&doc);
 	return rc;
 }
@@ -320,8 +322,7 @@ plus_answer(struct response *r)
 	else {
 		/* Made here (a menu, or one kept in the cache), not a file
 		 * sent as it is; then its end says how it is ended. */
-		made = r->fd == -1 && (r->file == NULL ||
-		    r->body != r->file->data);
+		made = r->blob != NULL || (r->fd == -1 && r->file == NULL);
 		tail = r->bodylen > 0 ? r->body : r->out.data;
 		n = r->bodylen > 0 ? r->bodylen : r->out.len;
 		dotted = made && n >= 3 &&
@@ -441,6 +442,13 @@ serve_path(struct response *r, const char *sel)
 	lookup_release(&lk);
 }
 
+/* Is the field after the TAB a Gopher+ mark alone ("+", "$", "!")? */
+static bool
+plus_mark(const char *f, size_t n)
+{
+	return n == 1 && (f[0] == '+' || f[0] == '$' || f[0] == '!');
+}
+
 void
 gopher_handle(const char *line, size_t len, struct response *r)
 {
@@ -486,7 +494,12 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		const char *rest = tab + 1;
 		size_t rn = len - sl - 1;
 
-		if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
+		/* The search's field is the words, whatever they start with
+		 * ("$5 coffee", "+1"): a Gopher+ request there is the mark
+		 * alone. */
+		if (strcmp(sel, SEARCH_PATH) == 0 && !plus_mark(rest, rn))
+			serve_search(r, sel, rest, rn);
+		else if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
 			serve_attributes(r, sel);
 		else if (rn > 0 && rest[0] == '+')
 			serve_plus(r, sel);

@@ -47,6 +47,14 @@ int	 buf_putc(struct buf *, int);
 int	 buf_printf(struct buf *, const char *, ...) ATTR_PRINTF(2, 3);
 int	 buf_vprintf(struct buf *, const char *, va_list) ATTR_PRINTF(2, 0);
 char	*buf_steal(struct buf *);
+struct blob {			/* immutable bytes with shared owners */
+	char	*data;		/* NUL-terminated */
+	size_t	 len;
+	size_t	 refs;
+};
+struct blob *blob_from(struct buf *);
+struct blob *blob_ref(struct blob *);
+void	 blob_release(struct blob *);
 
 /* utf8.c: UTF-8 decoding, validation and repair. */
 #define UTF8_REPLACEMENT 0xFFFD
@@ -157,9 +165,9 @@ struct cfile {					/* one cached file */
 	bool		 stale;			/* unlinked, freed at refs 0 */
 	struct cfile	*next;
 	/* Forms made from it (a Gopher menu, its text), with the key they
-	 * were made for, so that a request costs no re-render. */
-	char		*derived[CFILE_DERIVED];
-	size_t		 derivedlen[CFILE_DERIVED];
+	 * were made for, so that a request costs no re-render.  Shared with
+	 * the responses sending them: replacing one frees nothing in use. */
+	struct blob	*derived[CFILE_DERIVED];
 	char		*derivedkey[CFILE_DERIVED];
 };
 enum cap_kind {
@@ -184,9 +192,8 @@ int	 capsule_lookup(const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
 int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
-const char *capsule_derived(const struct cfile *, int, const char *, size_t *);
-void	 capsule_derive(struct cfile *, int, const char *, const char *,
-	    size_t);
+struct blob *capsule_derived(const struct cfile *, int, const char *);
+void	 capsule_derive(struct cfile *, int, const char *, struct blob *);
 int	 capsule_listing(const char *, struct gmi_doc *);
 int	 capsule_mime(const char *, char *, size_t);
 void	 capsule_flush(void);
@@ -235,11 +242,14 @@ int	 search_build(const char **);
 void	 search_close(void);
 int	 search_page(struct gmi_doc *, const char *, size_t);
 
-/* server.c: what a protocol handler hands back to the event loop. */
+/* server.c: what a protocol handler hands back to the event loop.
+ * Every byte it sends is its own or held by a reference (file, blob)
+ * until the response is cleared, whatever other requests do meanwhile. */
 struct response {
 	int		 status;	/* Gemini code; Gopher logs the same */
 	struct buf	 out;		/* header, and a generated body */
 	struct cfile	*file;		/* then a cached body, which holds */
+	struct blob	*blob;		/* or a shared one, which holds */
 	const char	*body;		/* these bytes */
 	size_t		 bodylen;
 	int		 fd;		/* or a streamed one */
@@ -251,6 +261,12 @@ void	 response_take(struct response *, struct lookup *);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);
+
+/* secrets.c: keys and the log, kept out of what is served. */
+struct stat;
+int	 secrets_check(void (*)(const char *, ...));
+void	 secrets_note(void);
+bool	 secrets_is(const struct stat *);
 
 /* check.c: lumbar --check. */
 int	 check_all(void);

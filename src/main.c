@@ -380,6 +380,8 @@ main(int argc, char **argv)
 		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
 	if (conf.check_only)
 		return check_all() == 0 ? 0 : 1;
+	/* Before tls_init, which would make the keys where they lie. */
+	secrets_check(fatal);
 	/* Bind first: a port lumbar cannot have (in use, or under 1024 for
 	 * an ordinary user) must not leave a new certificate behind. */
 	server_listen();

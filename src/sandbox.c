@@ -39,7 +39,7 @@ static const int allowed[] = {
 	SCMP_SYS(epoll_pwait2),
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(getdents64),
-	SCMP_SYS(fcntl), SCMP_SYS(readlink),
+	SCMP_SYS(fcntl), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk),
 	SCMP_SYS(madvise), SCMP_SYS(mprotect),
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),

@@ -104,6 +104,7 @@ response_init(struct response *r)
 	r->status = 0;
 	buf_init(&r->out);
 	r->file = NULL;
+	r->blob = NULL;
 	r->body = NULL;
 	r->bodylen = 0;
 	r->fd = -1;
@@ -131,6 +132,10 @@ response_clear(struct response *r)
 	buf_free(&r->out);
 	capsule_release(r->file);
 	r->file = NULL;
+	blob_release(r->blob);
+	r->blob = NULL;
+	r->body = NULL;
+	r->bodylen = 0;
 	if (r->fd != -1)
 		close(r->fd);
 	r->fd = -1;

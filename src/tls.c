@@ -53,6 +53,18 @@ cert_paths(const char *dir, const char *host, char *crt, char *key, size_t n)
 	return 0;
 }
 
+/* The private key file of host number i. */
+int
+tls_key_path(size_t i, char *key, size_t n)
+{
+	char crt[1024];
+
+	if (i >= conf.nhostnames || conf.certdir == NULL)
+		return -1;
+	return cert_paths(conf.certdir, conf.hostnames[i], crt, key,
+	    n < sizeof(crt) ? n : sizeof(crt));
+}
+
 static int
 add_ext(X509 *x, int nid, const char *value)
 {
@@ -340,6 +352,7 @@ tls_init(const char **err)
 	}
 	tls_free();
 	memcpy(ctxs, fresh, sizeof(ctxs));
+	secrets_note();		/* the keys as they are now: never served */
 	return 0;
 fail:
 	for (i = 0; i < HOSTNAMES_MAX; i++)

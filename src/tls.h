@@ -10,6 +10,7 @@ void	 tls_free(void);
 void	 tls_check_expiry(void);
 int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
+int	 tls_key_path(size_t, char *, size_t);
 SSL	*tls_accept(int);
 
 #endif

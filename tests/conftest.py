@@ -22,12 +22,23 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 def recv_all(s):
     """Everything the server sends until it closes (s: a socket or an
     SSL socket)."""
-    data = b""
+    data = bytearray()      # appending to bytes would copy it every time
     while True:
         chunk = s.recv(65536)
         if not chunk:
-            return data
+            return bytes(data)
         data += chunk
+
+
+def slow_connect(host, port, timeout=30):
+    """A client whose small receive buffer makes the server wait on it:
+    an answer larger than the kernel's buffers stays in flight."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
 
 
 def free_port(family=socket.AF_INET, host="127.0.0.1"):

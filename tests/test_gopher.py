@@ -458,6 +458,18 @@ def test_gopher_plus_errors_and_search(srv):
     assert plus[5:] == srv.gopher(b"/search\tfirst\r\n")
 
 
+@pytest.mark.parametrize("mark", [b"$", b"!", b"+"])
+def test_search_words_starting_like_gopher_plus(srv, mark):
+    """A type 7 query is the words, whatever their first character: "$5",
+    "!important" and "+1" get results, not a Gopher+ answer; the mark
+    alone is still Gopher+."""
+    got = srv.gopher(b"/search\t" + mark + b"first\r\n")
+    assert not got.startswith((b"+", b"--")), got[:80]
+    assert b"\t/articles/first.gmi\t" in got, got[:300]
+    assert got.endswith(b".\r\n")
+    assert srv.gopher(b"/search\t" + mark + b"\r\n").startswith(b"+")
+
+
 def test_double_slash_link_keeps_its_item_type(server_factory, tmp_path):
     """A page's link "a//sub" is the directory a/sub/: a type 1 item
     whose selector has one slash, not a type 9 file."""

@@ -263,8 +263,8 @@ request_names_secret(const char *req, size_t n)
 
 /*
  * What holds for any response to the request req: the secret is in no
- * body, a body is either generated, cached or streamed, and a streamed
- * one has a size.
+ * body, a body is either generated, cached (a file, or a form shared
+ * with the cache) or streamed, and a streamed one has a size.
  */
 void
 fuzz_check_response(const struct response *r, const char *req, size_t n)
@@ -279,6 +279,13 @@ fuzz_check_response(const struct response *r, const char *req, size_t n)
 		FUZZ_ASSERT(r->file->refs > 0);
 		fuzz_no_secret(r->file->data, r->file->size);
 		if (!echo || r->body == r->file->data)
+			fuzz_no_secret(r->body, r->bodylen);
+	}
+	if (r->blob != NULL) {		/* a shared rendered form */
+		FUZZ_ASSERT(r->blob->refs > 0);
+		FUZZ_ASSERT(r->body == r->blob->data &&
+		    r->bodylen == r->blob->len);
+		if (!echo)
 			fuzz_no_secret(r->body, r->bodylen);
 	}
 	if (r->fd != -1)

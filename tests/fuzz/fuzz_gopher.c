@@ -86,7 +86,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
 	struct response	 r;
-	struct buf	 body;
+	struct buf	 body, shared;
 
 	fuzz_capsule();
 	response_init(&r);
@@ -108,6 +108,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 			check_plus_refusal(&body);
 		else
 			check_refusal(&body);
+	} else if (r.blob != NULL) {	/* a page's render, shared */
+		FUZZ_ASSERT(r.file == NULL && r.fd == -1 && body.len == 0);
+		shared.data = r.blob->data;
+		shared.len = r.blob->len;
+		check_generated(&shared);
 	} else if (r.file == NULL && r.fd == -1) {
 		FUZZ_ASSERT(body.len > 0);
 		if (n >= 4 && memcmp(data, "URL:", 4) == 0 &&

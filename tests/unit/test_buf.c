@@ -111,6 +111,29 @@ test_steal(void **state)
 	buf_free(&b);
 }
 
+/* A blob lives while anyone holds it: the last release frees it. */
+static void
+test_blob(void **state)
+{
+	struct buf	 b;
+	struct blob	*bl;
+
+	buf_init(&b);
+	assert_int_equal(buf_puts(&b, "a menu"), 0);
+	bl = blob_from(&b);
+	assert_non_null(bl);
+	assert_null(b.data);		/* taken over, not copied */
+	assert_int_equal(bl->len, 6);
+	assert_string_equal(bl->data, "a menu");
+	assert_ptr_equal(blob_ref(bl), bl);
+	assert_int_equal(bl->refs, 2);
+	blob_release(bl);		/* the cache lets go ... */
+	assert_string_equal(bl->data, "a menu");	/* ... still sent */
+	blob_release(bl);		/* ASan: freed here, once */
+	blob_release(NULL);
+	assert_null(blob_ref(NULL));
+}
+
 int
 main(void)
 {
@@ -119,6 +142,7 @@ main(void)
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_steal),
+		cmocka_unit_test(test_blob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
