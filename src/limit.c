@@ -6,16 +6,22 @@
  */
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lumbar.h"
 
 #define LIMIT_SLOTS	4096	/* client addresses hashed into slots */
+#define FD_RESERVE	64	/* a worker's own descriptors: listeners,
+				   epoll, log, capsule, files being read */
+#define FD_PER_CONN	2	/* its socket, and a file being streamed */
 
 struct row {
 	atomic_int	 total;
@@ -132,4 +138,46 @@ limit_release(int s)
 		return;
 	atomic_fetch_sub(&mine->total, 1);
 	atomic_fetch_sub(&mine->slot[s], 1);
+}
+
+/*
+ * Size the connection limit to what the process may hold, before the
+ * workers start.  Descriptors: the soft limit is raised to the hard one
+ * (outside systemd the soft one is often 1024), and --max-conns is
+ * lowered to what remains after FD_RESERVE, at FD_PER_CONN a
+ * connection, since the limit is shared and one worker may take every
+ * connection.  What was decided is written to why for the start banner;
+ * returns 1 when an asked-for limit was lowered, else 0.
+ */
+int
+limit_plan(char *why, size_t whylen)
+{
+	struct rlimit	 rl;
+	long long	 nofile, fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		/* May be refused (a seccomp filter): keep the soft one. */
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	nofile = rl.rlim_cur > INT32_MAX ? INT32_MAX : (long long)rl.rlim_cur;
+	fit = (nofile - FD_RESERVE) / FD_PER_CONN;
+	if (fit < 1)
+		fatal("only %lld file descriptors (ulimit -n); lumbar needs "
+		    "at least %d", nofile, FD_RESERVE + FD_PER_CONN);
+	if (conf.max_conns == 0 || conf.max_conns > fit) {
+		snprintf(why, whylen, "at most %lld connections at once, not "
+		    "%s: %lld file descriptors (ulimit -n) allow no more; "
+		    "raise the limit for more", fit, conf.max_conns == 0 ?
+		    "unlimited" : "as --max-conns asks", nofile);
+		conf.max_conns = (int)fit;
+		return 1;
+	}
+	snprintf(why, whylen, "at most %d connections at once (%lld file "
+	    "descriptors)", conf.max_conns, nofile);
+	return 0;
 }

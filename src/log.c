@@ -76,6 +76,36 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	buf_free(&b);
 }
 
+/*
+ * A warning that may repeat many times a second (out of descriptors):
+ * one line per LOG_RATE_SECS, saying how many were left out since.
+ */
+void
+log_rated(struct log_rate *r, enum log_level lvl, const char *fmt, ...)
+{
+	struct timespec	 ts;
+	struct buf	 b;
+	va_list		 ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (r->next != 0 && ts.tv_sec < r->next) {
+		r->quiet++;
+		return;
+	}
+	buf_init(&b);
+	va_start(ap, fmt);
+	if (buf_vprintf(&b, fmt, ap) == 0) {
+		if (r->quiet > 0)
+			buf_printf(&b, " (and %lu more times since the last "
+			    "such line)", r->quiet);
+		emit(lvl, b.data);
+	}
+	va_end(ap);
+	buf_free(&b);
+	r->quiet = 0;
+	r->next = ts.tv_sec + LOG_RATE_SECS;
+}
+
 void
 fatal(const char *fmt, ...)
 {

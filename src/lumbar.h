@@ -256,6 +256,7 @@ void	 limit_reset(size_t);
 void	 limit_worker(size_t);
 int	 limit_acquire(const struct sockaddr *);
 void	 limit_release(int);
+int	 limit_plan(char *, size_t);
 
 /* proxy.c: the PROXY protocol header of a load balancer. */
 #define PROXY_HEADER_MAX 536
@@ -305,6 +306,13 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double);
 void	 log_escape(struct buf *, const char *, size_t);
+#define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
+struct log_rate {
+	time_t		 next;		/* monotonic s: the next line may go */
+	unsigned long	 quiet;		/* left out since the last line */
+};
+void	 log_rated(struct log_rate *, enum log_level, const char *, ...)
+	    ATTR_PRINTF(3, 4);
 void	 fatal(const char *, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 
 #endif

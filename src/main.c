@@ -115,7 +115,8 @@ usage(FILE *f)
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
 "  -j, --workers N         serving processes (default: one per core)\n"
-"      --max-conns N       connections at once, all clients (default 10000)\n"
+"      --max-conns N       connections at once, all clients (default 10000;\n"
+"                          lowered to what ulimit -n allows)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
@@ -325,9 +326,10 @@ worker_user(void)
 	return &pw;
 }
 
-/* What a newcomer needs to open the capsule, and to trust it (TOFU). */
+/* What a newcomer needs to open the capsule, and to trust it (TOFU),
+ * and the connection limit the resources allow. */
 static void
-banner(void)
+banner(const char *limits, int lowered)
 {
 	char	 line[512];
 	size_t	 i;
@@ -345,6 +347,7 @@ banner(void)
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "on Gopher: lynx gopher://%s:%d/",
 		    conf.gopher_host, conf.gopher_port);
+	log_msg(lowered ? LOG_LVL_WARN : LOG_LVL_INFO, "%s", limits);
 }
 
 int
@@ -352,7 +355,8 @@ main(int argc, char **argv)
 {
 	const struct passwd	*pw;
 	const char		*err;
-	int			 r;
+	char			 limits[256];
+	int			 r, lowered;
 
 	/* An inherited "ignore SIGCHLD" would let the kernel reap the
 	 * workers (and the --user check's child) before we can wait. */
@@ -376,8 +380,9 @@ main(int argc, char **argv)
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
+	lowered = limit_plan(limits, sizeof(limits));
 	server_listen();
-	banner();
+	banner(limits, lowered);
 	tls_check_expiry();
 	r = workers_run(pw);
 	tls_free();

@@ -34,6 +34,7 @@
 #define LINGER_MS	1000		/* drain unread input before close */
 #define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
 #define REFUSED_MAX	256		/* over-limit clients answered */
+#define ACCEPT_PAUSE_MS	100		/* out of descriptors: wait this */
 #define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
@@ -81,6 +82,8 @@ static struct conn	*conns;
 static size_t		 nconns;
 static size_t		 nrefused;	/* over a limit, being answered */
 static bool		 stopping;
+static int64_t		 accept_paused;	/* until then (ms), or 0 */
+static struct log_rate	 accept_warned;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
 
 static int64_t
@@ -224,6 +227,8 @@ set_events(struct conn *c, uint32_t ev)
 		c->events = ev;
 }
 
+static void resume_accepting(void);
+
 static void
 conn_free(struct conn *c)
 {
@@ -242,6 +247,8 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	nconns--;
 	free(c);
+	/* A descriptor is free again: take the next client. */
+	resume_accepting();
 }
 
 static void
@@ -316,6 +323,46 @@ first_state(const struct conn *c)
 	return c->proto == PROTO_GEMINI ? ST_HANDSHAKE : ST_READ;
 }
 
+/* Watch the listeners; one worker is woken per connection, not all. */
+static void
+watch_listeners(void)
+{
+	struct epoll_event	 e;
+	size_t			 i;
+
+	for (i = 0; i < nlisteners; i++) {
+		e.events = EPOLLIN | EPOLLEXCLUSIVE;
+		e.data.ptr = &listeners[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
+			fatal("epoll_ctl: %s", strerror(errno));
+	}
+}
+
+/*
+ * Out of descriptors (or kernel memory) the listener stays readable, so a
+ * level-triggered loop would retry accept() as fast as it can.  Stop
+ * watching the listeners until a connection closes or a moment passes;
+ * the clients wait in the backlog, or another worker takes them.
+ */
+static void
+pause_accepting(void)
+{
+	size_t i;
+
+	for (i = 0; i < nlisteners; i++)
+		epoll_ctl(ep, EPOLL_CTL_DEL, listeners[i].fd, NULL);
+	accept_paused = now_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void
+resume_accepting(void)
+{
+	if (accept_paused == 0)
+		return;
+	accept_paused = 0;
+	watch_listeners();
+}
+
 static void
 accept_conns(struct listener *l)
 {
@@ -330,9 +377,14 @@ accept_conns(struct listener *l)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_msg(LOG_LVL_WARN, "accept: %s",
-				    strerror(errno));
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_rated(&accept_warned, LOG_LVL_WARN,
+				    "accept: %s, with %zu connections open; "
+				    "pausing new ones", strerror(errno), nconns);
+				if (accept_paused == 0)
+					pause_accepting();
+			}
 			return;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -797,7 +849,6 @@ server_prepare(void)
 {
 	struct epoll_event	 e;
 	sigset_t		 mask;
-	size_t			 i;
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
@@ -812,13 +863,7 @@ server_prepare(void)
 	e.events = EPOLLIN;
 	e.data.ptr = &sigsrc;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
-	for (i = 0; i < nlisteners; i++) {
-		/* One worker woken per connection, not all of them. */
-		e.events = EPOLLIN | EPOLLEXCLUSIVE;
-		e.data.ptr = &listeners[i];
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
-			fatal("epoll_ctl: %s", strerror(errno));
-	}
+	watch_listeners();
 	return 0;
 }
 
@@ -855,6 +900,8 @@ server_run(void)
 				conn_step(evs[k].data.ptr);
 		}
 		now = now_ms();
+		if (accept_paused != 0 && now >= accept_paused)
+			resume_accepting();
 		if (stopping && stop_at == 0)
 			stop_at = now + STOP_GRACE_MS;
 		if (stopping && now >= stop_at)
