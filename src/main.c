@@ -27,12 +27,15 @@ struct config conf = {
 	.lang = "en",
 	.listing = true,
 	.timeout = 10,
+	.grace = 300,
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
 	.seccomp = true,
-	.max_conns = 10000,
+	.max_conns = -1,		/* from memory: limit_plan() */
 	.max_per_client = 128,
+	.rate = 50,
+	.burst = 200,
 };
 
 enum {
@@ -48,6 +51,9 @@ enum {
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
+	OPT_GRACE,
+	OPT_RATE,
+	OPT_BURST,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +68,7 @@ static const struct option longopts[] = {
 	{ "lang",		required_argument, NULL, 'L' },
 	{ "no-listing",		no_argument,	   NULL, OPT_NO_LISTING },
 	{ "timeout",		required_argument, NULL, 't' },
+	{ "grace",		required_argument, NULL, OPT_GRACE },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
 	{ "user",		required_argument, NULL, 'u' },
@@ -70,6 +77,8 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument, NULL, 'j' },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "burst",		required_argument, NULL, OPT_BURST },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
@@ -106,16 +115,24 @@ usage(FILE *f)
 "  -L, --lang TAG          lang= of gemtext answers (default en; \"\" for none)\n"
 "      --no-listing        answer 51 (Gopher: an error) for directories\n"
 "                          without index.gmi\n"
-"  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
+"  -t, --timeout SEC       deadline to read a request and per write (default 10;\n"
+"                          a TLS handshake gets at most 5)\n"
+"      --grace SEC         on reload and stop, time given to answers being\n"
+"                          sent before they are cut (default 300)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
 "  -u, --user USER         after binding, workers chroot into the capsule\n"
 "                          and become USER (needed when started as root)\n"
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
 "  -j, --workers N         serving processes (default: one per core)\n"
-"      --max-conns N       connections at once, all clients (default 10000)\n"
+"      --max-conns N       connections at once, all clients (default: what\n"
+"                          half the memory holds, at most 10000; lowered to\n"
+"                          what ulimit -n allows)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
+"      --rate N            new connections a second from one address or /64\n"
+"                          (default 50; 0: no limit); over it: 44 SECONDS\n"
+"      --burst N           how many may come at once (default 200)\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
@@ -211,6 +228,9 @@ parse_options(int argc, char **argv)
 		case 't':
 			conf.timeout = number("--timeout", optarg, 1, 3600);
 			break;
+		case OPT_GRACE:
+			conf.grace = number("--grace", optarg, 0, 86400);
+			break;
 		case 'w':
 			conf.wrap = number("--wrap", optarg, 20, 1000);
 			break;
@@ -236,6 +256,12 @@ parse_options(int argc, char **argv)
 		case OPT_MAX_PER_CLIENT:
 			conf.max_per_client = number("--max-per-client", optarg,
 			    0, 1000000);
+			break;
+		case OPT_RATE:
+			conf.rate = number("--rate", optarg, 0, 1000000);
+			break;
+		case OPT_BURST:
+			conf.burst = number("--burst", optarg, 1, 1000000);
 			break;
 		case OPT_PUBLIC_PORT:
 			conf.public_port = number("--public-port", optarg, 1,
@@ -334,9 +360,10 @@ worker_user(void)
 	return &pw;
 }
 
-/* What a newcomer needs to open the capsule, and to trust it (TOFU). */
+/* What a newcomer needs to open the capsule, and to trust it (TOFU),
+ * and the connection limit the resources allow. */
 static void
-banner(void)
+banner(const char *limits, int lowered)
 {
 	char	 line[512];
 	size_t	 i;
@@ -354,6 +381,7 @@ banner(void)
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "on Gopher: lynx gopher://%s:%d/",
 		    conf.gopher_host, conf.gopher_port);
+	log_msg(lowered ? LOG_LVL_WARN : LOG_LVL_INFO, "%s", limits);
 }
 
 int
@@ -361,7 +389,8 @@ main(int argc, char **argv)
 {
 	const struct passwd	*pw;
 	const char		*err;
-	int			 r;
+	char			 limits[256];
+	int			 r, lowered;
 
 	/* An inherited "ignore SIGCHLD" would let the kernel reap the
 	 * workers (and the --user check's child) before we can wait. */
@@ -390,7 +419,8 @@ main(int argc, char **argv)
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
-	banner();
+	lowered = limit_plan(limits, sizeof(limits));
+	banner(limits, lowered);
 	tls_check_expiry();
 	r = workers_run(pw);
 	tls_free();

@@ -116,7 +116,7 @@ class Server:
     """One running lumbar; `args` are extra command-line options."""
 
     def __init__(self, tmp_path, root=CAPSULE, args=(), gopher=True,
-                 listen=("127.0.0.1",), certs=None):
+                 listen=("127.0.0.1",), certs=None, preexec_fn=None):
         self.root = str(root)
         # certs: a directory shared between runs (restarts reuse it)
         self.certs = str(certs) if certs else str(tmp_path / "certs")
@@ -141,8 +141,11 @@ class Server:
             cmd += list(args)
             self.cmd = cmd
             self.errf = open(self.log, "wb")
+            # preexec_fn: set up the process as a test needs it (a low
+            # ulimit -n, a memory cgroup) before lumbar starts
             self.proc = subprocess.Popen(cmd, stdout=self.errf,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=preexec_fn)
             if self._wait_ready():
                 return
             self.stop(check=False)
@@ -185,7 +188,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                # answers in flight finish (--grace), and a client that has
+                # yet to send its request has its deadline (--timeout)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
