@@ -1244,13 +1244,25 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	GumboOptions	 opt = kGumboDefaultOptions;
 	GumboOutput	*out;
 	struct conv	 c;
+	struct buf	 capped;
 	char		*title;
 	int		 r = -1;
 
 	/* Error records cost memory and time; nothing here reads them. */
 	opt.max_errors = 0;
-	if ((out = gumbo_parse_with_options(&opt, s, n)) == NULL)
+	buf_init(&capped);
+	if ((r = depth_cap(s, n, &capped)) == -1)
 		return -1;
+	if (r == 1) {
+		s = capped.data;
+		n = capped.len;
+	}
+	r = -1;
+	out = gumbo_parse_with_options(&opt, s, n);
+	if (out == NULL) {
+		buf_free(&capped);
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.prof = prof;
 	c.lc = lc;
@@ -1303,6 +1315,7 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	gather_free(&c.links);
 	density_free(&c.dens);
 	gumbo_destroy_output(&opt, out);
+	buf_free(&capped);
 	return r;
 }
 

@@ -17,10 +17,14 @@
 #define H2G_SITE_PAGES	10000	/* pages converted in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
 #define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
+#define H2G_DEPTH_MAX	512	/* elements open at once, as in browsers */
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
 const char *html_sniff(const char *, size_t);
+
+/* depth.c: the page less the tags that would nest too deep. */
+int	 depth_cap(const char *, size_t, struct buf *);
 
 /* profile.c: which parts of a page are content, which are boilerplate. */
 struct selector {
