@@ -82,6 +82,7 @@ struct conv {
 	struct density		 dens;
 	bool			 use_density;
 	int			 in_article;	/* article blocks open */
+	bool			 past_heading;	/* the main heading is read */
 	const GumboNode		*root;
 	bool			 failed;	/* out of memory */
 };
@@ -631,7 +632,7 @@ table_end(struct conv *c)
 	block_edge(c);
 }
 
-enum why { KEPT, DROP_RULE, DROP_GUESS };
+enum why { KEPT, KEPT_CONTENT, DROP_RULE, DROP_GUESS };
 
 /*
  * Should this element and all it holds be left out?  DROP_GUESS when
@@ -643,7 +644,7 @@ drop_why(struct conv *c, GumboNode *n)
 {
 	const struct profile	*p = c->prof;
 	GumboTag		 t = n->v.element.tag;
-	const char		*aria;
+	const char		*aria, *role = tree_attr(n, "role");
 
 	if (TAG_IN(t, never))
 		return DROP_RULE;
@@ -657,19 +658,30 @@ drop_why(struct conv *c, GumboNode *n)
 	if (n == c->root)
 		return KEPT;	/* a profile's content selector chose it */
 	if (p->default_drops && (t == GUMBO_TAG_NAV ||
-	    t == GUMBO_TAG_HEADER || t == GUMBO_TAG_FOOTER))
+	    t == GUMBO_TAG_HEADER || t == GUMBO_TAG_FOOTER || (role != NULL &&
+	    (strcmp(role, "navigation") == 0 || strcmp(role, "banner") == 0 ||
+	    strcmp(role, "contentinfo") == 0))))
 		return DROP_GUESS;
 	if (c->use_density && c->in_article == 0 &&
-	    TAG_IN(t, dense_candidates) &&
-	    density_dense(&c->dens, n, p->link_density))
-		return DROP_GUESS;
+	    TAG_IN(t, dense_candidates))
+		switch (density_dense(&c->dens, n, p->link_density,
+		    c->past_heading)) {
+		case DENSE_NAV:
+			return DROP_GUESS;
+		case DENSE_CONTENT:
+			return KEPT_CONTENT;
+		case DENSE_NO:
+			break;
+		}
 	return KEPT;
 }
 
 static bool
 dropped(struct conv *c, GumboNode *n)
 {
-	return drop_why(c, n) != KEPT;
+	enum why w = drop_why(c, n);
+
+	return w == DROP_RULE || w == DROP_GUESS;
 }
 
 /*
@@ -846,6 +858,9 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		return false;
 	case DROP_RULE:
 		return false;
+	case KEPT_CONTENT:
+		f->article = true;	/* walk() counts it */
+		break;
 	case KEPT:
 		break;
 	}
@@ -1031,10 +1046,12 @@ walk(struct conv *c, GumboNode *root)
 			f->node = n;
 			if (enter(c, f, len ? &st[len - 1] : NULL)) {
 				if (c->use_density && n != c->root &&
-				    density_article(&c->dens, n)) {
+				    density_article(&c->dens, n))
 					f->article = true;
+				if (f->article)
 					c->in_article++;
-				}
+				if (n == c->dens.heading)
+					c->past_heading = true;
 				len++;
 			}
 		} else if (n != NULL && (n->type == GUMBO_NODE_TEXT ||

@@ -210,8 +210,8 @@ heading_block(struct density *d, GumboNode **order, size_t len,
 	for (b = h; b != root && b->parent != NULL &&
 	    b->parent->type == GUMBO_NODE_ELEMENT; b = b->parent)
 		if (find(d, b)->text > text)
-			break;
-	return b;
+			return b;
+	return h;	/* a flat page: the heading stands alone */
 }
 
 /* n and its ancestors up to root hold the article: never dropped. */
@@ -362,6 +362,8 @@ density_build(struct density *d, GumboNode *root)
 		if (is_link(n)) {
 			s->link_text = s->text;
 			s->links++;
+			if (tree_attr(n, "href")[0] == '#')
+				s->frag_links++;
 		}
 		if (n != root && n->parent != NULL &&
 		    n->parent->type == GUMBO_NODE_ELEMENT) {
@@ -370,6 +372,7 @@ density_build(struct density *d, GumboNode *root)
 				ps->text += s->text;
 				ps->link_text += s->link_text;
 				ps->links += s->links;
+				ps->frag_links += s->frag_links;
 				ps->words += s->words;
 				ps->commas += s->commas;
 			}
@@ -380,9 +383,16 @@ density_build(struct density *d, GumboNode *root)
 		d->own_text = s->text - s->link_text;
 		score(d, order, len, root);
 		into_cell(d);
+		if (d->best == root)
+			d->best = NULL;	/* no block stands out */
 		d->head_block = heading_block(d, order, len, root);
 		keep_up(d, root, d->best);
 		keep_up(d, root, d->head_block);
+		if (d->best != NULL)
+			d->article_text = find(d, d->best)->text;
+		if (d->head_block != NULL &&
+		    find(d, d->head_block)->text > d->article_text)
+			d->article_text = find(d, d->head_block)->text;
 	}
 	free(order);
 	return 0;
@@ -425,19 +435,33 @@ density_words(const struct density *d, const GumboNode *n)
 /*
  * Several links, and links are most of the text: a navigation block,
  * unless it holds the article, the main heading, or at least half of
- * the page's own (non-link) text.
+ * the page's own (non-link) text.  After the main heading (after is
+ * true), a block with more text than the article is the page's content
+ * (a book's table of contents after its title page), not its menu:
+ * DENSE_CONTENT, and nothing inside it is dropped for its links either;
+ * so is a block whose links all lead within the page (its contents).
  */
-bool
-density_dense(const struct density *d, const GumboNode *n, double limit)
+enum dense
+density_dense(const struct density *d, const GumboNode *n, double limit,
+    bool after)
 {
 	const struct dstat *s;
 
 	if (d->slots == NULL || limit <= 0)
-		return false;
+		return DENSE_NO;
+	/* Neither an article nor a heading: a page of links, all content. */
+	if (d->best == NULL && d->heading == NULL)
+		return DENSE_NO;
 	s = find(d, n);
 	if (s->node != n || s->links < 3 || s->keep)
-		return false;
+		return DENSE_NO;
 	if (d->own_text > 0 && (s->text - s->link_text) * 2 >= d->own_text)
-		return false;
-	return s->text == 0 || (double)s->link_text > limit * (double)s->text;
+		return DENSE_NO;
+	if (s->text != 0 && (double)s->link_text <= limit * (double)s->text)
+		return DENSE_NO;
+	if (s->frag_links == s->links)
+		return DENSE_CONTENT;
+	if ((after || d->heading == NULL) && s->text >= d->article_text)
+		return DENSE_CONTENT;
+	return DENSE_NAV;
 }

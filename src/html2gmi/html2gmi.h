@@ -99,6 +99,7 @@ struct dstat {
 	size_t		 text;		/* non-space bytes */
 	size_t		 link_text;	/* of them, inside <a href> */
 	size_t		 links;
+	size_t		 frag_links;	/* of them, to "#x" in the page */
 	size_t		 words;
 	size_t		 commas;
 	double		 score;		/* as the article, before links */
@@ -110,11 +111,14 @@ struct density {
 	const GumboNode	*best;		/* the block most like the article */
 	const GumboNode	*heading;	/* the page's main heading */
 	const GumboNode	*head_block;	/* the block it heads */
+	size_t		 article_text;	/* text of the larger of the two */
 	size_t		 own_text;	/* the root's non-link text */
 };
 int	 density_build(struct density *, GumboNode *);
 void	 density_free(struct density *);
-bool	 density_dense(const struct density *, const GumboNode *, double);
+enum dense { DENSE_NO, DENSE_NAV, DENSE_CONTENT };
+enum dense density_dense(const struct density *, const GumboNode *, double,
+	    bool);
 bool	 density_article(const struct density *, const GumboNode *);
 size_t	 density_words(const struct density *, const GumboNode *);
 
