@@ -153,9 +153,13 @@ screenshots: $(BUILD)/lumbar
 	@sh contrib/deps.sh screenshots
 	BUILD=$(BUILD) sh contrib/screenshots.sh
 
-# html2gmi against lynx -dump and w3m -dump on 1,000 generated pages.
+# html2gmi against lynx -dump and w3m -dump: 1,000 generated pages for
+# speed, then real documentation pages (installed by deps.sh corpus) for
+# the share of their content each tool loses.
 bench-html2gmi: $(BUILD)/html2gmi
 	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_bench.py
+	@sh contrib/deps.sh corpus
+	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_corpus.py
 
 # These unit tests #include the converter's sources they test.
 $(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \

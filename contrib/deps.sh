@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh: the Debian packages lumbar needs, in one list.
-#   deps.sh build|test|clients|all|screenshots
+#   deps.sh build|test|clients|all|screenshots|corpus
 #                            install what is missing when root (or through
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
@@ -31,6 +31,10 @@ all="$test $clients $fuzz"
 # `make screenshots` (not part of `make test`): a graphical and a terminal
 # client under Xvfb, captured and cut down with ImageMagick.
 screenshots="kristall xvfb xauth xdotool imagemagick xterm fonts-dejavu-core amfora lynx python3"
+# `make bench-html2gmi` (not part of `make test`): real documentation of
+# several generators (Sphinx, DocBook, gtk-doc, doxygen, texinfo,
+# asciidoc) and the two text browsers html2gmi is measured against.
+corpus="lynx w3m python3-doc debian-reference-en libglib2.0-doc doxygen-doc bash-doc git-doc"
 
 list=0
 if [ "${1:-}" = "--list" ]; then list=1; shift; fi
@@ -41,7 +45,8 @@ clients) want="$test $clients" ;;
 fuzz) want=$fuzz ;;
 all) want=$all ;;
 screenshots) want="$build $screenshots" ;;
-*) echo "usage: deps.sh [--list] build|test|clients|all|screenshots" >&2; exit 2 ;;
+corpus) want="$build python3 $corpus" ;;
+*) echo "usage: deps.sh [--list] build|test|clients|all|screenshots|corpus" >&2; exit 2 ;;
 esac
 if [ $list = 1 ]; then echo $want; exit 0; fi
 

@@ -646,3 +646,73 @@ def test_root_relative_links_under_a_base_path(tmp_path):
     assert "=> https://example.com/about.html dots" in home
     assert "=> https://example.com/Blog/about.html case" in home
     assert "=> https://example.com/contact.html root" in home
+
+
+# --- Content extraction: drop the boilerplate, never the article. ---
+
+def menu_page(links):
+    menu = "".join('<li><a href="https://example.org/%d">Menu item %d</a>'
+                   % (i, i) for i in range(links))
+    return ('<html><body><div class="menu"><ul>%s</ul></div>'
+            '<div><h1>Title</h1><p>The article, short.</p></div>'
+            '</body></html>' % menu).encode()
+
+
+def test_large_drop_is_reported(tmp_path):
+    """Words the defaults take for navigation are counted on stderr once
+    there are 100 or more, so a user sees it and can write a rule."""
+    page = tmp_path / "p.html"
+    page.write_bytes(menu_page(40))     # 3 words a link: 120
+    rc, out, err = run([str(page)])
+    assert rc == 0
+    assert "Menu item" not in out.decode()
+    assert "The article, short." in out.decode()
+    assert err == f"html2gmi: {page}: dropped 120 words of navigation\n"
+    # A profile's own rule says it on purpose: no report.
+    rc, out, err = run(["--drop", ".menu", str(page)])
+    assert rc == 0 and err == ""
+    # Small menus go quietly.
+    page.write_bytes(menu_page(20))
+    rc, out, err = run([str(page)])
+    assert rc == 0 and err == "" and "Menu item" not in out.decode()
+
+
+def test_large_drop_is_grouped(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_bytes(menu_page(400))
+    rc, _, err = run([str(page)])
+    assert err == f"html2gmi: {page}: dropped 1,200 words of navigation\n"
+
+
+# --- Depth: gumbo's tree builder is quadratic in nesting; html2gmi caps
+# nesting at 512 open elements, as browsers do, so deep input converts in
+# about a second.  The timeout is a hang guard, not a timing. ---
+
+DEEP_MB = {
+    "unclosed-div": b"<div>w ",
+    "unclosed-list": b"<ul><li>w ",
+    "unclosed-b": b"<b>w ",
+    "unclosed-table": b"<table><tr><td>w ",
+    "span-div-unmatched-end": b"<span><div>w </span>",
+    "custom-unmatched-end": b"<x-a>w </x-b>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_MB))
+def test_deep_megabyte_converts_promptly(name, tmp_path):
+    unit = DEEP_MB[name]
+    n = (1 << 20) // len(unit)
+    path = tmp_path / "deep.html"
+    path.write_bytes(unit * n + b"bottom")
+    proc = subprocess.run([HTML2GMI, str(path)], capture_output=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert out.count("w") == n and "bottom" in out    # no text lost
+
+
+def test_depth_cap_keeps_shallow_structure():
+    """Nesting below the cap is untouched: 100 nested lists stay items."""
+    page = b"<ul><li>a" * 100 + b"</li></ul>" * 100
+    rc, out, err = run(["-"], page)
+    assert rc == 0 and out.decode().count("* a") == 100

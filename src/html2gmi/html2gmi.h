@@ -16,10 +16,15 @@
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
 #define H2G_SITE_PAGES	10000	/* pages converted in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
+#define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
+#define H2G_DEPTH_MAX	512	/* elements open at once, as in browsers */
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
 const char *html_sniff(const char *, size_t);
+
+/* depth.c: the page less the tags that would nest too deep. */
+int	 depth_cap(const char *, size_t, struct buf *);
 
 /* profile.c: which parts of a page are content, which are boilerplate. */
 struct selector {
@@ -88,20 +93,34 @@ void	 gather_free(struct gather *);
 int	 gather_add(struct gather *, const char *, const char *);
 int	 gather_flush(struct gather *, struct gmi_doc *);
 
-/* density.c: link text against all text, per element. */
+/* density.c: where the article is; link text against all text. */
 struct dstat {
 	const GumboNode	*node;
-	size_t		 text;
-	size_t		 link_text;
+	size_t		 text;		/* non-space bytes */
+	size_t		 link_text;	/* of them, inside <a href> */
 	size_t		 links;
+	size_t		 frag_links;	/* of them, to "#x" in the page */
+	size_t		 words;
+	size_t		 commas;
+	double		 score;		/* as the article, before links */
+	bool		 keep;		/* holds the article or its heading */
 };
 struct density {
 	struct dstat	*slots;
 	size_t		 nslots;
+	const GumboNode	*best;		/* the block most like the article */
+	const GumboNode	*heading;	/* the page's main heading */
+	const GumboNode	*head_block;	/* the block it heads */
+	size_t		 article_text;	/* text of the larger of the two */
+	size_t		 own_text;	/* the root's non-link text */
 };
 int	 density_build(struct density *, GumboNode *);
 void	 density_free(struct density *);
-bool	 density_dense(const struct density *, const GumboNode *, double);
+enum dense { DENSE_NO, DENSE_NAV, DENSE_CONTENT };
+enum dense density_dense(const struct density *, const GumboNode *, double,
+	    bool);
+bool	 density_article(const struct density *, const GumboNode *);
+size_t	 density_words(const struct density *, const GumboNode *);
 
 /* table.c: a data table as a preformatted block. */
 struct table {
@@ -125,6 +144,7 @@ struct page {
 	char		*summary;	/* its first paragraph */
 	char		*date;		/* YYYY-MM-DD from its markup, or NULL */
 	char		*disclaimer;	/* text of the disclaimer block */
+	size_t		 dropped;	/* words left out by the defaults */
 };
 void	 page_init(struct page *);
 void	 page_free(struct page *);
