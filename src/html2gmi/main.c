@@ -212,8 +212,19 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (outdir != NULL)
-		r = site_convert(argv[optind], outdir, &prof, base) == 0 ? 0 : 1;
+	if (outdir != NULL) {
+		switch (site_convert(argv[optind], outdir, &prof, base)) {
+		case 0:
+			r = 0;
+			break;
+		case 1:
+			r = 3;		/* written, but pages were left out */
+			break;
+		default:
+			r = 1;
+			break;
+		}
+	}
 	else
 		r = one_file(argv[optind], &prof, base);
 out:

@@ -20,6 +20,7 @@ struct spage {
 	char		*gmi;		/* path inside the capsule */
 	struct page	 pg;
 	bool		 article;
+	bool		 bad;		/* did not convert: left out */
 };
 
 struct site {
@@ -496,14 +497,14 @@ mtime_date(const char *path)
 	return strdup(d);
 }
 
-static int
+/* Convert every page; returns how many did not, each named on stderr. */
+static size_t
 convert_all(struct site *s, const char *sitedir, const struct profile *prof,
     const char *base_url)
 {
 	struct linkctx	 lc = { base_url, NULL, true, site_lookup, s };
 	struct buf	 path, err;
-	size_t		 i;
-	int		 bad = 0;
+	size_t		 i, bad = 0;
 
 	buf_init(&path);
 	buf_init(&err);
@@ -512,11 +513,14 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 		buf_reset(&err);
 		buf_printf(&path, "%s/%s", sitedir, s->v[i].html);
 		lc.page = s->v[i].html;
+		page_free(&s->v[i].pg);		/* from the first pass */
+		page_init(&s->v[i].pg);
 		if (convert_file(path.data, path.data, prof, &lc, &s->v[i].pg,
 		    &err) == -1) {
-			fprintf(stderr, "html2gmi: %s: %s\n", path.data,
-			    err.data ? err.data : "cannot convert");
-			bad = 1;
+			fprintf(stderr, "html2gmi: %s: %s; left out\n",
+			    path.data, err.data ? err.data : "cannot convert");
+			s->v[i].bad = true;
+			bad++;
 		} else if (!feed_date_ok(s->v[i].pg.date)) {
 			/* No date, or no real day ("2013-13-45"). */
 			free(s->v[i].pg.date);
@@ -525,7 +529,49 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 	}
 	buf_free(&path);
 	buf_free(&err);
-	return bad ? -1 : 0;
+	return bad;
+}
+
+static void
+free_page(struct spage *p)
+{
+	free(p->html);
+	free(p->gmi);
+	page_free(&p->pg);
+}
+
+/* Forget the pages that did not convert; the order stays sorted. */
+static void
+drop_bad(struct site *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->len; i++)
+		if (s->v[i].bad)
+			free_page(&s->v[i]);
+		else
+			s->v[n++] = s->v[i];
+	s->len = n;
+}
+
+/*
+ * Convert the site, leaving out the pages that do not convert.  When
+ * some did not, the others are converted again without them, so that
+ * no page links to one the capsule lacks.  Returns the number left out.
+ */
+static size_t
+convert_site(struct site *s, const char *sitedir, const struct profile *prof,
+    const char *base_url)
+{
+	size_t bad;
+
+	if ((bad = convert_all(s, sitedir, prof, base_url)) == 0)
+		return 0;
+	drop_bad(s);
+	if (s->len > 0)
+		bad += convert_all(s, sitedir, prof, base_url);
+	drop_bad(s);
+	return bad;
 }
 
 /* Which page is which: home, article index, disclaimer, articles. */
@@ -688,15 +734,16 @@ check_unique(struct site *s, const char *sitedir)
 }
 
 /*
- * Convert the site in sitedir into the capsule outdir.  Returns 0, or -1
- * after saying on stderr what failed.
+ * Convert the site in sitedir into the capsule outdir.  Returns 0; 1
+ * when the capsule was written without some pages, named on stderr; or
+ * -1 after saying on stderr what failed.
  */
 int
 site_convert(const char *sitedir, const char *outdir,
     const struct profile *prof, const char *base_url)
 {
 	struct site	 s;
-	size_t		 i;
+	size_t		 i, bad;
 	int		 r = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -707,11 +754,14 @@ site_convert(const char *sitedir, const char *outdir,
 		goto out;
 	}
 	qsort(s.v, s.len, sizeof(*s.v), cmp_html);
-	if (check_unique(&s, sitedir) == -1)
+	if (check_unique(&s, sitedir) == -1 || assign_roles(&s, prof) == -1)
 		goto out;
-	if (assign_roles(&s, prof) == -1 ||
-	    convert_all(&s, sitedir, prof, base_url) == -1)
+	bad = convert_site(&s, sitedir, prof, base_url);
+	if (s.len == 0) {
+		fprintf(stderr, "html2gmi: %s: no page converted; %s is left "
+		    "as it was\n", sitedir, outdir);
 		goto out;
+	}
 	if (mkdirs(outdir) == -1) {
 		fprintf(stderr, "html2gmi: %s: cannot create directory: %s\n",
 		    outdir, strerror(errno));
@@ -721,12 +771,11 @@ site_convert(const char *sitedir, const char *outdir,
 	r = write_all(&s, outdir);
 	if (r == 0 && prof->feed_url != NULL)
 		r = write_feed(&s, outdir, prof->feed_url);
+	if (r == 0 && bad > 0)
+		r = 1;
 out:
-	for (i = 0; i < s.len; i++) {
-		free(s.v[i].html);
-		free(s.v[i].gmi);
-		page_free(&s.v[i].pg);
-	}
+	for (i = 0; i < s.len; i++)
+		free_page(&s.v[i]);
 	free(s.v);
 	free(s.index);
 	return r;
