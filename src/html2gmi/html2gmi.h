@@ -5,6 +5,8 @@
 #ifndef HTML2GMI_H
 #define HTML2GMI_H
 
+#include <sys/stat.h>
+
 #include <gumbo.h>
 
 #include "lumbar.h"
@@ -152,6 +154,22 @@ struct feed {
 bool	 feed_date_ok(const char *);
 int	 feed_check_url(const char *, const char **);
 int	 feed_write(const struct feed *, struct buf *);
+
+/* outdir.c: the capsule directory, built beside and swapped in whole. */
+struct outdir {
+	char		*out;		/* the capsule, symlinks resolved */
+	char		*parent;	/* its directory, locked while we run */
+	char		*name;		/* its name in there */
+	char		*build;		/* the new capsule, until swapped in */
+	char		*old;		/* where the replaced one is kept */
+	int		 pfd;		/* parent, open and flock()ed */
+	bool		 had_old;
+	struct stat	 oldst;
+};
+int	 outdir_begin(struct outdir *, const char *);
+int	 outdir_write(struct outdir *, const char *, const struct buf *);
+int	 outdir_commit(struct outdir *);
+void	 outdir_abort(struct outdir *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,

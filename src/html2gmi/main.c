@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (outdir != NULL) {
+		/* Past a file size limit, write(2) fails and we clean up. */
+		signal(SIGXFSZ, SIG_IGN);
 		switch (site_convert(argv[optind], outdir, &prof, base)) {
 		case 0:
 			r = 0;

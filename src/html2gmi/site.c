@@ -184,90 +184,6 @@ out:
 	return r;
 }
 
-/* Create dir and its parents; mode from the umask. */
-static int
-mkdirs(const char *dir)
-{
-	struct stat	 st;
-	char		*p, *s;
-	int	 r = 0;
-
-	if ((s = strdup(dir)) == NULL)
-		return -1;
-	for (p = s + 1; r == 0; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(s, 0777) == -1 && (errno != EEXIST ||
-		    stat(s, &st) == -1 || !S_ISDIR(st.st_mode))) {
-			if (errno == EEXIST)
-				errno = ENOTDIR;
-			r = -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(s);
-	return r;
-}
-
-/*
- * Write data to path through a temporary name in the same directory
- * and rename(2), so a reader sees the old file or the new, never half.
- */
-static int
-write_atomic(const char *path, const struct buf *data)
-{
-	struct buf	 tmp;
-	const char	*slash = strrchr(path, '/');
-	mode_t		 mask;
-	size_t		 off = 0;
-	ssize_t		 w;
-	int		 fd, saved;
-
-	buf_init(&tmp);
-	if (buf_printf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path +
-	    1) : 0, path, slash ? slash + 1 : path) == -1) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((fd = mkstemp(tmp.data)) == -1)
-		goto fail;
-	mask = umask(0);
-	umask(mask);
-	while (off < data->len) {
-		w = write(fd, data->data + off, data->len - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			goto fail_unlink;
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0666 & ~mask) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (rename(tmp.data, path) == -1)
-		goto fail_unlink;
-	buf_free(&tmp);
-	return 0;
-fail_unlink:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp.data);
-	errno = saved;
-fail:
-	saved = errno;
-	buf_free(&tmp);
-	errno = saved;
-	return -1;
-}
-
 /* Does doc link to url already? */
 static bool
 links_to(const struct gmi_doc *doc, const char *url)
@@ -445,41 +361,21 @@ out:
 	return r;
 }
 
-/* Render doc (plus footer) and write it to out/gmi. */
+/* Render doc (plus footer) and write it to the capsule as gmi. */
 static int
-emit(const struct site *s, const char *outdir, const char *gmi,
+emit(const struct site *s, struct outdir *od, const char *gmi,
     struct gmi_doc *doc)
 {
-	struct buf	 text, path;
-	char		*slash;
+	struct buf	 text;
 	int		 r = -1;
 
 	buf_init(&text);
-	buf_init(&path);
-	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1 ||
-	    buf_printf(&path, "%s/%s", outdir, gmi) == -1) {
-		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", outdir,
+	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1)
+		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", od->out,
 		    gmi);
-		goto out;
-	}
-	if ((slash = strrchr(path.data, '/')) != NULL) {
-		*slash = '\0';
-		if (mkdirs(path.data) == -1) {
-			fprintf(stderr, "html2gmi: %s: cannot create "
-			    "directory: %s\n", path.data, strerror(errno));
-			goto out;
-		}
-		*slash = '/';
-	}
-	if (write_atomic(path.data, &text) == -1) {
-		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
-		    strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
+	else
+		r = outdir_write(od, gmi, &text);
 	buf_free(&text);
-	buf_free(&path);
 	return r;
 }
 
@@ -613,7 +509,7 @@ site_disclaimer(const struct site *s)
 }
 
 static int
-write_all(struct site *s, const char *outdir)
+write_all(struct site *s, struct outdir *outdir)
 {
 	struct gmi_doc	 doc;
 	const char	*text;
@@ -656,19 +552,18 @@ write_all(struct site *s, const char *outdir)
  * feed under the capsule's address base (feed.c).
  */
 static int
-write_feed(struct site *s, const char *outdir, const char *base)
+write_feed(struct site *s, struct outdir *od, const char *base)
 {
 	struct spage		**arts;
 	struct feed_entry	 *v = NULL;
 	struct spage		 *home = page_at(s, s->home);
 	struct feed		  f = { .base = base, .index = s->index,
 				    .self = "atom.xml" };
-	struct buf		  text, path;
+	struct buf		  text;
 	size_t			  i, n;
 	int			  r = -1;
 
 	buf_init(&text);
-	buf_init(&path);
 	if ((arts = articles(s, &n)) == NULL ||
 	    (v = calloc(n + 1, sizeof(*v))) == NULL)
 		goto out;
@@ -683,20 +578,16 @@ write_feed(struct site *s, const char *outdir, const char *base)
 	f.n = n;
 	f.title = index_title(s);
 	f.author = home && home->pg.title ? home->pg.title : f.title;
-	if (feed_write(&f, &text) == -1 ||
-	    buf_printf(&path, "%s/%s", outdir, f.self) == -1)
+	if (feed_write(&f, &text) == -1)
 		goto out;
-	if ((r = write_atomic(path.data, &text)) == -1)
-		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
-		    strerror(errno));
+	r = outdir_write(od, f.self, &text);
 out:
-	if (r == -1 && path.len == 0)
+	if (r == -1 && text.len == 0)
 		fprintf(stderr, "html2gmi: %s/atom.xml: out of memory\n",
-		    outdir);
+		    od->out);
 	free(arts);
 	free(v);
 	buf_free(&text);
-	buf_free(&path);
 	return r;
 }
 
@@ -734,19 +625,23 @@ check_unique(struct site *s, const char *sitedir)
 }
 
 /*
- * Convert the site in sitedir into the capsule outdir.  Returns 0; 1
- * when the capsule was written without some pages, named on stderr; or
- * -1 after saying on stderr what failed.
+ * Convert the site in sitedir into the capsule outdir, built beside it
+ * and swapped in whole (outdir.c).  Returns 0; 1 when the capsule was
+ * written without some pages, named on stderr; or -1 after saying on
+ * stderr what failed, the capsule left as it was.
  */
 int
 site_convert(const char *sitedir, const char *outdir,
     const struct profile *prof, const char *base_url)
 {
 	struct site	 s;
+	struct outdir	 od;
 	size_t		 i, bad;
 	int		 r = -1;
 
 	memset(&s, 0, sizeof(s));
+	memset(&od, 0, sizeof(od));
+	od.pfd = -1;
 	if (scan(&s, sitedir, "", 0, NULL) == -1)
 		goto out;
 	if (s.len == 0) {
@@ -762,18 +657,16 @@ site_convert(const char *sitedir, const char *outdir,
 		    "as it was\n", sitedir, outdir);
 		goto out;
 	}
-	if (mkdirs(outdir) == -1) {
-		fprintf(stderr, "html2gmi: %s: cannot create directory: %s\n",
-		    outdir, strerror(errno));
+	if (outdir_begin(&od, outdir) == -1)
 		goto out;
-	}
 	s.search = prof->search;
-	r = write_all(&s, outdir);
-	if (r == 0 && prof->feed_url != NULL)
-		r = write_feed(&s, outdir, prof->feed_url);
-	if (r == 0 && bad > 0)
-		r = 1;
+	if (write_all(&s, &od) == -1 || (prof->feed_url != NULL &&
+	    write_feed(&s, &od, prof->feed_url) == -1) ||
+	    outdir_commit(&od) == -1)
+		goto out;
+	r = bad > 0 ? 1 : 0;
 out:
+	outdir_abort(&od);
 	for (i = 0; i < s.len; i++)
 		free_page(&s.v[i]);
 	free(s.v);
