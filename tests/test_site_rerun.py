@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from conftest import HTML2GMI
-from test_html2gmi import SITE, TIMEOUT, as_nobody, public_tmp, run, tree  # noqa: F401
+from conftest import BUILD, HTML2GMI, LUMBAR, ROOT
+from test_html2gmi import (SITE, TIMEOUT, as_nobody, makefile_public_url,
+                           public_tmp, run, tree)  # noqa: F401
 
 
 def write_site(root, pages):
@@ -353,3 +354,87 @@ def test_previous_capsule_kept_until_next_run(tmp_path):
         assert not os.path.exists(f"/proc/self/fd/{fd}/index.gmi")
     finally:
         os.close(fd)
+
+
+# --- The capsule's public address. ---
+
+def test_public_address_is_a_make_setting(tmp_path):
+    # The profile describes the site; where it is served is not in it.
+    with open(os.path.join(SITE, "html2gmi.conf")) as f:
+        assert not any(line.startswith("feed-url") for line in f)
+    assert makefile_public_url() == "gemini://localhost/"   # the demo
+    out = tmp_path / "pub"
+    proc = subprocess.run(
+        ["make", "-s", "-o", HTML2GMI, "capsule", f"BUILD={BUILD}",
+         "PUBLIC_URL=gemini://example.org/", f"CAPSULE_DIR={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    atom = (out / "atom.xml").read_text()
+    assert "<id>gemini://example.org/articles/index.gmi</id>" in atom
+    assert "localhost" not in atom
+    for d, _, fs in os.walk(out):
+        for f in fs:
+            with open(os.path.join(d, f), "rb") as fh:
+                assert b"localhost" not in fh.read(), f
+
+
+def check(root, *hosts):
+    args = [LUMBAR, "--check", "--root", str(root), "--certs",
+            str(root.parent / "no-certs")]
+    for h in hosts:
+        args += ["-H", h]
+    return subprocess.run(args, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+def test_check_names_a_feed_for_another_host(tmp_path):
+    out = tmp_path / "capsule"
+    rc, _, err = run(["--feed-url", "gemini://localhost/", "-o", str(out),
+                      SITE])
+    assert rc == 0, err
+    p = check(out, "example.org")
+    assert p.returncode == 1
+    assert (f"lumbar: {out}/atom.xml: 5 gemini:// links to localhost, a "
+            "host this server does not serve: rebuild the capsule for its "
+            "address (make capsule PUBLIC_URL=gemini://example.org/, or "
+            "html2gmi --feed-url), or serve localhost too (-H)\n") \
+        in p.stderr, p.stderr
+    assert "lumbar: 1 problem\n" in p.stderr
+    # Served under that name, or built for the right one: no problem.
+    assert check(out, "localhost").returncode == 0
+    rc, _, err = run(["--feed-url", "gemini://example.org/", "-o", str(out),
+                      SITE])
+    assert rc == 0, err
+    p = check(out, "example.org")
+    assert p.returncode == 0, p.stderr
+
+
+def test_check_names_links_to_this_machine(tmp_path):
+    root = tmp_path / "capsule"
+    root.mkdir()
+    (root / "index.gmi").write_text(
+        "# Home\n"
+        "=> gemini://localhost/page.gmi only here\n"
+        "=> gemini://127.0.0.1:1965/ also only here\n"
+        "=> gemini://[::1]/ and here\n"
+        "=> gemini://other.example/ another capsule: fine\n"
+        "=> gemini://example.org/page.gmi served: fine\n"
+        "=> feed.xml the feed\n"
+        "=> page.gmi a page\n")
+    (root / "page.gmi").write_text("# Page\n")
+    (root / "feed.xml").write_text(
+        '<feed><id>gemini://old.example/</id>'
+        '<link href="gemini://example.org/page.gmi"/></feed>\n')
+    p = check(root, "example.org")
+    assert p.returncode == 1
+    err = p.stderr
+    for url, host in (("gemini://localhost/page.gmi", "localhost"),
+                      ("gemini://127.0.0.1:1965/", "127.0.0.1"),
+                      ("gemini://[::1]/", "::1")):
+        assert (f'lumbar: {root}/index.gmi: link "{url}" leads to {host}, '
+                "which only this machine reaches, and this server does not "
+                "serve it (-H)\n") in err, err
+    assert f"lumbar: {root}/feed.xml: 1 gemini:// link to old.example" \
+        in err
+    assert "other.example" not in err
+    assert "lumbar: 4 problems\n" in err
