@@ -438,3 +438,42 @@ def test_check_names_links_to_this_machine(tmp_path):
         in err
     assert "other.example" not in err
     assert "lumbar: 4 problems\n" in err
+
+
+# --- Local images copied into the capsule. ---
+
+def test_local_images_are_copied(tmp_path):
+    site, out = tmp_path / "site", tmp_path / "out"
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"not the site's")
+    write_site(site, {
+        "index.html": b"<title>Home</title><p>A picture: "
+                      b"<img src='img/pic.png' alt='The picture'>.</p>"
+                      b"<p><a href='sub/Big%20One.JPG'>a photo</a>, "
+                      b"<a href='img/out.png'>out</a>, "
+                      b"<a href='.hidden/h.png'>hidden</a>, "
+                      b"<a href='img/missing.png'>missing</a>, "
+                      b"<a href='html2gmi.conf'>not an image</a>, "
+                      b"<a href='../../secret.png'>up</a>.</p>",
+        "sub/page.html": b"<title>Sub</title><p>Again: "
+                         b"<img src='../img/pic.png' alt='Same picture'>",
+        "bad.html": b"\0\0binary <img src='img/only-bad.png' alt='x'>",
+        "img/pic.png": b"\x89PNG pic",
+        "img/only-bad.png": b"\x89PNG bad",
+        "sub/Big One.JPG": b"\xff\xd8 jpeg",
+        ".hidden/h.png": b"\x89PNG hidden",
+        "html2gmi.conf": b"articles articles\n",
+    })
+    (site / "img" / "out.png").symlink_to(outside)
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 3, err       # bad.html is left out
+    got = tree(out)
+    assert got["img/pic.png"] == b"\x89PNG pic"
+    assert got["sub/Big One.JPG"] == b"\xff\xd8 jpeg"
+    for name in ("img/out.png", "img/only-bad.png", ".hidden/h.png",
+                 "img/missing.png", "html2gmi.conf", "secret.png"):
+        assert name not in got, name
+    assert b"=> img/pic.png The picture\n" in got["index.gmi"]
+    assert b"=> sub/Big%20One.JPG a photo\n" in got["index.gmi"]
+    assert b"=> ../img/pic.png Same picture\n" in got["sub/page.gmi"]
+    assert not os.path.islink(out / "img" / "pic.png")

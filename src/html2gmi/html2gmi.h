@@ -17,6 +17,7 @@
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
 #define H2G_SITE_PAGES	10000	/* pages converted in site mode */
+#define H2G_SITE_ASSETS	10000	/* images copied in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
@@ -170,6 +171,20 @@ int	 outdir_begin(struct outdir *, const char *);
 int	 outdir_write(struct outdir *, const char *, const struct buf *);
 int	 outdir_commit(struct outdir *);
 void	 outdir_abort(struct outdir *);
+
+/* asset.c: the local images pages link to, copied into the capsule. */
+struct assets {
+	const char	*sitedir;
+	char		*realdir;	/* sitedir, symbolic links resolved */
+	char		**v;		/* site paths, sorted */
+	size_t		 len;
+	size_t		 cap;
+};
+void	 assets_init(struct assets *, const char *);
+void	 assets_reset(struct assets *);
+void	 assets_free(struct assets *);
+const char *assets_find(struct assets *, const char *);
+int	 assets_copy(const struct assets *, struct outdir *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,

@@ -32,6 +32,7 @@ struct site {
 	const char	*disclaimer;
 	bool		 has_disclaimer;
 	const char	*search;	/* the server's search, or NULL */
+	struct assets	 assets;	/* local images the pages link to */
 };
 
 static int
@@ -41,7 +42,10 @@ cmp_html(const void *a, const void *b)
 	    ((const struct spage *)b)->html);
 }
 
-/* The link rules' question: is this site path one of our pages? */
+/*
+ * The link rules' question: is this site path one of our pages, or a
+ * local image (copied into the capsule at the same path)?
+ */
 static const char *
 site_lookup(void *arg, const char *path)
 {
@@ -50,7 +54,7 @@ site_lookup(void *arg, const char *path)
 
 	key.html = (char *)path;
 	hit = bsearch(&key, s->v, s->len, sizeof(*s->v), cmp_html);
-	return hit ? hit->gmi : NULL;
+	return hit ? hit->gmi : assets_find(&s->assets, path);
 }
 
 static bool
@@ -404,6 +408,7 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 
 	buf_init(&path);
 	buf_init(&err);
+	assets_reset(&s->assets);	/* those of this pass's pages only */
 	for (i = 0; i < s->len; i++) {
 		buf_reset(&path);
 		buf_reset(&err);
@@ -642,6 +647,7 @@ site_convert(const char *sitedir, const char *outdir,
 	memset(&s, 0, sizeof(s));
 	memset(&od, 0, sizeof(od));
 	od.pfd = -1;
+	assets_init(&s.assets, sitedir);
 	if (scan(&s, sitedir, "", 0, NULL) == -1)
 		goto out;
 	if (s.len == 0) {
@@ -662,7 +668,7 @@ site_convert(const char *sitedir, const char *outdir,
 	s.search = prof->search;
 	if (write_all(&s, &od) == -1 || (prof->feed_url != NULL &&
 	    write_feed(&s, &od, prof->feed_url) == -1) ||
-	    outdir_commit(&od) == -1)
+	    assets_copy(&s.assets, &od) == -1 || outdir_commit(&od) == -1)
 		goto out;
 	r = bad > 0 ? 1 : 0;
 out:
@@ -671,5 +677,6 @@ out:
 		free_page(&s.v[i]);
 	free(s.v);
 	free(s.index);
+	assets_free(&s.assets);
 	return r;
 }
