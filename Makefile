@@ -143,8 +143,13 @@ stress-asan:
 soak: all
 	$(PYTHON) tests/soak.py $(SOAK_ARGS)
 
+# The capsule's public address goes into atom.xml (its ids and links):
+# give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/
+# CAPSULE_DIR=/srv/capsule.  The committed capsule is the localhost demo.
+PUBLIC_URL	?= gemini://localhost/
+CAPSULE_DIR	?= capsule
 capsule: $(BUILD)/html2gmi
-	$(BUILD)/html2gmi -o capsule/ contrib/site/
+	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' contrib/site/
 
 # The README's pictures: the article in Kristall and Amfora, and its Gopher
 # menu in lynx, under Xvfb; written to contrib/screenshots/.  Not in `make test`.

@@ -5,6 +5,8 @@
 #ifndef HTML2GMI_H
 #define HTML2GMI_H
 
+#include <sys/stat.h>
+
 #include <gumbo.h>
 
 #include "lumbar.h"
@@ -15,6 +17,7 @@
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
 #define H2G_SITE_PAGES	10000	/* pages converted in site mode */
+#define H2G_SITE_ASSETS	10000	/* images copied in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
 #define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
 #define H2G_DEPTH_MAX	512	/* elements open at once, as in browsers */
@@ -172,6 +175,36 @@ struct feed {
 bool	 feed_date_ok(const char *);
 int	 feed_check_url(const char *, const char **);
 int	 feed_write(const struct feed *, struct buf *);
+
+/* outdir.c: the capsule directory, built beside and swapped in whole. */
+struct outdir {
+	char		*out;		/* the capsule, symlinks resolved */
+	char		*parent;	/* its directory, locked while we run */
+	char		*name;		/* its name in there */
+	char		*build;		/* the new capsule, until swapped in */
+	char		*old;		/* where the replaced one is kept */
+	int		 pfd;		/* parent, open and flock()ed */
+	bool		 had_old;
+	struct stat	 oldst;
+};
+int	 outdir_begin(struct outdir *, const char *);
+int	 outdir_write(struct outdir *, const char *, const struct buf *);
+int	 outdir_commit(struct outdir *);
+void	 outdir_abort(struct outdir *);
+
+/* asset.c: the local images pages link to, copied into the capsule. */
+struct assets {
+	const char	*sitedir;
+	char		*realdir;	/* sitedir, symbolic links resolved */
+	char		**v;		/* site paths, sorted */
+	size_t		 len;
+	size_t		 cap;
+};
+void	 assets_init(struct assets *, const char *);
+void	 assets_reset(struct assets *);
+void	 assets_free(struct assets *);
+const char *assets_find(struct assets *, const char *);
+int	 assets_copy(const struct assets *, struct outdir *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,
