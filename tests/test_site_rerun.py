@@ -143,7 +143,8 @@ def test_kill_mid_run_leaves_the_old_capsule(tmp_path):
     assert proc.returncode == -signal.SIGKILL, \
         "the run ended before anything was seen written"
     after = snapshot(out)
-    assert after == old, "a mix of old and new pages"
+    # Killed before the switch (nearly always) or just after it.
+    assert after == old or after == new, "a mix of old and new pages"
     assert hidden_in(out) == []
 
     rc, _, err = run(["-o", str(out), str(site)])

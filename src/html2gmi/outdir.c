@@ -156,14 +156,18 @@ keep_attrs(const struct outdir *o, int fd, const char *rel, bool made)
 		r = 0;		/* a symlink or special file: nothing to keep */
 		goto out;
 	}
+	if (fstat(fd, &now) == -1) {
+		say_errno(p.data, "cannot read the new copy");
+		goto out;
+	}
+	if ((now.st_mode & S_IFMT) != (old.st_mode & S_IFMT)) {
+		r = 0;		/* a file where a directory goes: carry() says */
+		goto out;
+	}
 	if (made && !(old.st_mode & S_IWUSR)) {
 		fprintf(stderr, "html2gmi: %s: read-only, so not replaced; "
 		    "%s is left as it was (chmod u+w to let html2gmi rewrite "
 		    "it)\n", p.data, o->out);
-		goto out;
-	}
-	if (fstat(fd, &now) == -1) {
-		say_errno(p.data, "cannot read the new copy");
 		goto out;
 	}
 	if ((now.st_uid != old.st_uid || now.st_gid != old.st_gid) &&
