@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lumbar.h"
 
@@ -22,6 +23,16 @@
 #define FD_RESERVE	64	/* a worker's own descriptors: listeners,
 				   epoll, log, capsule, files being read */
 #define FD_PER_CONN	2	/* its socket, and a file being streamed */
+/*
+ * Memory: a TLS connection stalled after its ClientHello, the costliest
+ * state, holds 44.7 KB of OpenSSL's handshake state (measured: 2,000 of
+ * them grew a worker's private memory by 87 MB).  Connections may take
+ * half of the memory lumbar may use; the other half is for the workers'
+ * file caches, the search index and the rest.
+ */
+#define CONN_MEM_COST	(48 * 1024)
+#define CONNS_DEFAULT	10000	/* the default limit when memory allows */
+#define CONNS_MIN	64	/* never fewer by default */
 
 struct row {
 	atomic_int	 total;
@@ -140,9 +151,81 @@ limit_release(int s)
 	atomic_fetch_sub(&mine->slot[s], 1);
 }
 
+/* A cgroup file holding a number of bytes, or "max": -1 if none. */
+static long long
+cgroup_bytes(const char *dir, const char *path, const char *knob)
+{
+	char		 file[1024];
+	long long	 v;
+	FILE		*f;
+	int		 n;
+
+	if ((size_t)snprintf(file, sizeof(file), "%s%s/%s", dir, path, knob)
+	    >= sizeof(file) || (f = fopen(file, "re")) == NULL)
+		return -1;
+	n = fscanf(f, "%lld", &v);
+	fclose(f);
+	return n == 1 && v > 0 ? v : -1;
+}
+
+/*
+ * The memory limit of our cgroup or any above it (systemd's MemoryMax=,
+ * a container's limit): cgroup v2 memory.max, or v1's
+ * memory.limit_in_bytes.  -1 when there is none.
+ */
+static long long
+cgroup_limit(void)
+{
+	char		 line[1024], path[1024], *p, *ctrls;
+	long long	 min = -1, v;
+	FILE		*f;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *dir, *knob;
+
+		line[strcspn(line, "\n")] = '\0';
+		if ((ctrls = strchr(line, ':')) == NULL ||
+		    (p = strchr(++ctrls, ':')) == NULL)
+			continue;
+		*p++ = '\0';
+		if (*ctrls == '\0') {
+			dir = "/sys/fs/cgroup";
+			knob = "memory.max";
+		} else if (strcmp(ctrls, "memory") == 0 ||
+		    strncmp(ctrls, "memory,", 7) == 0 ||
+		    strstr(ctrls, ",memory") != NULL) {
+			dir = "/sys/fs/cgroup/memory";
+			knob = "memory.limit_in_bytes";
+		} else
+			continue;
+		if (snprintf(path, sizeof(path), "%s", p) >= (int)sizeof(path))
+			continue;
+		/* This cgroup and each above it, up to the root. */
+		for (;;) {
+			if ((v = cgroup_bytes(dir, strcmp(path, "/") == 0 ? "" :
+			    path, knob)) > 0 && (min == -1 || v < min))
+				min = v;
+			if ((p = strrchr(path, '/')) == NULL || path[1] == '\0')
+				break;
+			if (p == path)
+				path[1] = '\0';	/* "/a" becomes "/" */
+			else
+				*p = '\0';
+		}
+	}
+	fclose(f);
+	return min;
+}
+
 /*
  * Size the connection limit to what the process may hold, before the
- * workers start.  Descriptors: the soft limit is raised to the hard one
+ * workers start.  Memory: unless --max-conns is given, the limit is what
+ * half of the smaller of the cgroup's memory limit and the machine's RAM
+ * holds at CONN_MEM_COST a connection, less what the workers' refusals
+ * (REFUSED_MAX each) may hold, at most CONNS_DEFAULT.
+ * Descriptors: the soft limit is raised to the hard one
  * (outside systemd the soft one is often 1024), and --max-conns is
  * lowered to what remains after FD_RESERVE, at FD_PER_CONN a
  * connection, since the limit is shared and one worker may take every
@@ -153,7 +236,24 @@ int
 limit_plan(char *why, size_t whylen)
 {
 	struct rlimit	 rl;
-	long long	 nofile, fit;
+	long long	 nofile, fdfit, ram, cg, mem, memfit = -1;
+	char		 mem_said[96] = "";
+	bool		 asked = conf.max_conns != -1;
+
+	ram = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+	cg = cgroup_limit();
+	mem = cg > 0 && (ram <= 0 || cg < ram) ? cg : ram;
+	if (mem > 0) {
+		memfit = mem / 2 / CONN_MEM_COST - (long long)conf.workers *
+		    REFUSED_MAX;
+		if (memfit < CONNS_MIN)
+			memfit = CONNS_MIN;
+		snprintf(mem_said, sizeof(mem_said), "%s %lld MiB allows %lld",
+		    mem == cg ? "memory limit" : "RAM", mem >> 20, memfit);
+	}
+	if (!asked)
+		conf.max_conns = memfit != -1 && memfit < CONNS_DEFAULT ?
+		    (int)memfit : CONNS_DEFAULT;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("getrlimit: %s", strerror(errno));
@@ -165,19 +265,28 @@ limit_plan(char *why, size_t whylen)
 			rl = up;
 	}
 	nofile = rl.rlim_cur > INT32_MAX ? INT32_MAX : (long long)rl.rlim_cur;
-	fit = (nofile - FD_RESERVE) / FD_PER_CONN;
-	if (fit < 1)
+	fdfit = (nofile - FD_RESERVE) / FD_PER_CONN;
+	if (fdfit < 1)
 		fatal("only %lld file descriptors (ulimit -n); lumbar needs "
 		    "at least %d", nofile, FD_RESERVE + FD_PER_CONN);
-	if (conf.max_conns == 0 || conf.max_conns > fit) {
+	if (conf.max_conns == 0 || conf.max_conns > fdfit) {
 		snprintf(why, whylen, "at most %lld connections at once, not "
 		    "%s: %lld file descriptors (ulimit -n) allow no more; "
-		    "raise the limit for more", fit, conf.max_conns == 0 ?
-		    "unlimited" : "as --max-conns asks", nofile);
-		conf.max_conns = (int)fit;
+		    "raise the limit for more", fdfit, !asked ? "the default" :
+		    conf.max_conns == 0 ? "unlimited" : "as --max-conns asks",
+		    nofile);
+		conf.max_conns = (int)fdfit;
+		return 1;
+	}
+	if (asked && memfit != -1 && (conf.max_conns == 0 ||
+	    conf.max_conns > memfit)) {
+		snprintf(why, whylen, "at most %d connections at once, as "
+		    "--max-conns asks, but %s: a flood of TLS handshakes could "
+		    "exhaust memory", conf.max_conns, mem_said);
 		return 1;
 	}
 	snprintf(why, whylen, "at most %d connections at once (%lld file "
-	    "descriptors)", conf.max_conns, nofile);
+	    "descriptors%s%s)", conf.max_conns, nofile, *mem_said ? "; " : "",
+	    mem_said);
 	return 0;
 }

@@ -127,7 +127,8 @@ struct config {
 	bool		 allow_root;
 	bool		 seccomp;
 	int		 workers;		/* processes serving */
-	int		 max_conns;		/* 0: no limit */
+	int		 max_conns;		/* 0: no limit; -1: from
+						   memory (limit_plan) */
 	int		 max_per_client;	/* 0: no limit */
 	const char	*ticket_key;		/* session ticket key file */
 	bool		 proxy_protocol;	/* PROXY headers expected */
@@ -257,6 +258,8 @@ void	 limit_worker(size_t);
 int	 limit_acquire(const struct sockaddr *);
 void	 limit_release(int);
 int	 limit_plan(char *, size_t);
+#define REFUSED_MAX	64	/* over-limit clients a worker answers at
+				   once; beyond, closed unanswered */
 
 /* proxy.c: the PROXY protocol header of a load balancer. */
 #define PROXY_HEADER_MAX 536

@@ -33,7 +33,7 @@ struct config conf = {
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
 	.seccomp = true,
-	.max_conns = 10000,
+	.max_conns = -1,		/* from memory: limit_plan() */
 	.max_per_client = 128,
 };
 
@@ -108,15 +108,17 @@ usage(FILE *f)
 "  -L, --lang TAG          lang= of gemtext answers (default en; \"\" for none)\n"
 "      --no-listing        answer 51 (Gopher: an error) for directories\n"
 "                          without index.gmi\n"
-"  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
+"  -t, --timeout SEC       deadline to read a request and per write (default 10;\n"
+"                          a TLS handshake gets at most 5)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
 "  -u, --user USER         after binding, workers chroot into the capsule\n"
 "                          and become USER (needed when started as root)\n"
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
 "  -j, --workers N         serving processes (default: one per core)\n"
-"      --max-conns N       connections at once, all clients (default 10000;\n"
-"                          lowered to what ulimit -n allows)\n"
+"      --max-conns N       connections at once, all clients (default: what\n"
+"                          half the memory holds, at most 10000; lowered to\n"
+"                          what ulimit -n allows)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"

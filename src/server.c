@@ -33,8 +33,9 @@
 #define COALESCE_MAX	(16 * 1024)	/* header+body sent as one TLS record */
 #define LINGER_MS	1000		/* drain unread input before close */
 #define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
-#define REFUSED_MAX	256		/* over-limit clients answered */
 #define ACCEPT_PAUSE_MS	100		/* out of descriptors: wait this */
+#define HANDSHAKE_SECS	5		/* at most, for a TLS handshake */
+#define TRIM_AFTER	64		/* a sweep that frees this many trims */
 #define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
@@ -397,7 +398,11 @@ accept_conns(struct listener *l)
 		c->fd = fd;
 		c->slot = -2;		/* not counted yet */
 		c->start = now_us();
-		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
+		/* A handshake in progress is the costliest state (about
+		 * 45 KB): it gets less time than a reader of the request. */
+		c->deadline = c->start / 1000 + (int64_t)(l->proto ==
+		    PROTO_GEMINI && conf.timeout > HANDSHAKE_SECS ?
+		    HANDSHAKE_SECS : conf.timeout) * 1000;
 		response_init(&c->resp);
 		set_addr(c, &ss, len);
 		if (conf.proxy_protocol)
@@ -737,6 +742,7 @@ conn_step(struct conn *c)
 				return;
 			}
 			c->state = ST_READ;
+			c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 			break;
 		case ST_READ:
 			if ((r = read_request(c)) == 0)
@@ -789,7 +795,8 @@ conn_step(struct conn *c)
 static void
 sweep(int64_t now)
 {
-	struct conn *c, *next;
+	struct conn	*c, *next;
+	size_t		 before = nconns;
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
@@ -806,6 +813,10 @@ sweep(int64_t now)
 		else
 			conn_close(c);
 	}
+	/* A flood timed out: give its memory back now, not at the next
+	 * quiet moment, which a steady flood never leaves. */
+	if (before >= nconns + TRIM_AFTER)
+		malloc_trim(0);
 }
 
 static void
