@@ -151,10 +151,11 @@ log_escape(struct buf *b, const char *s, size_t n)
 	}
 }
 
-/* One line per request: protocol, client, request, status, bytes, time. */
+/* One line per request: protocol, client, request, status, bytes, time,
+ * and why the answer was cut when it was not sent in full. */
 void
 log_request(const char *proto, const char *addr, const char *req,
-    size_t reqlen, int status, size_t bytes, double ms)
+    size_t reqlen, int status, size_t bytes, double ms, const char *cut)
 {
 	struct buf b;
 
@@ -164,6 +165,8 @@ log_request(const char *proto, const char *addr, const char *req,
 	buf_printf(&b, "%s %s \"", proto, addr);
 	log_escape(&b, req, reqlen);
 	buf_printf(&b, "\" %d %zu %.1fms", status, bytes, ms);
+	if (cut != NULL)
+		buf_printf(&b, " cut (%s)", cut);
 	if (b.data != NULL)
 		emit(LOG_LVL_INFO, b.data);
 	buf_free(&b);

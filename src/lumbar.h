@@ -120,6 +120,8 @@ struct config {
 	const char	*lang;			/* NULL or "": no lang= */
 	bool		 listing;		/* directory listings */
 	int		 timeout;		/* seconds to read a request */
+	int		 grace;			/* seconds a stopping worker
+						   finishes its answers */
 	int		 wrap;			/* Gopher text columns */
 	const char	*logtarget;		/* "stderr", "syslog" or a file */
 	int		 verbose;
@@ -307,7 +309,7 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int	 log_init(const char *, int);
 void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
-	    int, size_t, double);
+	    int, size_t, double, const char *);
 void	 log_escape(struct buf *, const char *, size_t);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {

@@ -29,6 +29,7 @@ struct config conf = {
 	.lang = "en",
 	.listing = true,
 	.timeout = 10,
+	.grace = 300,
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
@@ -50,6 +51,7 @@ enum {
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
+	OPT_GRACE,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
 	{ "lang",		required_argument, NULL, 'L' },
 	{ "no-listing",		no_argument,	   NULL, OPT_NO_LISTING },
 	{ "timeout",		required_argument, NULL, 't' },
+	{ "grace",		required_argument, NULL, OPT_GRACE },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
 	{ "user",		required_argument, NULL, 'u' },
@@ -110,6 +113,8 @@ usage(FILE *f)
 "                          without index.gmi\n"
 "  -t, --timeout SEC       deadline to read a request and per write (default 10;\n"
 "                          a TLS handshake gets at most 5)\n"
+"      --grace SEC         on reload and stop, time given to answers being\n"
+"                          sent before they are cut (default 300)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
 "  -u, --user USER         after binding, workers chroot into the capsule\n"
 "                          and become USER (needed when started as root)\n"
@@ -204,6 +209,9 @@ parse_options(int argc, char **argv)
 			break;
 		case 't':
 			conf.timeout = number("--timeout", optarg, 1, 3600);
+			break;
+		case OPT_GRACE:
+			conf.grace = number("--grace", optarg, 0, 86400);
 			break;
 		case 'w':
 			conf.wrap = number("--wrap", optarg, 20, 1000);

@@ -32,9 +32,9 @@
 #define CHUNK_SIZE	(16 * 1024)	/* streamed file chunk */
 #define COALESCE_MAX	(16 * 1024)	/* header+body sent as one TLS record */
 #define LINGER_MS	1000		/* drain unread input before close */
-#define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
 #define ACCEPT_PAUSE_MS	100		/* out of descriptors: wait this */
 #define HANDSHAKE_SECS	5		/* at most, for a TLS handshake */
+#define STOP_READ_SECS	5		/* stopping: at most, for a request */
 #define TRIM_AFTER	64		/* a sweep that frees this many trims */
 #define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
@@ -72,6 +72,7 @@ struct conn {
 	int		 slot;		/* limit.c slot, -1: over a limit */
 	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
+	const char	*cut;		/* why the answer was cut, or NULL */
 	bool		 eof;		/* the client closed its side */
 	struct conn	*prev, *next;
 };
@@ -257,7 +258,29 @@ conn_log(struct conn *c)
 {
 	log_request(c->proto == PROTO_GEMINI ? "gemini" : "gopher", c->addr,
 	    c->req, c->linelen, c->resp.status, c->sent,
-	    (double)(now_us() - c->start) / 1000.0);
+	    (double)(now_us() - c->start) / 1000.0, c->cut);
+}
+
+/*
+ * End an answer that cannot be sent in full: logged as cut, and closed
+ * with a reset rather than a FIN (or, over TLS, a close_notify), so that
+ * the client cannot take the part it got for the whole, as it would for
+ * a Gopher file, which ends where the connection does.
+ */
+static void
+conn_abort(struct conn *c, const char *why)
+{
+	struct linger lg = { 1, 0 };
+
+	if (c->state == ST_WRITE) {
+		c->cut = why;
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	if (c->answered) {	/* else logged already, or no request */
+		conn_log(c);
+		c->answered = false;
+	}
+	conn_free(c);
 }
 
 /* Close, after draining what the client still sends so that it is not
@@ -696,12 +719,17 @@ write_response(struct conn *c)
 	while (rs->fd != -1 && (rs->left > 0 || c->chunkoff < c->chunklen)) {
 		if (c->chunkoff == c->chunklen) {
 			if (c->chunk == NULL &&
-			    (c->chunk = malloc(CHUNK_SIZE)) == NULL)
+			    (c->chunk = malloc(CHUNK_SIZE)) == NULL) {
+				c->cut = "out of memory";
 				return -1;
+			}
 			r = pread(rs->fd, c->chunk, rs->left < CHUNK_SIZE ?
 			    (size_t)rs->left : CHUNK_SIZE, c->fileoff);
-			if (r <= 0)	/* truncated under us: stop */
+			if (r <= 0) {
+				c->cut = r == 0 ? "the file shrank while sent" :
+				    "cannot read the file";
 				return -1;
+			}
 			c->chunklen = (size_t)r;
 			c->chunkoff = 0;
 			c->fileoff += r;
@@ -755,7 +783,12 @@ conn_step(struct conn *c)
 		case ST_WRITE:
 			if ((r = write_response(c)) == 0)
 				return;
+			if (r == -1 && c->cut != NULL) {
+				conn_abort(c, c->cut);
+				return;
+			}
 			if (r == -1) {
+				c->cut = "the client went away";
 				conn_close(c);
 				return;
 			}
@@ -810,6 +843,8 @@ sweep(int64_t now)
 			conn_step(c);
 		} else if (c->state == ST_LINGER)
 			conn_free(c);
+		else if (c->state == ST_WRITE)
+			conn_abort(c, "the client stopped reading");
 		else
 			conn_close(c);
 	}
@@ -817,6 +852,22 @@ sweep(int64_t now)
 	 * quiet moment, which a steady flood never leaves. */
 	if (before >= nconns + TRIM_AFTER)
 		malloc_trim(0);
+}
+
+/*
+ * A stopping worker gives --grace to the answers it is sending, but a
+ * client that has yet to send its request gets at most STOP_READ_SECS
+ * more to send it, so that idle clients do not hold a reload or a stop.
+ */
+static void
+hurry_readers(void)
+{
+	struct conn	*c;
+	int64_t		 by = now_ms() + STOP_READ_SECS * 1000;
+
+	for (c = conns; c != NULL; c = c->next)
+		if (!c->answered && c->state != ST_LINGER && c->deadline > by)
+			c->deadline = by;
 }
 
 static void
@@ -849,6 +900,7 @@ on_signal(void)
 				    (int)getpid());
 			stopping = true;
 			stop_listening();
+			hurry_readers();
 			break;
 		}
 	}
@@ -914,7 +966,7 @@ server_run(void)
 		if (accept_paused != 0 && now >= accept_paused)
 			resume_accepting();
 		if (stopping && stop_at == 0)
-			stop_at = now + STOP_GRACE_MS;
+			stop_at = now + (int64_t)conf.grace * 1000;
 		if (stopping && now >= stop_at)
 			break;
 		if (now >= next_sweep) {
@@ -922,8 +974,9 @@ server_run(void)
 			next_sweep = now + 250;
 		}
 	}
+	/* The grace period is over: what is still being sent is cut. */
 	while (conns != NULL)
-		conn_free(conns);
+		conn_abort(conns, "stopped at the end of the grace period");
 	stop_listening();
 	close(sigsrc.fd);
 	close(ep);

@@ -133,7 +133,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                # answers in flight finish (--grace), and a client that has
+                # yet to send its request has its deadline (--timeout)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -344,3 +345,174 @@ def test_no_descriptor_leaks_on_large_pages(server_factory, tmp_path):
         assert srv.gopher("/dir/large.gmi\r\n").startswith(b"iLarge")
     time.sleep(0.5)
     assert fds() <= before, "descriptors leaked"
+
+
+# --- Reload and stop with slow readers: finish, or say it was cut. -------
+
+SLOW_SIZE = 16 << 20
+
+
+@pytest.fixture
+def slow_capsule(tmp_path):
+    root = tmp_path / "slowcap"
+    root.mkdir()
+    (root / "index.gmi").write_text("# Home\n")
+    (root / "slow.bin").write_bytes(os.urandom(1 << 20) * 16)
+    os.chmod(root, 0o755)
+    return root
+
+
+class SlowReader(threading.Thread):
+    """A client that asks for /slow.bin and reads it at about 1.6 MB/s
+    through a small receive buffer: a reader on a slow link, whose
+    transfer outlasts a reload.  It records what it got and how the
+    connection ended: "clean" (FIN, or close_notify over TLS), "eof"
+    (TLS without close_notify) or "reset"."""
+
+    def __init__(self, srv, proto):
+        super().__init__(daemon=True)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        raw.settimeout(30)
+        if proto == "gemini":
+            raw.connect((srv.host, srv.port))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+            self.sock = ctx.wrap_socket(raw, server_hostname="localhost",
+                                        suppress_ragged_eofs=False)
+            self.sock.sendall(
+                f"gemini://localhost:{srv.port}/slow.bin\r\n".encode())
+        else:
+            raw.connect((srv.host, srv.gopher_port))
+            self.sock = raw
+            self.sock.sendall(b"/slow.bin\r\n")
+        self.proto = proto
+        self.data = bytearray()
+        self.end = None
+        self.started = threading.Event()
+
+    def run(self):
+        paced = 0
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    self.end = "clean"
+                    break
+                self.data += chunk
+                self.started.set()
+                paced += len(chunk)
+                if paced >= 65536:
+                    paced = 0
+                    time.sleep(0.04)
+        except ssl.SSLEOFError:
+            self.end = "eof"
+        except ssl.SSLError as e:
+            self.end = "eof" if "EOF" in str(e) else f"error {e}"
+        except ConnectionResetError:
+            self.end = "reset"
+        except OSError as e:
+            self.end = f"error {e}"
+        finally:
+            self.started.set()
+            self.sock.close()
+
+    def body(self):
+        if self.proto == "gemini":
+            head, _, body = bytes(self.data).partition(b"\r\n")
+            assert head == b"20 application/octet-stream", head
+            return body
+        return bytes(self.data)
+
+
+def start_slow_readers(srv):
+    readers = [SlowReader(srv, "gemini"), SlowReader(srv, "gopher")]
+    for r in readers:
+        r.start()
+    for r in readers:
+        assert r.started.wait(30), "no byte of the answer came"
+    return readers
+
+
+def new_generation(srv, old):
+    """Wait until workers other than old serve, after a SIGHUP."""
+    for _ in range(200):
+        kids = workers_of(srv.proc.pid)
+        if set(kids) - set(old):
+            return
+        time.sleep(0.05)
+    pytest.fail("no new generation of workers")
+
+
+def test_sighup_lets_slow_readers_finish(server_factory, slow_capsule):
+    """A reload lets every transfer in flight finish, however slow the
+    reader (within --grace, 300 s by default): over Gopher every byte
+    then a FIN, over Gemini every byte then close_notify.  Before, the
+    old workers were ended 5 s after the reload."""
+    srv = server_factory(root=slow_capsule, args=["--workers", "1"])
+    expect = (slow_capsule / "slow.bin").read_bytes()
+    old = workers_of(srv.proc.pid)
+    readers = start_slow_readers(srv)
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    new_generation(srv, old)
+    assert srv.get("/")[0].startswith("20")      # the new ones serve
+    for r in readers:
+        r.join(120)
+        assert not r.is_alive()
+        assert r.end == "clean", (r.proto, r.end, len(r.data))
+        assert r.body() == expect, (r.proto, len(r.body()))
+    assert " cut (" not in srv.output()
+
+
+def test_grace_period_over_cut_is_logged_and_seen(server_factory,
+                                                  slow_capsule):
+    """With a grace period too short for a slow reader, the answer is
+    cut: the log says so, and the client can tell, a Gopher one by a
+    reset instead of the FIN that ends a whole file, a Gemini one by the
+    missing close_notify."""
+    srv = server_factory(root=slow_capsule, args=["--workers", "1",
+                                                  "--grace", "1"])
+    old = workers_of(srv.proc.pid)
+    readers = start_slow_readers(srv)
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    new_generation(srv, old)
+    for r in readers:
+        r.join(120)
+        assert not r.is_alive()
+        assert len(r.body()) < SLOW_SIZE
+        assert r.end in ("reset", "eof"), (r.proto, r.end)
+    for _ in range(100):
+        cut = [l for l in srv.output().splitlines()
+               if "cut (stopped at the end of the grace period)" in l]
+        if len(cut) == 2:
+            break
+        time.sleep(0.05)
+    assert len(cut) == 2, srv.output()[-2000:]
+    assert any(l.split()[1] == "gemini" and '/slow.bin" 20 ' in l
+               for l in cut)
+    assert any(l.split()[1] == "gopher" and '"/slow.bin" 20 ' in l
+               for l in cut)
+
+
+def test_file_shrunk_while_sent_is_logged_as_cut(server_factory,
+                                                 slow_capsule):
+    """A file truncated while it is being sent is not logged as a whole
+    answer, and the Gopher client sees a reset, not the FIN that would
+    say the file ended there."""
+    srv = server_factory(root=slow_capsule, args=["--workers", "1"])
+    r = SlowReader(srv, "gopher")
+    r.start()
+    assert r.started.wait(30)
+    os.truncate(slow_capsule / "slow.bin", 1 << 20)
+    r.join(120)
+    assert not r.is_alive()
+    assert r.end == "reset", r.end
+    for _ in range(100):
+        if "cut (the file shrank while sent)" in srv.output():
+            break
+        time.sleep(0.05)
+    line = [l for l in srv.output().splitlines() if "/slow.bin" in l]
+    assert len(line) == 1 and line[0].endswith(
+        "cut (the file shrank while sent)"), line
