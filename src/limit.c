@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lumbar.h"
@@ -39,9 +40,21 @@ struct row {
 	atomic_int	 slot[LIMIT_SLOTS];
 };
 
+/*
+ * The rate of new connections of each slot, a token bucket kept as the
+ * time its next token is due (GCRA), and when an over-rate client of the
+ * slot was last answered 44; both in microseconds of CLOCK_MONOTONIC,
+ * which every worker shares.
+ */
+struct bucket {
+	_Atomic int64_t	 due;
+	_Atomic int64_t	 answered;
+};
+
 static struct row	*rows;
 static size_t		 nrows;
 static struct row	*mine;
+static struct bucket	*buckets;	/* LIMIT_SLOTS, shared */
 static uint64_t		 slot_key[2];	/* secret, made before the fork */
 
 int
@@ -55,6 +68,11 @@ limit_init(size_t workers)
 		return -1;
 	rows = p;
 	nrows = workers;
+	p = mmap(NULL, LIMIT_SLOTS * sizeof(struct bucket), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	buckets = p;
 	if (getrandom(slot_key, sizeof(slot_key), 0) != sizeof(slot_key))
 		return -1;
 	return 0;
@@ -116,17 +134,60 @@ client_slot(const struct sockaddr *sa)
 	return (unsigned)(h >> 52) % LIMIT_SLOTS;
 }
 
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Take a token of slot s: conf.rate new connections a second, conf.burst
+ * at once.  0 when there is one; else the seconds until there is, or -1
+ * when the client was told that less than a second ago: a client far
+ * over its rate then costs no TLS handshake, only an accept and a close.
+ */
+static int
+rate_take(unsigned s)
+{
+	struct bucket	*b = &buckets[s];
+	int64_t		 now = mono_us(), due, next, step, room, last;
+
+	step = 1000000 / conf.rate;
+	room = step * (conf.burst > 0 ? conf.burst : 1);
+	due = atomic_load(&b->due);
+	do {
+		next = (due > now ? due : now) + step;
+		if (next - now > room) {
+			last = atomic_load(&b->answered);
+			if (now - last < 1000000 ||
+			    !atomic_compare_exchange_strong(&b->answered, &last,
+			    now))
+				return -1;
+			/* Whole seconds, rounded up: at least 1. */
+			return (int)((next - now - room + 999999) / 1000000);
+		}
+	} while (!atomic_compare_exchange_weak(&b->due, &due, next));
+	return 0;
+}
+
 /*
  * Count a new connection from sa.  Returns its slot (to give back with
- * limit_release), or -1 when the server or the client is at its limit.
+ * limit_release); -1 when the server or the client is at its limit, or
+ * the client over its rate, with *wait the seconds it should wait; or -2
+ * when it should be closed unanswered (told less than a second ago).
  */
 int
-limit_acquire(const struct sockaddr *sa)
+limit_acquire(const struct sockaddr *sa, int *wait)
 {
 	unsigned	 s;
 	size_t		 w;
-	int		 total = 0, client = 0;
+	int		 total = 0, client = 0, r;
 
+	if (wait != NULL)
+		*wait = LIMIT_WAIT;
 	if (mine == NULL)
 		return 0;
 	s = client_slot(sa);
@@ -137,6 +198,13 @@ limit_acquire(const struct sockaddr *sa)
 	if ((conf.max_conns > 0 && total >= conf.max_conns) ||
 	    (conf.max_per_client > 0 && client >= conf.max_per_client))
 		return -1;
+	if (conf.rate > 0 && buckets != NULL && (r = rate_take(s)) != 0) {
+		if (r == -1)
+			return -2;
+		if (wait != NULL)
+			*wait = r;
+		return -1;
+	}
 	atomic_fetch_add(&mine->total, 1);
 	atomic_fetch_add(&mine->slot[s], 1);
 	return (int)s;

@@ -132,6 +132,9 @@ struct config {
 	int		 max_conns;		/* 0: no limit; -1: from
 						   memory (limit_plan) */
 	int		 max_per_client;	/* 0: no limit */
+	int		 rate;			/* new connections a second
+						   from one client; 0: any */
+	int		 burst;			/* of them at once */
 	const char	*ticket_key;		/* session ticket key file */
 	bool		 proxy_protocol;	/* PROXY headers expected */
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
@@ -257,7 +260,8 @@ struct sockaddr;
 int	 limit_init(size_t);
 void	 limit_reset(size_t);
 void	 limit_worker(size_t);
-int	 limit_acquire(const struct sockaddr *);
+#define LIMIT_WAIT	5	/* seconds a 44 over a connection limit says */
+int	 limit_acquire(const struct sockaddr *, int *);
 void	 limit_release(int);
 int	 limit_plan(char *, size_t);
 #define REFUSED_MAX	64	/* over-limit clients a worker answers at

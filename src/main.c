@@ -36,6 +36,8 @@ struct config conf = {
 	.seccomp = true,
 	.max_conns = -1,		/* from memory: limit_plan() */
 	.max_per_client = 128,
+	.rate = 50,
+	.burst = 200,
 };
 
 enum {
@@ -52,6 +54,8 @@ enum {
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
 	OPT_GRACE,
+	OPT_RATE,
+	OPT_BURST,
 };
 
 static const struct option longopts[] = {
@@ -75,6 +79,8 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument, NULL, 'j' },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "burst",		required_argument, NULL, OPT_BURST },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
@@ -126,6 +132,9 @@ usage(FILE *f)
 "                          what ulimit -n allows)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
+"      --rate N            new connections a second from one address or /64\n"
+"                          (default 50; 0: no limit); over it: 44 SECONDS\n"
+"      --burst N           how many may come at once (default 200)\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
@@ -238,6 +247,12 @@ parse_options(int argc, char **argv)
 		case OPT_MAX_PER_CLIENT:
 			conf.max_per_client = number("--max-per-client", optarg,
 			    0, 1000000);
+			break;
+		case OPT_RATE:
+			conf.rate = number("--rate", optarg, 0, 1000000);
+			break;
+		case OPT_BURST:
+			conf.burst = number("--burst", optarg, 1, 1000000);
 			break;
 		case OPT_PUBLIC_PORT:
 			conf.public_port = number("--public-port", optarg, 1,

@@ -36,7 +36,6 @@
 #define HANDSHAKE_SECS	5		/* at most, for a TLS handshake */
 #define STOP_READ_SECS	5		/* stopping: at most, for a request */
 #define TRIM_AFTER	64		/* a sweep that frees this many trims */
-#define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
 
@@ -70,6 +69,7 @@ struct conn {
 	off_t		 fileoff;
 	size_t		 sent;		/* body bytes, for the log */
 	int		 slot;		/* limit.c slot, -1: over a limit */
+	int		 wait;		/* then the seconds its 44 says */
 	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
 	const char	*cut;		/* why the answer was cut, or NULL */
@@ -330,10 +330,11 @@ set_addr(struct conn *c, const struct sockaddr_storage *ss, socklen_t len)
 static int
 admit(struct conn *c, const struct sockaddr_storage *ss)
 {
-	c->slot = limit_acquire((const struct sockaddr *)ss);
+	c->slot = limit_acquire((const struct sockaddr *)ss, &c->wait);
 	/* Over a limit: answered (44 or an error line) while few; beyond
-	 * that, closed at once so that they cost nothing. */
-	if (c->slot == -1 && nrefused >= REFUSED_MAX) {
+	 * that, or when limit.c says so (a client far over its rate),
+	 * closed at once so that they cost nothing. */
+	if (c->slot == -2 || (c->slot == -1 && nrefused >= REFUSED_MAX)) {
 		c->slot = -2;
 		return -1;
 	}
@@ -592,10 +593,11 @@ dispatch(struct conn *c)
 	if (c->slot == -1) {
 		c->resp.status = 44;
 		if (c->proto == PROTO_GEMINI)
-			buf_puts(&c->resp.out, "44 " SLOW_DOWN_SECS "\r\n");
+			buf_printf(&c->resp.out, "44 %d\r\n", c->wait);
 		else
-			buf_puts(&c->resp.out, "3Too many connections, try "
-			    "again later\t\terror.host\t1\r\n.\r\n");
+			buf_printf(&c->resp.out, "3Too many connections, try "
+			    "again in %d seconds\t\terror.host\t1\r\n.\r\n",
+			    c->wait);
 	} else if (c->proto == PROTO_GEMINI)
 		gemini_handle(c->req, c->linelen,
 		    SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),

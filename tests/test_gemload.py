@@ -40,9 +40,11 @@ def capsule(tmp_path):
 
 @pytest.fixture
 def srv(server_factory, capsule):
-    # 200 clients from one address: lift the per-client limit (default 32),
-    # which would rightly answer 44 to most of them.
-    return server_factory(root=capsule, args=["--max-per-client", "1000"])
+    # 200 clients from one address: lift the per-client limits (at once:
+    # 128; new a second: 50 after 200), which would rightly answer 44 to
+    # most of them.
+    return server_factory(root=capsule, args=["--max-per-client", "1000",
+                                              "--rate", "0"])
 
 
 def run(args, timeout=120):

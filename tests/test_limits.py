@@ -3,6 +3,7 @@ stalled handshakes under a memory limit, many connections from one
 address.  Every test runs the real lumbar on loopback.
 """
 import os
+import re
 import resource
 import socket
 import ssl
@@ -261,3 +262,68 @@ def test_handshake_gets_less_time_than_a_request(server_factory, capsule):
     finally:
         stalled.close()
         idle.close()
+
+
+# --- The rate of new connections from one address. ----------------------
+
+def gopher_from(srv, source, request=b"/\r\n"):
+    """A Gopher request from the loopback address source; the answer, or
+    b"" when the server closed (or reset) without one."""
+    with socket.socket() as s:
+        s.bind((source, 0))
+        s.settimeout(10)
+        s.connect((srv.host, srv.gopher_port))
+        try:
+            s.sendall(request)
+            answer = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return answer
+                answer += chunk
+        except ConnectionResetError:
+            return b""
+
+
+def test_rate_per_address_gemini_44_with_seconds(server_factory, capsule):
+    """One address opening connections faster than --rate (after its
+    --burst) is answered 44 with the seconds to wait, then, while it keeps
+    on, closed unanswered (no TLS handshake to pay for); another address
+    is served meanwhile."""
+    if not socket.has_ipv6:
+        pytest.skip("SKIP: no IPv6")
+    srv = server_factory(root=capsule, listen=("127.0.0.1", "::1"),
+                         args=["--rate", "1", "--burst", "3"])
+    for _ in range(20):
+        head = srv.get("/")[0]
+        if not head.startswith("20"):
+            break
+    assert re.fullmatch(r"44 [1-9][0-9]*", head), head
+    # told once a second at most: the next one is closed unanswered
+    try:
+        again = srv.get("/")[0]
+    except (OSError, ssl.SSLError):
+        again = ""
+    assert again == "", again
+    # another address is not affected
+    assert srv.get("/", host="::1")[0].startswith("20")
+    assert re.search(r'gemini 127\.0\.0\.1:\d+ "gemini://localhost:\d+/" '
+                     r'44 ', srv.output())
+
+
+def test_rate_per_address_gopher_error_and_on_by_default(server_factory,
+                                                          capsule):
+    """The rate limit is on by default (50 a second, 200 at once): a
+    Gopher client making connections as fast as it can from one address
+    gets an error line saying how long to wait, and another address is
+    served."""
+    srv = server_factory(root=capsule)
+    answer = b""
+    for _ in range(1000):
+        answer = gopher_from(srv, "127.0.0.2")
+        if not answer.startswith(b"iHome"):
+            break
+    assert re.fullmatch(rb"3Too many connections, try again in [1-9][0-9]* "
+                        rb"seconds\t\terror\.host\t1\r\n\.\r\n", answer), \
+        answer
+    assert gopher_from(srv, "127.0.0.3").startswith(b"iHome")

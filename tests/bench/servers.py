@@ -256,6 +256,8 @@ def start_lumbar(tmp, content, tag):
     # defence against one abuser, not something to measure.
     if "--max-per-client" in helptext:
         cmd += ["--max-per-client", "100000", "--max-conns", "20000"]
+    if "--rate" in helptext:
+        cmd += ["--rate", "0"]
     if os.geteuid() == 0 and "--user" in helptext:
         cmd += ["--user", UNPRIV]
     p = spawn(cmd, os.path.join(tmp, "lumbar-%s.log" % tag))
