@@ -349,7 +349,7 @@ first_state(const struct conn *c)
 }
 
 /* Watch the listeners; one worker is woken per connection, not all. */
-static void
+static int
 watch_listeners(void)
 {
 	struct epoll_event	 e;
@@ -359,8 +359,9 @@ watch_listeners(void)
 		e.events = EPOLLIN | EPOLLEXCLUSIVE;
 		e.data.ptr = &listeners[i];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
-			fatal("epoll_ctl: %s", strerror(errno));
+			return -1;
 	}
+	return 0;
 }
 
 /*
@@ -385,7 +386,11 @@ resume_accepting(void)
 	if (accept_paused == 0)
 		return;
 	accept_paused = 0;
-	watch_listeners();
+	if (watch_listeners() == -1) {	/* out of memory too: later */
+		log_rated(&accept_warned, LOG_LVL_WARN, "epoll_ctl: %s; "
+		    "pausing new connections", strerror(errno));
+		pause_accepting();
+	}
 }
 
 static void
@@ -928,7 +933,8 @@ server_prepare(void)
 	e.events = EPOLLIN;
 	e.data.ptr = &sigsrc;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
-	watch_listeners();
+	if (watch_listeners() == -1)
+		fatal("epoll_ctl: %s", strerror(errno));
 	return 0;
 }
 
