@@ -88,7 +88,8 @@ static int64_t		 accept_paused;	/* until then (ms), or 0 */
 static struct log_rate	 accept_warned;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
 
-static int64_t
+/* Monotonic microseconds: the same clock in every worker. */
+int64_t
 now_us(void)
 {
 	struct timespec ts;

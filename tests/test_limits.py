@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZED
+from conftest import SANITIZED, recv_all
 
 
 @pytest.fixture
@@ -58,12 +58,7 @@ def test_out_of_descriptors_backs_off_and_recovers(server_factory, capsule):
             s.sendall(b"/\r\n")
         for s in clients:
             s.settimeout(30)
-            answer = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
+            answer = recv_all(s)
             # a page, a refusal, or an error (a file it could not open)
             assert answer.startswith((b"iHome", b"3")), answer
     finally:
@@ -275,12 +270,7 @@ def gopher_from(srv, source, request=b"/\r\n"):
         s.connect((srv.host, srv.gopher_port))
         try:
             s.sendall(request)
-            answer = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return answer
-                answer += chunk
+            return recv_all(s)
         except ConnectionResetError:
             return b""
 
