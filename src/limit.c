@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lumbar.h"
@@ -134,15 +133,6 @@ client_slot(const struct sockaddr *sa)
 	return (unsigned)(h >> 52) % LIMIT_SLOTS;
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Take a token of slot s: conf.rate new connections a second, conf.burst
  * at once.  0 when there is one; else the seconds until there is, or -1
@@ -153,7 +143,7 @@ static int
 rate_take(unsigned s)
 {
 	struct bucket	*b = &buckets[s];
-	int64_t		 now = mono_us(), due, next, step, room, last;
+	int64_t		 now = now_us(), due, next, step, room, last;
 
 	step = 1000000 / conf.rate;
 	room = step * (conf.burst > 0 ? conf.burst : 1);

@@ -264,6 +264,7 @@ struct response {
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
 void	 response_take(struct response *, struct lookup *);
+int64_t	 now_us(void);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);

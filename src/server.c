@@ -34,6 +34,7 @@
 #define LINGER_MS	1000		/* drain unread input before close */
 #define ACCEPT_PAUSE_MS	100		/* out of descriptors: wait this */
 #define HANDSHAKE_SECS	5		/* at most, for a TLS handshake */
+#define STOP_READ_SECS	5		/* stopping: at most, for a request */
 #define TRIM_AFTER	64		/* a sweep that frees this many trims */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
@@ -87,7 +88,8 @@ static int64_t		 accept_paused;	/* until then (ms), or 0 */
 static struct log_rate	 accept_warned;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
 
-static int64_t
+/* Monotonic microseconds: the same clock in every worker. */
+int64_t
 now_us(void)
 {
 	struct timespec ts;
@@ -353,7 +355,7 @@ first_state(const struct conn *c)
 }
 
 /* Watch the listeners; one worker is woken per connection, not all. */
-static void
+static int
 watch_listeners(void)
 {
 	struct epoll_event	 e;
@@ -363,8 +365,9 @@ watch_listeners(void)
 		e.events = EPOLLIN | EPOLLEXCLUSIVE;
 		e.data.ptr = &listeners[i];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
-			fatal("epoll_ctl: %s", strerror(errno));
+			return -1;
 	}
+	return 0;
 }
 
 /*
@@ -389,7 +392,11 @@ resume_accepting(void)
 	if (accept_paused == 0)
 		return;
 	accept_paused = 0;
-	watch_listeners();
+	if (watch_listeners() == -1) {	/* out of memory too: later */
+		log_rated(&accept_warned, LOG_LVL_WARN, "epoll_ctl: %s; "
+		    "pausing new connections", strerror(errno));
+		pause_accepting();
+	}
 }
 
 static void
@@ -860,6 +867,22 @@ sweep(int64_t now)
 		malloc_trim(0);
 }
 
+/*
+ * A stopping worker gives --grace to the answers it is sending, but a
+ * client that has yet to send its request gets at most STOP_READ_SECS
+ * more to send it, so that idle clients do not hold a reload or a stop.
+ */
+static void
+hurry_readers(void)
+{
+	struct conn	*c;
+	int64_t		 by = now_ms() + STOP_READ_SECS * 1000;
+
+	for (c = conns; c != NULL; c = c->next)
+		if (!c->answered && c->state != ST_LINGER && c->deadline > by)
+			c->deadline = by;
+}
+
 static void
 stop_listening(void)
 {
@@ -890,6 +913,7 @@ on_signal(void)
 				    (int)getpid());
 			stopping = true;
 			stop_listening();
+			hurry_readers();
 			break;
 		}
 	}
@@ -915,7 +939,8 @@ server_prepare(void)
 	e.events = EPOLLIN;
 	e.data.ptr = &sigsrc;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
-	watch_listeners();
+	if (watch_listeners() == -1)
+		fatal("epoll_ctl: %s", strerror(errno));
 	return 0;
 }
 

@@ -1130,7 +1130,7 @@ def test_idle_client_dropped(server_factory, capsule):
 # All test clients share one address, 127.0.0.1, so the tests that hold many
 # connections raise the per-address limit (--max-per-client, default 32):
 # they measure how many clients the server holds, not that limit.
-MANY = ["--max-per-client", "2000"]
+MANY = ["--max-per-client", "2000", "--rate", "0"]
 
 
 def test_idle_clients_do_not_block_others(server_factory, capsule):
