@@ -9,7 +9,7 @@ PYTHON	?= /usr/bin/python3
 PREFIX	?= /usr/local
 DESTDIR	?=
 
-PKGS		 = openssl libmagic libseccomp
+PKGS		 = openssl libmagic libseccomp libidn2
 H2G_PKGS	 = gumbo
 WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
@@ -18,7 +18,7 @@ SANITIZE	?=
 ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
 		   $(WARN) $(CFLAGS) $(SANITIZE) \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
-LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp)
+LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp -lidn2)
 H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
 ALL_LDFLAGS	 = $(LDFLAGS) $(SANITIZE)
 

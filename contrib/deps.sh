@@ -8,7 +8,7 @@
 # apt's output goes to build/deps.log; V=1 shows it instead.
 set -eu
 
-build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libgumbo-dev"
+build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libidn2-dev libgumbo-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl iproute2"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"

@@ -74,6 +74,7 @@ int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
+int	 url_host_ascii(const char *, char *, size_t);
 bool	 url_valid_host(const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);

@@ -146,6 +146,8 @@ number(const char *opt, const char *s, long min, long max)
 static void
 parse_options(int argc, char **argv)
 {
+	static char	hostbuf[HOSTNAMES_MAX][HOSTNAME_MAX + 1];
+	static char	gopherbuf[HOSTNAME_MAX + 1];
 	unsigned char	a6[16];
 	int		ch;
 
@@ -159,11 +161,16 @@ parse_options(int argc, char **argv)
 			if (conf.nhostnames == HOSTNAMES_MAX)
 				fatal("--hostname: at most %d names",
 				    HOSTNAMES_MAX);
-			if (!url_valid_host(optarg))
+			/* Kept as A-labels: SNI, DNS and certificates use them. */
+			if (!url_valid_host(optarg) ||
+			    url_host_ascii(optarg, hostbuf[conf.nhostnames],
+			    sizeof(hostbuf[0])) == -1)
 				fatal("--hostname: \"%s\" is not a host name "
 				    "(a DNS name or IP address, without scheme "
 				    "or port)", optarg);
-			conf.hostnames[conf.nhostnames++] = optarg;
+			conf.hostnames[conf.nhostnames] =
+			    hostbuf[conf.nhostnames];
+			conf.nhostnames++;
 			break;
 		case 'l':
 			if (conf.nlisten == LISTEN_MAX)
@@ -179,7 +186,11 @@ parse_options(int argc, char **argv)
 			    65535);
 			break;
 		case OPT_GOPHER_HOST:
-			conf.gopher_host = optarg;
+			if (!url_valid_host(optarg) || url_host_ascii(optarg,
+			    gopherbuf, sizeof(gopherbuf)) == -1)
+				fatal("--gopher-host: \"%s\" is not a host "
+				    "name", optarg);
+			conf.gopher_host = gopherbuf;
 			break;
 		case OPT_GOPHER_MENU_PORT:
 			conf.gopher_menu_port = number("--gopher-menu-port",

@@ -567,6 +567,27 @@ def test_several_hostnames(server_factory, capsule):
                 sni="localhost"), "53", "SNI differs from URL host")
 
 
+def test_internationalised_hostname(server_factory, capsule):
+    """-H in Unicode: served under its A-labels (the only form SNI can
+    carry) and under either spelling in the URL; the certificate names
+    the A-labels, never raw UTF-8."""
+    s = server_factory(root=capsule["root"], gopher=False,
+                       args=["-H", "b\u00fccher.example"])
+    ace = "xn--bcher-kva.example"
+    for host in (ace, "b\u00fccher.example", "B\u00dcCHER.example"):
+        r = fetch(s, url(s, "/page.gmi", host=host) + "\r\n", sni=ace)
+        check(r, "20", host)
+        assert r.body == FILES["page.gmi"]
+    check(fetch(s, url(s, "/page.gmi", host="bucher.example") + "\r\n",
+                sni=ace), "53", "another name")
+    crt = os.path.join(s.certs, ace + ".crt")
+    san = subprocess.run(["openssl", "x509", "-noout", "-ext",
+                          "subjectAltName", "-in", crt], check=True,
+                         capture_output=True, text=True).stdout
+    assert "DNS:" + ace in san, san
+    assert "\u00fc" not in san and "\\x" not in san, san
+
+
 # ---------------------------------------------------------------- 59
 
 MALFORMED = [

@@ -104,6 +104,16 @@ def test_home_menu(srv):
     assert srv.gopher(b"/\r\n") == srv.gopher(b"\r\n")
 
 
+@pytest.mark.parametrize("opt", ["-H", "--gopher-host"])
+def test_menu_host_is_ascii(server_factory, site, opt):
+    """Gopher clients look the menu's host up in DNS: an internationalised
+    name given to lumbar is written as its A-labels."""
+    s = server_factory(root=site, args=[opt, "b\u00fccher.example"] + AS_ROOT)
+    items = {l[0][1:]: l for l in menu_lines(s.gopher(b"\r\n"))
+             if not l[0].startswith("i")}
+    assert items["Articles"][2] == "xn--bcher-kva.example"
+
+
 def test_lf_only_request(srv):
     assert srv.gopher(b"\n") == srv.gopher(b"\r\n")
     assert srv.gopher(b"/articles/\n") == srv.gopher(b"/articles/\r\n")
