@@ -119,7 +119,7 @@ test check:
 	@echo "building lumbar and the tests (V=1 shows the compiler's lines)"
 	@$(MAKE) --no-print-directory $(QUIET) all $(UNIT_BINS) $(TOOL_BINS) \
 	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
-	@BUILD=$(BUILD) $(PYTHON) tests/run.py
+	@BUILD=$(BUILD) PYTEST_ARGS="$(PYTEST_ARGS)" $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
 check-asan:

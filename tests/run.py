@@ -4,10 +4,13 @@
 The C unit tests (cmocka, one binary per module) report in TAP; the
 integration and golden suites run under pytest.  Their counts are added
 up into `N passed, N failed`, and the exit status is non-zero on any
-failure.  BUILD names the build directory whose binaries are tested.
+failure.  BUILD names the build directory whose binaries are tested;
+PYTEST_ARGS, extra pytest arguments (e.g. "-n 2" with python3-pytest-xdist,
+or "-k gopher").
 """
 import glob
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,8 +50,9 @@ def run_pytest():
         env = dict(os.environ, LUMBAR_BUILD=BUILD)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rs", "-p",
-             "no:cacheprovider", "--durations=10", f"--junitxml={report}",
-             os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
+             "no:cacheprovider", "--durations=10", f"--junitxml={report}"]
+            + shlex.split(os.environ.get("PYTEST_ARGS", ""))
+            + [os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
         if not os.path.exists(report):
             return 0, 1, 0
         suites = ET.parse(report).getroot()
