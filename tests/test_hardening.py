@@ -3,6 +3,7 @@
 Every test runs the real lumbar (parent and workers) on loopback."""
 import hashlib
 import os
+import random
 import signal
 import socket
 import ssl
@@ -385,7 +386,9 @@ def slow_capsule(tmp_path):
     root = tmp_path / "slowcap"
     root.mkdir()
     (root / "index.gmi").write_text("# Home\n")
-    (root / "slow.bin").write_bytes(os.urandom(1 << 20) * 16)
+    # Seeded: libmagic calls some random bytes a DOS executable, and the
+    # readers check the answer's MIME type.
+    (root / "slow.bin").write_bytes(random.Random(1).randbytes(1 << 20) * 16)
     os.chmod(root, 0o755)
     return root
 
