@@ -172,14 +172,16 @@ $(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BUILD)/lumbar $(BUILD)/html2gmi $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 lumbar.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 lumbar.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 html2gmi.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/lumbar $(DESTDIR)$(PREFIX)/bin/html2gmi \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/lumbar.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/lumbar.conf.5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/html2gmi.1
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/

@@ -154,8 +154,13 @@ struct config {
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;
 	bool		 check_only;		/* --check: validate, exit */
+	const char	*config_file;		/* -f: NULL for none */
 };
 extern struct config conf;
+
+/* config.c: the configuration file's lines, handed to main.c's options. */
+typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
+int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
 /* capsule.c: paths inside the root, the file cache and MIME types. */
 #define CFILE_DERIVED	2
