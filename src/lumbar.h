@@ -118,6 +118,26 @@ int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
 
+/* redirect.c: pages moved (31, 30) or gone (52), by path or prefix. */
+struct redirect {
+	int		 status;	/* 31, 30 or 52 */
+	char		*from;		/* a prefix without its "*" */
+	size_t		 fromlen;
+	bool		 prefix;
+	char		*to;		/* without its "*"; NULL when gone */
+	bool		 to_rest;	/* the rest of the path appended */
+};
+struct redirects {
+	struct redirect	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+int	 redirect_add(struct redirects *, int, const char *, struct buf *);
+const struct redirect *redirect_find(const struct redirects *, const char *);
+int	 redirect_target(const struct redirect *, const char *, bool,
+	    struct buf *);
+void	 redirect_free(struct redirects *);
+
 /* main.c: the configuration every module reads, set once at start. */
 struct config {
 	const char	*root;			/* the capsule */
@@ -155,6 +175,7 @@ struct config {
 	size_t		 nproxy_from;
 	bool		 check_only;		/* --check: validate, exit */
 	const char	*config_file;		/* -f: NULL for none */
+	struct redirects redirects;		/* redirect, gone */
 };
 extern struct config conf;
 

@@ -56,6 +56,9 @@ enum {
 	OPT_GRACE,
 	OPT_RATE,
 	OPT_BURST,
+	OPT_REDIRECT,
+	OPT_REDIRECT_TEMPORARY,
+	OPT_GONE,
 	OPT_LAST
 };
 
@@ -82,6 +85,9 @@ static const struct option longopts[] = {
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
 	{ "rate",		required_argument, NULL, OPT_RATE },
 	{ "burst",		required_argument, NULL, OPT_BURST },
+	{ "redirect",		required_argument, NULL, OPT_REDIRECT },
+	{ "redirect-temporary",	required_argument, NULL, OPT_REDIRECT_TEMPORARY },
+	{ "gone",		required_argument, NULL, OPT_GONE },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
@@ -137,6 +143,11 @@ usage(FILE *f)
 "      --rate N            new connections a second from one address or /64\n"
 "                          (default 50; 0: no limit); over it: 44 SECONDS\n"
 "      --burst N           how many may come at once (default 200)\n"
+"      --redirect 'FROM TO'  answer 31 TO for the path FROM (Gopher: a menu\n"
+"                          to TO); a FROM ending in * is a prefix, and a TO\n"
+"                          ending in * gets the rest of the path; repeatable\n"
+"      --redirect-temporary 'FROM TO'  the same with 30\n"
+"      --gone PATH         answer 52 (Gopher: an error) for PATH; repeatable\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
@@ -317,6 +328,15 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 		}
 		c->proxy_from[c->nproxy_from++] = arg;
 		return 0;
+	case OPT_REDIRECT:
+	case OPT_REDIRECT_TEMPORARY:
+	case OPT_GONE:
+		if (redirect_add(&c->redirects, ch == OPT_REDIRECT ? 31 :
+		    ch == OPT_GONE ? 52 : 30, arg, why) == -1) {
+			buf_printf(why, " (%s)", opt);
+			return -1;
+		}
+		return 0;
 	case 'n':
 		c->check_only = on;
 		return 0;
@@ -336,6 +356,13 @@ static bool
 command_line_only(int ch)
 {
 	return ch == 'f' || ch == 'n' || ch == 'h' || ch == 'V';
+}
+
+static bool
+adds_up(int ch)
+{
+	return ch == OPT_REDIRECT || ch == OPT_REDIRECT_TEMPORARY ||
+	    ch == OPT_GONE;
 }
 
 /* Options that, given on the command line, replace the file's. */
@@ -377,8 +404,9 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 		buf_puts(why, "out of memory");
 		return -1;
 	}
-	/* The command line wins; the line is still checked. */
-	if (fc->given[o->val]) {
+	/* The command line wins; the line is still checked.  Redirects
+	 * add up: the file's lists and the command line's all apply. */
+	if (fc->given[o->val] && !adds_up(o->val)) {
 		scratch = defaults;
 		return set_option(&scratch, o->val, name, v, why);
 	}
