@@ -26,7 +26,7 @@ def write(path, text):
 
 
 def check(args, cwd=None):
-    return subprocess.run([LUMBAR, "-n"] + args, capture_output=True,
+    return subprocess.run([os.path.abspath(LUMBAR), "-n"] + args, capture_output=True,
                           text=True, timeout=30, cwd=cwd)
 
 
