@@ -175,6 +175,8 @@ struct config {
 	size_t		 nproxy_from;
 	bool		 check_only;		/* --check: validate, exit */
 	const char	*config_file;		/* -f: NULL for none */
+	int		 log_format;		/* LOG_FMT_* */
+	int		 log_client;		/* LOG_CLIENT_* */
 	struct redirects redirects;		/* redirect, gone */
 };
 extern struct config conf;
@@ -363,6 +365,12 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double, const char *);
 void	 log_escape(struct buf *, const char *, size_t);
+enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
+enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };
+int	 log_format_named(const char *);
+int	 log_client_named(const char *);
+void	 log_style(int, int);
+const char *log_client_addr(const char *, bool, char *, size_t);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {
 	time_t		 next;		/* monotonic s: the next line may go */

@@ -59,6 +59,8 @@ enum {
 	OPT_REDIRECT,
 	OPT_REDIRECT_TEMPORARY,
 	OPT_GONE,
+	OPT_LOG_FORMAT,
+	OPT_LOG_CLIENT,
 	OPT_LAST
 };
 
@@ -77,6 +79,8 @@ static const struct option longopts[] = {
 	{ "grace",		required_argument, NULL, OPT_GRACE },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
+	{ "log-format",		required_argument, NULL, OPT_LOG_FORMAT },
+	{ "log-client",		required_argument, NULL, OPT_LOG_CLIENT },
 	{ "user",		required_argument, NULL, 'u' },
 	{ "allow-root",		no_argument,	   NULL, OPT_ALLOW_ROOT },
 	{ "no-seccomp",		no_argument,	   NULL, OPT_NO_SECCOMP },
@@ -158,6 +162,10 @@ usage(FILE *f)
 "  -n, --check             check options, configuration file, capsule and\n"
 "                          certificates, then exit\n"
 "      --log TARGET        stderr (default), syslog, or a file to append to\n"
+"      --log-format F      request lines: lumbar (default), or Apache's\n"
+"                          common or combined, which log analysers read\n"
+"      --log-client C      client addresses in the log: full (default),\n"
+"                          anonymized (IPv4 /24, IPv6 /48) or none\n"
 "  -v, --verbose           also log debugging detail\n"
 "  -q, --quiet             log errors and warnings only, no requests\n"
 "  -h, --help              this help\n"
@@ -286,6 +294,20 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 		return number(opt, arg, 20, 1000, &c->wrap, why);
 	case OPT_LOG:
 		c->logtarget = arg;
+		return 0;
+	case OPT_LOG_FORMAT:
+		if ((c->log_format = log_format_named(arg)) == -1) {
+			buf_printf(why, "%s: \"%s\": say lumbar, common or "
+			    "combined", opt, arg);
+			return -1;
+		}
+		return 0;
+	case OPT_LOG_CLIENT:
+		if ((c->log_client = log_client_named(arg)) == -1) {
+			buf_printf(why, "%s: \"%s\": say full, anonymized or "
+			    "none", opt, arg);
+			return -1;
+		}
 		return 0;
 	case 'u':
 		c->user = arg;
@@ -578,6 +600,7 @@ main(int argc, char **argv)
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
+	log_style(conf.log_format, conf.log_client);
 	if (capsule_init(conf.root, &err) == -1)
 		fatal("capsule %s: %s", conf.root, err);
 	if (pw != NULL && (r = sandbox_user_reads(pw)) != 0)
