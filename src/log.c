@@ -48,12 +48,14 @@ log_client_named(const char *s)
 	return name_index(client_names, 3, s);
 }
 
-/* How request lines look and how much of the client they keep. */
+/* How request lines look, how much of the client they keep, and how
+ * much is logged: what a reload may change without reopening the log. */
 void
-log_style(int fmt, int cl)
+log_style(int fmt, int cl, int verbose)
 {
 	format = fmt;
 	client = cl;
+	verbosity = verbose;
 }
 
 int

@@ -330,7 +330,7 @@ int	 sandbox_worker(const struct passwd *, const char **);
 int	 sandbox_user_reads(const struct passwd *);
 
 /* workers.c: the parent process, forking and supervising workers. */
-int	 workers_run(const struct passwd *);
+int	 workers_run(const struct passwd *, int (*)(void));
 
 /* gemini.c: one Gemini request line in, a response out. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
@@ -369,7 +369,7 @@ enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
 enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };
 int	 log_format_named(const char *);
 int	 log_client_named(const char *);
-void	 log_style(int, int);
+void	 log_style(int, int, int);
 const char *log_client_addr(const char *, bool, char *, size_t);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {

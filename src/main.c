@@ -529,6 +529,107 @@ parse_options(int argc, char **argv)
 	buf_free(&why);
 }
 
+static int	  saved_argc;
+static char	**saved_argv;
+static int	  asked_max_conns;	/* before limit_plan() settles it */
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (!same_str(a[i], b[i]))
+			return false;
+	return true;
+}
+
+/* Report a setting the running server cannot change; false when it did. */
+static bool
+needs_restart(bool same, const char *name)
+{
+	if (!same)
+		log_msg(LOG_LVL_WARN, "SIGHUP: %s: %s changed; that needs a "
+		    "restart (systemctl restart lumbar), so it is kept as it "
+		    "was until then", conf.config_file, name);
+	return !same;
+}
+
+/*
+ * SIGHUP: the command line and the file again, into the configuration
+ * the next generation of workers forks with.  What needs the listeners,
+ * the user, the certificates' names or the worker slots again is
+ * reported and kept; a file with an error changes nothing.  The strings
+ * of the replaced configuration are not freed: a few bytes a reload.
+ */
+static int
+reread_config(void)
+{
+	static struct config	 next;
+	struct buf		 why;
+	int			 r;
+
+	if (conf.config_file == NULL)
+		return 0;
+	buf_init(&why);
+	r = load_config(&next, saved_argc, saved_argv, &why);
+	if (r == -1)
+		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
+		    "configuration", why.data ? why.data : "out of memory");
+	buf_free(&why);
+	if (r == -1) {
+		redirect_free(&next.redirects);
+		return -1;
+	}
+	needs_restart(same_str(conf.root, next.root), "root");
+	needs_restart(same_list(conf.hostnames, conf.nhostnames,
+	    next.hostnames, next.nhostnames), "hostname");
+	needs_restart(same_list(conf.listen, conf.nlisten, next.listen,
+	    next.nlisten), "listen");
+	needs_restart(conf.port == next.port, "port");
+	needs_restart(conf.gopher_port == next.gopher_port, "gopher-port");
+	needs_restart(same_str(conf.certdir, next.certdir), "certs");
+	needs_restart(same_str(conf.user, next.user), "user");
+	needs_restart(conf.allow_root == next.allow_root, "allow-root");
+	needs_restart(conf.seccomp == next.seccomp, "no-seccomp");
+	needs_restart(conf.workers == next.workers, "workers");
+	needs_restart(same_str(conf.ticket_key, next.ticket_key),
+	    "ticket-key");
+	needs_restart(conf.proxy_protocol == next.proxy_protocol &&
+	    same_list(conf.proxy_from, conf.nproxy_from, next.proxy_from,
+	    next.nproxy_from), "proxy-protocol or proxy-from");
+	needs_restart(same_str(conf.logtarget, next.logtarget), "log");
+	needs_restart(asked_max_conns == next.max_conns, "max-conns");
+	/* What the next generation takes as it is. */
+	conf.lang = next.lang;
+	conf.listing = next.listing;
+	conf.timeout = next.timeout;
+	conf.grace = next.grace;
+	conf.wrap = next.wrap;
+	conf.public_port = next.public_port;
+	conf.gopher_host = next.gopher_host;
+	conf.gopher_menu_port = next.gopher_menu_port;
+	conf.max_per_client = next.max_per_client;
+	conf.rate = next.rate;
+	conf.burst = next.burst;
+	conf.log_format = next.log_format;
+	conf.log_client = next.log_client;
+	conf.verbose = next.verbose;
+	redirect_free(&conf.redirects);
+	conf.redirects = next.redirects;
+	memset(&next.redirects, 0, sizeof(next.redirects));
+	log_style(conf.log_format, conf.log_client, conf.verbose);
+	return 0;
+}
+
 /*
  * The user workers become.  Root must name one (or say --allow-root):
  * a server that parses what strangers send should not run as root.
@@ -600,7 +701,7 @@ main(int argc, char **argv)
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
-	log_style(conf.log_format, conf.log_client);
+	log_style(conf.log_format, conf.log_client, conf.verbose);
 	if (capsule_init(conf.root, &err) == -1)
 		fatal("capsule %s: %s", conf.root, err);
 	if (pw != NULL && (r = sandbox_user_reads(pw)) != 0)
@@ -621,10 +722,13 @@ main(int argc, char **argv)
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
+	asked_max_conns = conf.max_conns;
 	lowered = limit_plan(limits, sizeof(limits));
 	banner(limits, lowered);
 	tls_check_expiry();
-	r = workers_run(pw);
+	saved_argc = argc;
+	saved_argv = argv;
+	r = workers_run(pw, reread_config);
 	tls_free();
 	search_close();
 	capsule_close();

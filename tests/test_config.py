@@ -3,11 +3,13 @@ as the long options, comments, include, the command line winning, and
 errors that name the file and line, against the real server."""
 import os
 import re
+import signal
+import socket
 import subprocess
 
 import pytest
 
-from conftest import LUMBAR
+from conftest import LUMBAR, wait_until
 
 
 @pytest.fixture
@@ -26,8 +28,9 @@ def write(path, text):
 
 
 def check(args, cwd=None):
-    return subprocess.run([os.path.abspath(LUMBAR), "-n"] + args, capture_output=True,
-                          text=True, timeout=30, cwd=cwd)
+    return subprocess.run([os.path.abspath(LUMBAR), "-n"] + args,
+                          capture_output=True, text=True, timeout=30,
+                          cwd=cwd)
 
 
 def test_file_settings_are_served(server_factory, capsule, tmp_path):
@@ -140,3 +143,56 @@ def test_shipped_example_checks(tmp_path, capsule):
                "--user", "nobody"] if os.geteuid() == 0 else
               ["-f", example, "-r", str(capsule), "-c", str(tmp_path / "c")])
     assert r.returncode == 0, r.stderr
+
+
+# ------------------------------------------------------------- SIGHUP
+
+def sighup(srv):
+    os.kill(srv.proc.pid, signal.SIGHUP)
+
+
+def test_sighup_rereads_the_file(server_factory, capsule, tmp_path):
+    """What can change without rebinding reaches the next generation of
+    workers; what cannot (workers here) is reported and kept."""
+    conf = tmp_path / "lumbar.conf"
+    write(conf, "lang fr\nworkers 1\n")
+    s = server_factory(root=capsule, args=["-f", str(conf)])
+    assert s.get("/")[0].endswith("lang=fr")
+    assert s.get("/old.gmi")[0].startswith("51")
+    assert s.get("/dir/")[0].startswith("20")
+    write(conf, "lang de\nworkers 2\nno-listing\n"
+                "redirect /old.gmi /dir/a.gmi\n"
+                "log-format combined\nmax-per-client 1\n")
+    sighup(s)
+    wait_until(lambda: s.get("/")[0].endswith("lang=de"), "lang de served")
+    assert s.get("/old.gmi")[0] == "31 /dir/a.gmi"
+    assert s.get("/dir/")[0].startswith("51")
+    out = s.output()
+    assert f"{conf}: workers changed; that needs a restart" in out, out
+    assert "SIGHUP: reloaded the configuration" in out
+    # The new log format and the new limit apply: one connection held,
+    # the next from the same address is refused.
+    assert re.search(r'127\.0\.0\.1 - - \[[^]]+\] "GET gemini://localhost:'
+                     r'\d+/old\.gmi HTTP/1\.0" 301 \d+ "-" "-"', out), out
+    with socket.create_connection((s.host, s.port), 10):
+        wait_until(lambda: s.get("/")[0].startswith("44"),
+                   "max-per-client 1 refuses a second connection")
+
+
+def test_sighup_with_an_error_keeps_the_old_configuration(server_factory,
+                                                          capsule, tmp_path):
+    conf = tmp_path / "lumbar.conf"
+    write(conf, "lang fr\nredirect /old.gmi /dir/a.gmi\n")
+    s = server_factory(root=capsule, args=["-f", str(conf)])
+    write(conf, "lang de\n\nport nope\n")
+    sighup(s)
+    wait_until(lambda: "still serving the old configuration" in s.output(),
+               "the error logged")
+    assert f'SIGHUP: {conf}:3: port: "nope" is not a number' in s.output()
+    assert s.get("/")[0].endswith("lang=fr")
+    assert s.get("/old.gmi")[0] == "31 /dir/a.gmi"
+    # Mended, the next SIGHUP takes it.
+    write(conf, "lang de\n")
+    sighup(s)
+    wait_until(lambda: s.get("/")[0].endswith("lang=de"), "lang de served")
+    assert s.get("/old.gmi")[0].startswith("51")
