@@ -138,7 +138,12 @@ int	 redirect_target(const struct redirect *, const char *, bool,
 	    struct buf *);
 void	 redirect_free(struct redirects *);
 
-/* main.c: the configuration every module reads, set once at start. */
+/* main.c: the configuration every module reads, set at start and, for
+ * what a reload may change, on SIGHUP. */
+struct config_str {		/* a string a setting holds, owned */
+	struct config_str *next;
+	char		 s[];
+};
 struct config {
 	const char	*root;			/* the capsule */
 	const char	*hostnames[HOSTNAMES_MAX];	/* first is the primary */
@@ -178,6 +183,7 @@ struct config {
 	int		 log_format;		/* LOG_FMT_* */
 	int		 log_client;		/* LOG_CLIENT_* */
 	struct redirects redirects;		/* redirect, gone */
+	struct config_str *strings;		/* what the file's lines hold */
 };
 extern struct config conf;
 

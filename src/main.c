@@ -207,9 +207,38 @@ flag(const char *opt, const char *arg, bool *on, struct buf *why)
 	return 0;
 }
 
+/* A copy of s that c owns (config_free frees it): what a setting keeps
+ * of a file's line, which is read into a reused buffer. */
+static char *
+keep(struct config *c, const char *s)
+{
+	struct config_str	*k;
+	size_t			 n = strlen(s);
+
+	if ((k = malloc(sizeof(*k) + n + 1)) == NULL)
+		return NULL;
+	memcpy(k->s, s, n + 1);
+	k->next = c->strings;
+	c->strings = k;
+	return k->s;
+}
+
+static void
+config_free(struct config *c)
+{
+	struct config_str *k;
+
+	while ((k = c->strings) != NULL) {
+		c->strings = k->next;
+		free(k);
+	}
+	redirect_free(&c->redirects);
+}
+
 /* A host name as A-labels (SNI, DNS and certificates use them). */
 static const char *
-host_name(const char *opt, const char *arg, struct buf *why)
+host_name(struct config *c, const char *opt, const char *arg,
+    struct buf *why)
 {
 	char	 a[HOSTNAME_MAX + 1];
 	char	*s;
@@ -219,7 +248,7 @@ host_name(const char *opt, const char *arg, struct buf *why)
 		    "IP address, without scheme or port)", opt, arg);
 		return NULL;
 	}
-	if ((s = strdup(a)) == NULL)
+	if ((s = keep(c, a)) == NULL)
 		buf_printf(why, "%s: out of memory", opt);
 	return s;
 }
@@ -251,7 +280,7 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 			    HOSTNAMES_MAX);
 			return -1;
 		}
-		if ((c->hostnames[c->nhostnames] = host_name(opt, arg, why)) ==
+		if ((c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) ==
 		    NULL)
 			return -1;
 		c->nhostnames++;
@@ -269,7 +298,7 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 	case 'g':
 		return number(opt, arg, 0, 65535, &c->gopher_port, why);
 	case OPT_GOPHER_HOST:
-		return (c->gopher_host = host_name(opt, arg, why)) ? 0 : -1;
+		return (c->gopher_host = host_name(c, opt, arg, why)) ? 0 : -1;
 	case OPT_GOPHER_MENU_PORT:
 		return number(opt, arg, 1, 65535, &c->gopher_menu_port, why);
 	case 'c':
@@ -398,10 +427,11 @@ static int
 file_set(void *ctx, const char *name, const char *value, struct buf *why)
 {
 	struct file_ctx		*fc = ctx;
-	struct config		 scratch;
+	struct config		 scratch, *c;
 	const struct option	*o;
 	char			*v = NULL;
-	bool			 on;
+	bool			 on, overridden;
+	int			 r;
 
 	for (o = longopts; o->name != NULL; o++)
 		if (strcmp(o->name, name) == 0)
@@ -421,18 +451,19 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 		buf_printf(why, "%s needs a value", name);
 		return -1;
 	}
+	/* The command line wins; the line is still checked.  Redirects
+	 * add up: the file's lists and the command line's all apply. */
+	overridden = fc->given[o->val] && !adds_up(o->val);
+	scratch = defaults;
+	c = overridden ? &scratch : fc->c;
 	/* The line's buffer is reused: the setting keeps a copy. */
-	if (value != NULL && (v = strdup(value)) == NULL) {
+	if (value != NULL && (v = keep(c, value)) == NULL) {
 		buf_puts(why, "out of memory");
 		return -1;
 	}
-	/* The command line wins; the line is still checked.  Redirects
-	 * add up: the file's lists and the command line's all apply. */
-	if (fc->given[o->val] && !adds_up(o->val)) {
-		scratch = defaults;
-		return set_option(&scratch, o->val, name, v, why);
-	}
-	return set_option(fc->c, o->val, name, v, why);
+	r = set_option(c, o->val, name, v, why);
+	config_free(&scratch);
+	return r;
 }
 
 /* What follows from the settings, once all are read. */
@@ -567,8 +598,9 @@ needs_restart(bool same, const char *name)
  * SIGHUP: the command line and the file again, into the configuration
  * the next generation of workers forks with.  What needs the listeners,
  * the user, the certificates' names or the worker slots again is
- * reported and kept; a file with an error changes nothing.  The strings
- * of the replaced configuration are not freed: a few bytes a reload.
+ * reported and kept; a file with an error changes nothing.  conf takes
+ * over every string read (a few bytes a reload): the settings it keeps
+ * may point at older ones, and the new ones at these.
  */
 static int
 reread_config(void)
@@ -586,7 +618,7 @@ reread_config(void)
 		    "configuration", why.data ? why.data : "out of memory");
 	buf_free(&why);
 	if (r == -1) {
-		redirect_free(&next.redirects);
+		config_free(&next);
 		return -1;
 	}
 	needs_restart(same_str(conf.root, next.root), "root");
@@ -626,6 +658,14 @@ reread_config(void)
 	redirect_free(&conf.redirects);
 	conf.redirects = next.redirects;
 	memset(&next.redirects, 0, sizeof(next.redirects));
+	/* The strings taken, and those kept, stay conf's. */
+	while (next.strings != NULL) {
+		struct config_str *k = next.strings;
+
+		next.strings = k->next;
+		k->next = conf.strings;
+		conf.strings = k;
+	}
 	log_style(conf.log_format, conf.log_client, conf.verbose);
 	return 0;
 }
@@ -733,5 +773,6 @@ main(int argc, char **argv)
 	search_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");
+	config_free(&conf);
 	return r;
 }
