@@ -479,13 +479,13 @@ finish(struct config *c, struct buf *why)
 	if (c->public_port == 0)
 		c->public_port = c->port;
 	if (c->gopher_port == c->port) {
-		buf_printf(why, "gopher-port %d: that is also the Gemini port "
-		    "(port)", c->port);
+		buf_printf(why, "--gopher-port %d: that is also the Gemini port "
+		    "(--port)", c->port);
 		return -1;
 	}
 	if (c->proxy_protocol && c->nproxy_from == 0) {
-		buf_puts(why, "proxy-protocol: say which load balancer may "
-		    "send PROXY headers with proxy-from ADDR");
+		buf_puts(why, "--proxy-protocol: say which load balancer may "
+		    "send PROXY headers with --proxy-from ADDR");
 		return -1;
 	}
 	if (c->workers == 0) {
