@@ -146,10 +146,14 @@ soak: all
 # The capsule's public address goes into atom.xml (its ids and links):
 # give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/
 # CAPSULE_DIR=/srv/capsule.  The committed capsule is the localhost demo.
+# REDIRECTS=FILE also writes lumbar's redirect list from the web site's
+# page paths to the capsule's (lumbar.conf: include FILE).
 PUBLIC_URL	?= gemini://localhost/
 CAPSULE_DIR	?= capsule
+REDIRECTS	?=
 capsule: $(BUILD)/html2gmi
-	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' contrib/site/
+	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' \
+	    $(if $(REDIRECTS),--redirects '$(REDIRECTS)') contrib/site/
 
 # The README's pictures: the article in Kristall and Amfora, and its Gopher
 # menu in lynx, under Xvfb; written to contrib/screenshots/.  Not in `make test`.
