@@ -536,6 +536,9 @@ load_config(struct config *c, int argc, char **argv, struct buf *why)
 		if (set_option(c, ch, opt, optarg, why) == -1)
 			return -1;
 		given[ch] = true;
+		/* -v and -q set one thing, how much is logged. */
+		if (ch == 'v' || ch == 'q')
+			given['v'] = given['q'] = true;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "lumbar: unexpected argument \"%s\"\n",

@@ -62,6 +62,16 @@ def test_command_line_wins(server_factory, capsule, tmp_path):
     assert s.get("/")[0] == "20 text/gemini; charset=utf-8; lang=de"
 
 
+def test_command_line_verbosity_wins_over_the_files(server_factory,
+                                                    capsule, tmp_path):
+    """-v on the command line, quiet in the file: -v, one setting."""
+    conf = write(tmp_path / "lumbar.conf", "quiet\n")
+    s = server_factory(root=capsule, args=["-f", conf, "-v"])
+    s.get("/dir/a.gmi")
+    wait_until(lambda: '/dir/a.gmi" 20 ' in s.output(),
+               "the request logged")
+
+
 def test_include_relative_to_the_including_file(server_factory, capsule,
                                                  tmp_path):
     sub = tmp_path / "conf.d"
