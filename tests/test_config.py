@@ -5,11 +5,15 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 
 import pytest
 
 from conftest import LUMBAR, wait_until
+
+
+BIG = 16 * 1024 * 1024      # more than the socket buffers hold
 
 
 @pytest.fixture
@@ -18,6 +22,7 @@ def capsule(tmp_path):
     (root / "dir").mkdir(parents=True)
     (root / "index.gmi").write_text("# Home\n=> /dir/ dir\n")
     (root / "dir" / "a.gmi").write_text("# A\n")
+    (root / "big.bin").write_bytes(b"x" * BIG)
     os.chmod(tmp_path, 0o755)
     return root
 
@@ -157,6 +162,14 @@ def test_shipped_example_checks(tmp_path, capsule):
 
 # ------------------------------------------------------------- SIGHUP
 
+def tls_client(srv):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection((srv.host, srv.port), 10)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
 def sighup(srv):
     os.kill(srv.proc.pid, signal.SIGHUP)
 
@@ -168,25 +181,37 @@ def test_sighup_rereads_the_file(server_factory, capsule, tmp_path):
     write(conf, "lang fr\nworkers 1\n")
     s = server_factory(root=capsule, args=["-f", str(conf)])
     assert s.get("/")[0].endswith("lang=fr")
+    # A transfer in progress across the reload, which lowers a limit.
+    slow = tls_client(s)
+    slow.sendall(f"gemini://localhost:{s.port}/big.bin\r\n".encode())
+    first = slow.recv(4096)
+    assert first.startswith(b"20 ")
     assert s.get("/old.gmi")[0].startswith("51")
     assert s.get("/dir/")[0].startswith("20")
     write(conf, "lang de\nworkers 2\nno-listing\n"
                 "redirect /old.gmi /dir/a.gmi\n"
-                "log-format combined\nmax-per-client 1\n")
+                "log-format combined\nmax-per-client 2\n")
     sighup(s)
     wait_until(lambda: s.get("/")[0].endswith("lang=de"), "lang de served")
+    # The old generation finishes the transfer, every byte.
+    got = len(first) - len(first.partition(b"\r\n")[0]) - 2
+    while chunk := slow.recv(1 << 20):
+        got += len(chunk)
+    assert got == BIG
     assert s.get("/old.gmi")[0] == "31 /dir/a.gmi"
     assert s.get("/dir/")[0].startswith("51")
     out = s.output()
     assert f"{conf}: workers changed; that needs a restart" in out, out
     assert "SIGHUP: reloaded the configuration" in out
-    # The new log format and the new limit apply: one connection held,
+    # The new log format and the new limit apply: two connections held,
     # the next from the same address is refused.
     assert re.search(r'127\.0\.0\.1 - - \[[^]]+\] "GET gemini://localhost:'
                      r'\d+/old\.gmi HTTP/1\.0" 301 \d+ "-" "-"', out), out
-    with socket.create_connection((s.host, s.port), 10):
+    slow.close()
+    with socket.create_connection((s.host, s.port), 10), \
+            socket.create_connection((s.host, s.port), 10):
         wait_until(lambda: s.get("/")[0].startswith("44"),
-                   "max-per-client 1 refuses a second connection")
+                   "max-per-client 2 refuses a third connection")
 
 
 def test_sighup_with_an_error_keeps_the_old_configuration(server_factory,
