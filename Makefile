@@ -146,10 +146,14 @@ soak: all
 # The capsule's public address goes into atom.xml (its ids and links):
 # give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/
 # CAPSULE_DIR=/srv/capsule.  The committed capsule is the localhost demo.
+# REDIRECTS=FILE also writes lumbar's redirect list from the web site's
+# page paths to the capsule's (lumbar.conf: include FILE).
 PUBLIC_URL	?= gemini://localhost/
 CAPSULE_DIR	?= capsule
+REDIRECTS	?=
 capsule: $(BUILD)/html2gmi
-	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' contrib/site/
+	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' \
+	    $(if $(REDIRECTS),--redirects '$(REDIRECTS)') contrib/site/
 
 # The README's pictures: the article in Kristall and Amfora, and its Gopher
 # menu in lynx, under Xvfb; written to contrib/screenshots/.  Not in `make test`.
@@ -172,14 +176,16 @@ $(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BUILD)/lumbar $(BUILD)/html2gmi $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 lumbar.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 lumbar.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 html2gmi.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/lumbar $(DESTDIR)$(PREFIX)/bin/html2gmi \
 	    $(DESTDIR)$(PREFIX)/share/man/man8/lumbar.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/lumbar.conf.5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man1/html2gmi.1
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/

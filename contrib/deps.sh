@@ -11,7 +11,7 @@ set -eu
 build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libidn2-dev libgumbo-dev"
 test="$build libcmocka-dev python3 python3-pytest openssl iproute2"
 # Real clients the tests drive; a test skips (saying so) without them.
-clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy"
+clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy goaccess"
 # libFuzzer and the sanitizer runtimes of clang (make fuzz).  The runtimes
 # are packaged per clang major version: ask apt which one Debian's clang
 # is (14 on Debian 12, 19 on Debian 13), else go by the release.

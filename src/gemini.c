@@ -49,6 +49,25 @@ redirect_slash(struct response *r, const char *path)
 	buf_free(&loc);
 }
 
+/* A page moved (31, 30) or gone (52): the redirect settings. */
+static void
+serve_redirect(struct response *r, const struct redirect *rd,
+    const char *path)
+{
+	struct buf to;
+
+	if (rd->status == 52) {
+		reply(r, 52, "Gone");
+		return;
+	}
+	buf_init(&to);
+	if (redirect_target(rd, path, true, &to) == -1)
+		reply(r, 40, "Out of memory");
+	else
+		reply(r, rd->status, to.data);
+	buf_free(&to);
+}
+
 /* A page the server made (listing, search results): 20 and its gemtext. */
 static int
 reply_page(struct response *r, const struct gmi_doc *doc)
@@ -146,6 +165,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 {
 	struct url	 u;
 	struct lookup	 lk;
+	const struct redirect *rd;
 	const char	*err;
 	char		 host[HOSTNAME_MAX + 1];
 
@@ -173,6 +193,11 @@ gemini_handle(const char *line, size_t len, const char *sni,
 	}
 	if (u.path[0] == '\0') {
 		reply(r, 31, "/");
+		return;
+	}
+	/* Before anything the capsule holds: an old path stays moved. */
+	if ((rd = redirect_find(&conf.redirects, u.path)) != NULL) {
+		serve_redirect(r, rd, u.path);
 		return;
 	}
 	if (strcmp(u.path, SEARCH_PATH) == 0) {

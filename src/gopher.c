@@ -395,13 +395,56 @@ serve_search(struct response *r, const char *sel, const char *words,
 		plus_answer(r);
 }
 
+/*
+ * A selector moved (the redirect settings): Gopher has no redirect, so a
+ * small menu says so and links to the new one; the log says 31 or 30.
+ * A gone one is an error item, logged 52.
+ */
+static void
+serve_moved(struct response *r, const char *sel, const struct redirect *rd)
+{
+	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime };
+	struct gmi_doc		 doc;
+	struct buf		 to, url, label;
+
+	if (rd->status == 52) {
+		refuse(r, 52, "gone: this page was removed");
+		return;
+	}
+	gmi_init(&doc);
+	buf_init(&to);
+	buf_init(&url);
+	buf_init(&label);
+	buf_reset(&r->out);
+	/* The link as gemtext has it (encoded): the renderer decodes it. */
+	if (redirect_target(rd, sel, false, &to) == -1 ||
+	    redirect_target(rd, sel, true, &url) == -1 ||
+	    buf_printf(&label, "This page has moved to %s", to.data) == -1 ||
+	    gmi_add(&doc, GMI_TEXT, label.data, label.len) == -1 ||
+	    gmi_add_link(&doc, url.data, to.data) == -1 ||
+	    gopher_render_menu(&r->out, &doc, &pg) == -1)
+		refuse(r, 40, "out of memory");
+	else
+		r->status = rd->status;
+	buf_free(&label);
+	buf_free(&url);
+	buf_free(&to);
+	gmi_free(&doc);
+}
+
 /* The selector as a capsule path, or an error already answered. */
 static void
 serve_path(struct response *r, const char *sel)
 {
-	struct lookup	 lk;
-	struct buf	 slash;
+	const struct redirect	*rd;
+	struct lookup		 lk;
+	struct buf		 slash;
 
+	/* Before anything the capsule holds, as over Gemini. */
+	if ((rd = redirect_find(&conf.redirects, sel)) != NULL) {
+		serve_moved(r, sel, rd);
+		return;
+	}
 	if (strcmp(sel, SEARCH_PATH) == 0) {	/* wins over a file */
 		serve_search(r, sel, "", 0);
 		return;

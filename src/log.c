@@ -3,6 +3,8 @@
  * Everything a client sent is escaped, so that no request can forge a
  * log line or send control sequences to an operator's terminal.
  */
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,45 @@
 static FILE	*logfp;
 static bool	 use_syslog;
 static int	 verbosity = LOG_LVL_INFO;
+static int	 format = LOG_FMT_LUMBAR;
+static int	 client = LOG_CLIENT_FULL;
+
+static const char *const format_names[] = { "lumbar", "common", "combined" };
+static const char *const client_names[] = { "full", "anonymized", "none" };
+
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The log-format and log-client settings' values, or -1. */
+int
+log_format_named(const char *s)
+{
+	return name_index(format_names, 3, s);
+}
+
+int
+log_client_named(const char *s)
+{
+	return name_index(client_names, 3, s);
+}
+
+/* How request lines look, how much of the client they keep, and how
+ * much is logged: what a reload may change without reopening the log. */
+void
+log_style(int fmt, int cl, int verbose)
+{
+	format = fmt;
+	client = cl;
+	verbosity = verbose;
+}
 
 int
 log_init(const char *target, int verbose)
@@ -38,13 +79,14 @@ log_init(const char *target, int verbose)
 }
 
 static void
-emit(enum log_level lvl, const char *line)
+emit_raw(enum log_level lvl, const char *line, bool stamp)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char		 ts[32];
 	struct tm	 tm;
 	time_t		 now;
 	struct buf	 b;
+	FILE		*fp;
 
 	if ((int)lvl > verbosity)
 		return;
@@ -56,10 +98,23 @@ emit(enum log_level lvl, const char *line)
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	/* One write(2) a line: workers share the descriptor (O_APPEND). */
+	fp = logfp ? logfp : stderr;
+	/* A log in Apache's formats is read by analysers: only requests go
+	 * to its file, the rest to stderr (the journal), as Apache keeps an
+	 * error_log beside its access_log. */
+	if (stamp && format != LOG_FMT_LUMBAR)
+		fp = stderr;
 	buf_init(&b);
-	if (buf_printf(&b, "%s %s\n", ts, line) == 0)
-		(void)!write(fileno(logfp ? logfp : stderr), b.data, b.len);
+	if ((stamp ? buf_printf(&b, "%s %s\n", ts, line) :
+	    buf_printf(&b, "%s\n", line)) == 0)
+		(void)!write(fileno(fp), b.data, b.len);
 	buf_free(&b);
+}
+
+static void
+emit(enum log_level lvl, const char *line)
+{
+	emit_raw(lvl, line, true);
 }
 
 void
@@ -151,18 +206,158 @@ log_escape(struct buf *b, const char *s, size_t n)
 	}
 }
 
+/*
+ * The client as log-client allows, from the "ADDR:PORT" or "[ADDR]:PORT"
+ * the server holds: full, it is kept (with its port when port is set);
+ * anonymized, an IPv4 address keeps its /24 and an IPv6 one its /48,
+ * without the port; none keeps nothing ("-").  Into out, which it returns.
+ */
+const char *
+log_client_addr(const char *addr, bool port, char *out, size_t n)
+{
+	unsigned char	 a[16];
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*end;
+	size_t		 k;
+	int		 af;
+
+	if (client == LOG_CLIENT_NONE) {
+		snprintf(out, n, "-");
+		return out;
+	}
+	/* The host part, without brackets and port. */
+	if (addr[0] == '[' && (end = strchr(addr, ']')) != NULL) {
+		k = (size_t)(end - addr - 1);
+		addr++;
+		af = AF_INET6;
+	} else {
+		end = strrchr(addr, ':');
+		k = end ? (size_t)(end - addr) : strlen(addr);
+		af = AF_INET;
+	}
+	if (client == LOG_CLIENT_FULL && port) {
+		snprintf(out, n, "%s", af == AF_INET6 ? addr - 1 : addr);
+		return out;
+	}
+	if (k >= sizeof(host)) {
+		snprintf(out, n, "-");
+		return out;
+	}
+	memcpy(host, addr, k);
+	host[k] = '\0';
+	if (client == LOG_CLIENT_ANONYMIZED) {
+		if (inet_pton(af, host, a) != 1) {
+			snprintf(out, n, "-");	/* "unknown": nothing to keep */
+			return out;
+		}
+		if (af == AF_INET)
+			a[3] = 0;
+		else
+			memset(a + 6, 0, 10);
+		if (inet_ntop(af, a, host, sizeof(host)) == NULL) {
+			snprintf(out, n, "-");
+			return out;
+		}
+	}
+	snprintf(out, n, "%s", host);
+	return out;
+}
+
+/* A Gemini status as the HTTP status log analysers count by class. */
+static int
+http_status(int status)
+{
+	switch (status) {
+	case 10: case 11: case 20:
+		return 200;
+	case 30:
+		return 302;
+	case 31:
+		return 301;
+	case 40: case 41:
+		return 503;
+	case 43:
+		return 502;
+	case 44:
+		return 429;
+	case 51:
+		return 404;
+	case 52:
+		return 410;
+	case 53:
+		return 421;
+	case 59:
+		return 400;
+	case 60:
+		return 401;
+	case 61: case 62:
+		return 403;
+	}
+	return 500;
+}
+
+/*
+ * The common and combined formats of Apache, which log analysers read:
+ * HOST - - [TIME] "GET TARGET HTTP/1.0" STATUS BYTES, and for combined
+ * "-" "-" (no referer, no user agent in Gemini or Gopher).  The method
+ * and version are fixed because analysers (goaccess) drop a request line
+ * without them; the target is the Gemini URL or the Gopher selector as
+ * sent, escaped, spaces too, so that it stays one field.
+ */
+static void
+request_apache(struct buf *b, const char *addr, const char *req,
+    size_t reqlen, int status, size_t bytes)
+{
+	char		 host[INET6_ADDRSTRLEN + 8], ts[64];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	struct buf	 target;
+	size_t		 i;
+
+	log_client_addr(addr, false, host, sizeof(host));
+	/* A host analysers accept: they refuse "-" as an address. */
+	if (strcmp(host, "-") == 0)
+		snprintf(host, sizeof(host), "0.0.0.0");
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	buf_printf(b, "%s - - [%s] \"GET ", host, ts);
+	buf_init(&target);
+	log_escape(&target, req, reqlen);
+	for (i = 0; i < target.len; i++)	/* "\x20", as log_escape writes */
+		if (target.data[i] == ' ')
+			buf_puts(b, "\\x20");
+		else
+			buf_putc(b, target.data[i]);
+	if (target.len == 0)
+		buf_putc(b, '-');
+	buf_free(&target);
+	buf_printf(b, " HTTP/1.0\" %d %zu", http_status(status), bytes);
+	if (format == LOG_FMT_COMBINED)
+		buf_puts(b, " \"-\" \"-\"");
+}
+
 /* One line per request: protocol, client, request, status, bytes, time,
- * and why the answer was cut when it was not sent in full. */
+ * and why the answer was cut when it was not sent in full (log-format
+ * lumbar); or the Apache formats. */
 void
 log_request(const char *proto, const char *addr, const char *req,
     size_t reqlen, int status, size_t bytes, double ms, const char *cut)
 {
-	struct buf b;
+	struct buf	 b;
+	char		 who[INET6_ADDRSTRLEN + 8];
 
 	if (verbosity < LOG_LVL_INFO)
 		return;
 	buf_init(&b);
-	buf_printf(&b, "%s %s \"", proto, addr);
+	if (format != LOG_FMT_LUMBAR) {
+		request_apache(&b, addr, req, reqlen, status, bytes);
+		if (b.data != NULL)
+			emit_raw(LOG_LVL_INFO, b.data, false);
+		buf_free(&b);
+		return;
+	}
+	buf_printf(&b, "%s %s \"", proto, log_client_addr(addr, true, who,
+	    sizeof(who)));
 	log_escape(&b, req, reqlen);
 	buf_printf(&b, "\" %d %zu %.1fms", status, bytes, ms);
 	if (cut != NULL)

@@ -118,7 +118,32 @@ int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
 
-/* main.c: the configuration every module reads, set once at start. */
+/* redirect.c: pages moved (31, 30) or gone (52), by path or prefix. */
+struct redirect {
+	int		 status;	/* 31, 30 or 52 */
+	char		*from;		/* a prefix without its "*" */
+	size_t		 fromlen;
+	bool		 prefix;
+	char		*to;		/* without its "*"; NULL when gone */
+	bool		 to_rest;	/* the rest of the path appended */
+};
+struct redirects {
+	struct redirect	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+int	 redirect_add(struct redirects *, int, const char *, struct buf *);
+const struct redirect *redirect_find(const struct redirects *, const char *);
+int	 redirect_target(const struct redirect *, const char *, bool,
+	    struct buf *);
+void	 redirect_free(struct redirects *);
+
+/* main.c: the configuration every module reads, set at start and, for
+ * what a reload may change, on SIGHUP. */
+struct config_str {		/* a string a setting holds, owned */
+	struct config_str *next;
+	char		 s[];
+};
 struct config {
 	const char	*root;			/* the capsule */
 	const char	*hostnames[HOSTNAMES_MAX];	/* first is the primary */
@@ -154,8 +179,17 @@ struct config {
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;
 	bool		 check_only;		/* --check: validate, exit */
+	const char	*config_file;		/* -f: NULL for none */
+	int		 log_format;		/* LOG_FMT_* */
+	int		 log_client;		/* LOG_CLIENT_* */
+	struct redirects redirects;		/* redirect, gone */
+	struct config_str *strings;		/* what the file's lines hold */
 };
 extern struct config conf;
+
+/* config.c: the configuration file's lines, handed to main.c's options. */
+typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
+int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
 /* capsule.c: paths inside the root, the file cache and MIME types. */
 #define CFILE_DERIVED	2
@@ -303,7 +337,7 @@ int	 sandbox_worker(const struct passwd *, const char **);
 int	 sandbox_user_reads(const struct passwd *);
 
 /* workers.c: the parent process, forking and supervising workers. */
-int	 workers_run(const struct passwd *);
+int	 workers_run(const struct passwd *, int (*)(void));
 
 /* gemini.c: one Gemini request line in, a response out. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
@@ -338,6 +372,12 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double, const char *);
 void	 log_escape(struct buf *, const char *, size_t);
+enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
+enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };
+int	 log_format_named(const char *);
+int	 log_client_named(const char *);
+void	 log_style(int, int, int);
+const char *log_client_addr(const char *, bool, char *, size_t);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {
 	time_t		 next;		/* monotonic s: the next line may go */

@@ -18,7 +18,8 @@
 #include "lumbar.h"
 #include "tls.h"
 
-struct config conf = {
+/* What a setting is when neither the command line nor the file names it. */
+static const struct config defaults = {
 	.root = "capsule",
 	.port = 1965,
 	.gopher_port = 70,
@@ -37,6 +38,7 @@ struct config conf = {
 	.rate = 50,
 	.burst = 200,
 };
+struct config conf;
 
 enum {
 	OPT_NO_LISTING = 256,
@@ -54,6 +56,12 @@ enum {
 	OPT_GRACE,
 	OPT_RATE,
 	OPT_BURST,
+	OPT_REDIRECT,
+	OPT_REDIRECT_TEMPORARY,
+	OPT_GONE,
+	OPT_LOG_FORMAT,
+	OPT_LOG_CLIENT,
+	OPT_LAST
 };
 
 static const struct option longopts[] = {
@@ -71,6 +79,8 @@ static const struct option longopts[] = {
 	{ "grace",		required_argument, NULL, OPT_GRACE },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
+	{ "log-format",		required_argument, NULL, OPT_LOG_FORMAT },
+	{ "log-client",		required_argument, NULL, OPT_LOG_CLIENT },
 	{ "user",		required_argument, NULL, 'u' },
 	{ "allow-root",		no_argument,	   NULL, OPT_ALLOW_ROOT },
 	{ "no-seccomp",		no_argument,	   NULL, OPT_NO_SECCOMP },
@@ -79,10 +89,14 @@ static const struct option longopts[] = {
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
 	{ "rate",		required_argument, NULL, OPT_RATE },
 	{ "burst",		required_argument, NULL, OPT_BURST },
+	{ "redirect",		required_argument, NULL, OPT_REDIRECT },
+	{ "redirect-temporary",	required_argument, NULL, OPT_REDIRECT_TEMPORARY },
+	{ "gone",		required_argument, NULL, OPT_GONE },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
+	{ "config",		required_argument, NULL, 'f' },
 	{ "check",		no_argument,	   NULL, 'n' },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
@@ -133,13 +147,25 @@ usage(FILE *f)
 "      --rate N            new connections a second from one address or /64\n"
 "                          (default 50; 0: no limit); over it: 44 SECONDS\n"
 "      --burst N           how many may come at once (default 200)\n"
+"      --redirect 'FROM TO'  answer 31 TO for the path FROM (Gopher: a menu\n"
+"                          to TO); a FROM ending in * is a prefix, and a TO\n"
+"                          ending in * gets the rest of the path; repeatable\n"
+"      --redirect-temporary 'FROM TO'  the same with 30\n"
+"      --gone PATH         answer 52 (Gopher: an error) for PATH; repeatable\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
 "      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
 "                          repeatable\n"
-"  -n, --check             check options, capsule and certificates, then exit\n"
+"  -f, --config FILE       read settings from FILE (lumbar.conf(5)); options\n"
+"                          given here override it\n"
+"  -n, --check             check options, configuration file, capsule and\n"
+"                          certificates, then exit\n"
 "      --log TARGET        stderr (default), syslog, or a file to append to\n"
+"      --log-format F      request lines: lumbar (default), or Apache's\n"
+"                          common or combined, which log analysers read\n"
+"      --log-client C      client addresses in the log: full (default),\n"
+"                          anonymized (IPv4 /24, IPv6 /48) or none\n"
 "  -v, --verbose           also log debugging detail\n"
 "  -q, --quiet             log errors and warnings only, no requests\n"
 "  -h, --help              this help\n"
@@ -147,161 +173,372 @@ usage(FILE *f)
 }
 
 static int
-number(const char *opt, const char *s, long min, long max)
+number(const char *opt, const char *s, long min, long max, int *out,
+    struct buf *why)
 {
 	char	*end;
 	long	 v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		fatal("%s: \"%s\" is not a number from %ld to %ld", opt, s,
-		    min, max);
-	return (int)v;
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
+		buf_printf(why, "%s: \"%s\" is not a number from %ld to %ld",
+		    opt, s, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* A flag: on the command line it has no value; in the file none or "yes"
+ * sets it, and "no" leaves it unset. */
+static int
+flag(const char *opt, const char *arg, bool *on, struct buf *why)
+{
+	if (arg == NULL || strcmp(arg, "yes") == 0)
+		*on = true;
+	else if (strcmp(arg, "no") == 0)
+		*on = false;
+	else {
+		buf_printf(why, "%s takes no value, or yes or no, not \"%s\"",
+		    opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A copy of s that c owns (config_free frees it): what a setting keeps
+ * of a file's line, which is read into a reused buffer. */
+static char *
+keep(struct config *c, const char *s)
+{
+	struct config_str	*k;
+	size_t			 n = strlen(s);
+
+	if ((k = malloc(sizeof(*k) + n + 1)) == NULL)
+		return NULL;
+	memcpy(k->s, s, n + 1);
+	k->next = c->strings;
+	c->strings = k;
+	return k->s;
 }
 
 static void
-parse_options(int argc, char **argv)
+config_free(struct config *c)
 {
-	static char	hostbuf[HOSTNAMES_MAX][HOSTNAME_MAX + 1];
-	static char	gopherbuf[HOSTNAME_MAX + 1];
-	unsigned char	a6[16];
-	int		ch;
+	struct config_str *k;
 
-	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:nvqhV",
-	    longopts, NULL)) != -1) {
+	while ((k = c->strings) != NULL) {
+		c->strings = k->next;
+		free(k);
+	}
+	redirect_free(&c->redirects);
+}
+
+/* A host name as A-labels (SNI, DNS and certificates use them). */
+static const char *
+host_name(struct config *c, const char *opt, const char *arg,
+    struct buf *why)
+{
+	char	 a[HOSTNAME_MAX + 1];
+	char	*s;
+
+	if (!url_valid_host(arg) || url_host_ascii(arg, a, sizeof(a)) == -1) {
+		buf_printf(why, "%s: \"%s\" is not a host name (a DNS name or "
+		    "IP address, without scheme or port)", opt, arg);
+		return NULL;
+	}
+	if ((s = keep(c, a)) == NULL)
+		buf_printf(why, "%s: out of memory", opt);
+	return s;
+}
+
+/*
+ * Set the option ch to arg in c: the one handler of the command line and
+ * of the configuration file, so that both know the same settings.  opt
+ * names it in messages ("--port", or "port" in the file).  Returns -1
+ * with the reason in why.
+ */
+static int
+set_option(struct config *c, int ch, const char *opt, const char *arg,
+    struct buf *why)
+{
+	unsigned char	a6[16];
+	bool		on = false;
+
+	/* A flag's value, checked once for all of them. */
+	if ((arg == NULL || strcmp(arg, "yes") == 0 || strcmp(arg, "no") ==
+	    0) && flag(opt, arg, &on, why) == -1)
+		return -1;
+	switch (ch) {
+	case 'r':
+		c->root = arg;
+		return 0;
+	case 'H':
+		if (c->nhostnames == HOSTNAMES_MAX) {
+			buf_printf(why, "%s: at most %d names", opt,
+			    HOSTNAMES_MAX);
+			return -1;
+		}
+		if ((c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) ==
+		    NULL)
+			return -1;
+		c->nhostnames++;
+		return 0;
+	case 'l':
+		if (c->nlisten == LISTEN_MAX) {
+			buf_printf(why, "%s: at most %d addresses", opt,
+			    LISTEN_MAX);
+			return -1;
+		}
+		c->listen[c->nlisten++] = arg;
+		return 0;
+	case 'p':
+		return number(opt, arg, 1, 65535, &c->port, why);
+	case 'g':
+		return number(opt, arg, 0, 65535, &c->gopher_port, why);
+	case OPT_GOPHER_HOST:
+		return (c->gopher_host = host_name(c, opt, arg, why)) ? 0 : -1;
+	case OPT_GOPHER_MENU_PORT:
+		return number(opt, arg, 1, 65535, &c->gopher_menu_port, why);
+	case 'c':
+		c->certdir = arg;
+		return 0;
+	case 'L':
+		if (strpbrk(arg, " \t\r\n;") != NULL) {
+			buf_printf(why, "%s: \"%s\" is not a language tag",
+			    opt, arg);
+			return -1;
+		}
+		c->lang = arg;
+		return 0;
+	case OPT_NO_LISTING:
+		c->listing = !on;
+		return 0;
+	case 't':
+		return number(opt, arg, 1, 3600, &c->timeout, why);
+	case OPT_GRACE:
+		return number(opt, arg, 0, 86400, &c->grace, why);
+	case 'w':
+		return number(opt, arg, 20, 1000, &c->wrap, why);
+	case OPT_LOG:
+		c->logtarget = arg;
+		return 0;
+	case OPT_LOG_FORMAT:
+		if ((c->log_format = log_format_named(arg)) == -1) {
+			buf_printf(why, "%s: \"%s\": say lumbar, common or "
+			    "combined", opt, arg);
+			return -1;
+		}
+		return 0;
+	case OPT_LOG_CLIENT:
+		if ((c->log_client = log_client_named(arg)) == -1) {
+			buf_printf(why, "%s: \"%s\": say full, anonymized or "
+			    "none", opt, arg);
+			return -1;
+		}
+		return 0;
+	case 'u':
+		c->user = arg;
+		return 0;
+	case OPT_ALLOW_ROOT:
+		c->allow_root = on;
+		return 0;
+	case OPT_NO_SECCOMP:
+		c->seccomp = !on;
+		return 0;
+	case 'j':
+		return number(opt, arg, 1, 256, &c->workers, why);
+	case OPT_MAX_CONNS:
+		return number(opt, arg, 0, 1000000, &c->max_conns, why);
+	case OPT_MAX_PER_CLIENT:
+		return number(opt, arg, 0, 1000000, &c->max_per_client, why);
+	case OPT_RATE:
+		return number(opt, arg, 0, 1000000, &c->rate, why);
+	case OPT_BURST:
+		return number(opt, arg, 1, 1000000, &c->burst, why);
+	case OPT_PUBLIC_PORT:
+		return number(opt, arg, 1, 65535, &c->public_port, why);
+	case OPT_TICKET_KEY:
+		c->ticket_key = arg;
+		return 0;
+	case OPT_PROXY_PROTOCOL:
+		c->proxy_protocol = on;
+		return 0;
+	case OPT_PROXY_FROM:
+		if (c->nproxy_from == LISTEN_MAX) {
+			buf_printf(why, "%s: at most %d addresses", opt,
+			    LISTEN_MAX);
+			return -1;
+		}
+		if (inet_pton(AF_INET, arg, &a6) != 1 &&
+		    inet_pton(AF_INET6, arg, &a6) != 1) {
+			buf_printf(why, "%s: not an IPv4 or IPv6 address: %s",
+			    opt, arg);
+			return -1;
+		}
+		c->proxy_from[c->nproxy_from++] = arg;
+		return 0;
+	case OPT_REDIRECT:
+	case OPT_REDIRECT_TEMPORARY:
+	case OPT_GONE:
+		if (redirect_add(&c->redirects, ch == OPT_REDIRECT ? 31 :
+		    ch == OPT_GONE ? 52 : 30, arg, why) == -1) {
+			buf_printf(why, " (%s)", opt);
+			return -1;
+		}
+		return 0;
+	case 'n':
+		c->check_only = on;
+		return 0;
+	case 'v':
+		c->verbose = on ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+		return 0;
+	case 'q':
+		c->verbose = on ? LOG_LVL_WARN : LOG_LVL_INFO;
+		return 0;
+	}
+	buf_printf(why, "%s: not a setting", opt);
+	return -1;
+}
+
+/* Options of the command line only: the file cannot name them. */
+static bool
+command_line_only(int ch)
+{
+	return ch == 'f' || ch == 'n' || ch == 'h' || ch == 'V';
+}
+
+static bool
+adds_up(int ch)
+{
+	return ch == OPT_REDIRECT || ch == OPT_REDIRECT_TEMPORARY ||
+	    ch == OPT_GONE;
+}
+
+/* Options that, given on the command line, replace the file's. */
+struct file_ctx {
+	struct config	*c;
+	const bool	*given;		/* by ch: on the command line */
+};
+
+/* One line of the file: its name is a long option's, in longopts. */
+static int
+file_set(void *ctx, const char *name, const char *value, struct buf *why)
+{
+	struct file_ctx		*fc = ctx;
+	struct config		 scratch, *c;
+	const struct option	*o;
+	char			*v = NULL;
+	bool			 on, overridden;
+	int			 r;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			break;
+	if (o->name == NULL) {
+		buf_printf(why, "\"%s\" is not a setting (lumbar.conf(5) "
+		    "lists them)", name);
+		return -1;
+	}
+	if (command_line_only(o->val)) {
+		buf_printf(why, "%s is a command-line option only", name);
+		return -1;
+	}
+	if (o->has_arg == no_argument && flag(name, value, &on, why) == -1)
+		return -1;
+	if (o->has_arg == required_argument && value == NULL) {
+		buf_printf(why, "%s needs a value", name);
+		return -1;
+	}
+	/* The command line wins; the line is still checked.  Redirects
+	 * add up: the file's lists and the command line's all apply. */
+	overridden = fc->given[o->val] && !adds_up(o->val);
+	scratch = defaults;
+	c = overridden ? &scratch : fc->c;
+	/* The line's buffer is reused: the setting keeps a copy. */
+	if (value != NULL && (v = keep(c, value)) == NULL) {
+		buf_puts(why, "out of memory");
+		return -1;
+	}
+	r = set_option(c, o->val, name, v, why);
+	config_free(&scratch);
+	return r;
+}
+
+/* What follows from the settings, once all are read. */
+static int
+finish(struct config *c, struct buf *why)
+{
+	if (c->nhostnames == 0)
+		c->hostnames[c->nhostnames++] = "localhost";
+	if (c->gopher_host == NULL)
+		c->gopher_host = c->hostnames[0];
+	if (c->gopher_menu_port == 0)
+		c->gopher_menu_port = c->gopher_port;
+	if (c->public_port == 0)
+		c->public_port = c->port;
+	if (c->gopher_port == c->port) {
+		buf_printf(why, "--gopher-port %d: that is also the Gemini port "
+		    "(--port)", c->port);
+		return -1;
+	}
+	if (c->proxy_protocol && c->nproxy_from == 0) {
+		buf_puts(why, "--proxy-protocol: say which load balancer may "
+		    "send PROXY headers with --proxy-from ADDR");
+		return -1;
+	}
+	if (c->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c->workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+	}
+	return 0;
+}
+
+/*
+ * The command line, then the file it names (-f), into c.  Returns -1 with
+ * the reason in why; usage errors, --help and --version exit.
+ */
+static int
+load_config(struct config *c, int argc, char **argv, struct buf *why)
+{
+	bool		 given[OPT_LAST] = { false };
+	struct file_ctx	 fc = { c, given };
+	char		 opt[64];
+	int		 ch, i;
+
+	*c = defaults;
+	optind = 0;	/* from the start, also when read again */
+	while ((ch = getopt_long(argc, argv, "r:H:l:p:g:c:L:t:w:u:j:f:nvqhV",
+	    longopts, &i)) != -1) {
 		switch (ch) {
-		case 'r':
-			conf.root = optarg;
-			break;
-		case 'H':
-			if (conf.nhostnames == HOSTNAMES_MAX)
-				fatal("--hostname: at most %d names",
-				    HOSTNAMES_MAX);
-			/* Kept as A-labels: SNI, DNS and certificates use them. */
-			if (!url_valid_host(optarg) ||
-			    url_host_ascii(optarg, hostbuf[conf.nhostnames],
-			    sizeof(hostbuf[0])) == -1)
-				fatal("--hostname: \"%s\" is not a host name "
-				    "(a DNS name or IP address, without scheme "
-				    "or port)", optarg);
-			conf.hostnames[conf.nhostnames] =
-			    hostbuf[conf.nhostnames];
-			conf.nhostnames++;
-			break;
-		case 'l':
-			if (conf.nlisten == LISTEN_MAX)
-				fatal("--listen: at most %d addresses",
-				    LISTEN_MAX);
-			conf.listen[conf.nlisten++] = optarg;
-			break;
-		case 'p':
-			conf.port = number("--port", optarg, 1, 65535);
-			break;
-		case 'g':
-			conf.gopher_port = number("--gopher-port", optarg, 0,
-			    65535);
-			break;
-		case OPT_GOPHER_HOST:
-			if (!url_valid_host(optarg) || url_host_ascii(optarg,
-			    gopherbuf, sizeof(gopherbuf)) == -1)
-				fatal("--gopher-host: \"%s\" is not a host "
-				    "name", optarg);
-			conf.gopher_host = gopherbuf;
-			break;
-		case OPT_GOPHER_MENU_PORT:
-			conf.gopher_menu_port = number("--gopher-menu-port",
-			    optarg, 1, 65535);
-			break;
-		case 'c':
-			conf.certdir = optarg;
-			break;
-		case 'L':
-			if (strpbrk(optarg, " \t\r\n;") != NULL)
-				fatal("--lang: \"%s\" is not a language tag",
-				    optarg);
-			conf.lang = optarg;
-			break;
-		case OPT_NO_LISTING:
-			conf.listing = false;
-			break;
-		case 't':
-			conf.timeout = number("--timeout", optarg, 1, 3600);
-			break;
-		case OPT_GRACE:
-			conf.grace = number("--grace", optarg, 0, 86400);
-			break;
-		case 'w':
-			conf.wrap = number("--wrap", optarg, 20, 1000);
-			break;
-		case OPT_LOG:
-			conf.logtarget = optarg;
-			break;
-		case 'u':
-			conf.user = optarg;
-			break;
-		case OPT_ALLOW_ROOT:
-			conf.allow_root = true;
-			break;
-		case OPT_NO_SECCOMP:
-			conf.seccomp = false;
-			break;
-		case 'j':
-			conf.workers = number("--workers", optarg, 1, 256);
-			break;
-		case OPT_MAX_CONNS:
-			conf.max_conns = number("--max-conns", optarg, 0,
-			    1000000);
-			break;
-		case OPT_MAX_PER_CLIENT:
-			conf.max_per_client = number("--max-per-client", optarg,
-			    0, 1000000);
-			break;
-		case OPT_RATE:
-			conf.rate = number("--rate", optarg, 0, 1000000);
-			break;
-		case OPT_BURST:
-			conf.burst = number("--burst", optarg, 1, 1000000);
-			break;
-		case OPT_PUBLIC_PORT:
-			conf.public_port = number("--public-port", optarg, 1,
-			    65535);
-			break;
-		case OPT_TICKET_KEY:
-			conf.ticket_key = optarg;
-			break;
-		case OPT_PROXY_PROTOCOL:
-			conf.proxy_protocol = true;
-			break;
-		case OPT_PROXY_FROM:
-			if (conf.nproxy_from == LISTEN_MAX)
-				fatal("--proxy-from: at most %d addresses",
-				    LISTEN_MAX);
-			if (inet_pton(AF_INET, optarg, &a6) != 1 &&
-			    inet_pton(AF_INET6, optarg, &a6) != 1)
-				fatal("--proxy-from: not an IPv4 or IPv6 "
-				    "address: %s", optarg);
-			conf.proxy_from[conf.nproxy_from++] = optarg;
-			break;
-		case 'n':
-			conf.check_only = true;
-			break;
-		case 'v':
-			conf.verbose = LOG_LVL_DEBUG;
-			break;
-		case 'q':
-			conf.verbose = LOG_LVL_WARN;
-			break;
+		case 'f':
+			c->config_file = optarg;
+			continue;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		case 'V':
 			printf("lumbar %s\n", LUMBAR_VERSION);
 			exit(0);
-		default:
+		case '?':
+		case ':':
 			usage(stderr);
 			exit(2);
 		}
+		/* The name as given, for messages. */
+		for (i = 0; longopts[i].name != NULL && longopts[i].val != ch;
+		    i++)
+			;
+		snprintf(opt, sizeof(opt), "--%s", longopts[i].name ?
+		    longopts[i].name : "?");
+		if (set_option(c, ch, opt, optarg, why) == -1)
+			return -1;
+		given[ch] = true;
+		/* -v and -q set one thing, how much is logged. */
+		if (ch == 'v' || ch == 'q')
+			given['v'] = given['q'] = true;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "lumbar: unexpected argument \"%s\"\n",
@@ -309,25 +546,131 @@ parse_options(int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
-	if (conf.nhostnames == 0)
-		conf.hostnames[conf.nhostnames++] = "localhost";
-	if (conf.gopher_host == NULL)
-		conf.gopher_host = conf.hostnames[0];
-	if (conf.gopher_menu_port == 0)
-		conf.gopher_menu_port = conf.gopher_port;
-	if (conf.public_port == 0)
-		conf.public_port = conf.port;
-	if (conf.gopher_port == conf.port)
-		fatal("--gopher-port %d: that is also the Gemini port (--port)",
-		    conf.port);
-	if (conf.proxy_protocol && conf.nproxy_from == 0)
-		fatal("--proxy-protocol: say which load balancer may send "
-		    "PROXY headers with --proxy-from ADDR");
-	if (conf.workers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (c->config_file != NULL && config_read(c->config_file, file_set,
+	    &fc, why) == -1)
+		return -1;
+	return finish(c, why);
+}
 
-		conf.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+static void
+parse_options(int argc, char **argv)
+{
+	struct buf why;
+
+	buf_init(&why);
+	if (load_config(&conf, argc, argv, &why) == -1)
+		fatal("%s", why.data ? why.data : "out of memory");
+	buf_free(&why);
+}
+
+static int	  saved_argc;
+static char	**saved_argv;
+static int	  asked_max_conns;	/* before limit_plan() settles it */
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_list(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (!same_str(a[i], b[i]))
+			return false;
+	return true;
+}
+
+/* Report a setting the running server cannot change; false when it did. */
+static bool
+needs_restart(bool same, const char *name)
+{
+	if (!same)
+		log_msg(LOG_LVL_WARN, "SIGHUP: %s: %s changed; that needs a "
+		    "restart (systemctl restart lumbar), so it is kept as it "
+		    "was until then", conf.config_file, name);
+	return !same;
+}
+
+/*
+ * SIGHUP: the command line and the file again, into the configuration
+ * the next generation of workers forks with.  What needs the listeners,
+ * the user, the certificates' names or the worker slots again is
+ * reported and kept; a file with an error changes nothing.  conf takes
+ * over every string read (a few bytes a reload): the settings it keeps
+ * may point at older ones, and the new ones at these.
+ */
+static int
+reread_config(void)
+{
+	static struct config	 next;
+	struct buf		 why;
+	int			 r;
+
+	if (conf.config_file == NULL)
+		return 0;
+	buf_init(&why);
+	r = load_config(&next, saved_argc, saved_argv, &why);
+	if (r == -1)
+		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
+		    "configuration", why.data ? why.data : "out of memory");
+	buf_free(&why);
+	if (r == -1) {
+		config_free(&next);
+		return -1;
 	}
+	needs_restart(same_str(conf.root, next.root), "root");
+	needs_restart(same_list(conf.hostnames, conf.nhostnames,
+	    next.hostnames, next.nhostnames), "hostname");
+	needs_restart(same_list(conf.listen, conf.nlisten, next.listen,
+	    next.nlisten), "listen");
+	needs_restart(conf.port == next.port, "port");
+	needs_restart(conf.gopher_port == next.gopher_port, "gopher-port");
+	needs_restart(same_str(conf.certdir, next.certdir), "certs");
+	needs_restart(same_str(conf.user, next.user), "user");
+	needs_restart(conf.allow_root == next.allow_root, "allow-root");
+	needs_restart(conf.seccomp == next.seccomp, "no-seccomp");
+	needs_restart(conf.workers == next.workers, "workers");
+	needs_restart(same_str(conf.ticket_key, next.ticket_key),
+	    "ticket-key");
+	needs_restart(conf.proxy_protocol == next.proxy_protocol &&
+	    same_list(conf.proxy_from, conf.nproxy_from, next.proxy_from,
+	    next.nproxy_from), "proxy-protocol or proxy-from");
+	needs_restart(same_str(conf.logtarget, next.logtarget), "log");
+	needs_restart(asked_max_conns == next.max_conns, "max-conns");
+	/* What the next generation takes as it is. */
+	conf.lang = next.lang;
+	conf.listing = next.listing;
+	conf.timeout = next.timeout;
+	conf.grace = next.grace;
+	conf.wrap = next.wrap;
+	conf.public_port = next.public_port;
+	conf.gopher_host = next.gopher_host;
+	conf.gopher_menu_port = next.gopher_menu_port;
+	conf.max_per_client = next.max_per_client;
+	conf.rate = next.rate;
+	conf.burst = next.burst;
+	conf.log_format = next.log_format;
+	conf.log_client = next.log_client;
+	conf.verbose = next.verbose;
+	redirect_free(&conf.redirects);
+	conf.redirects = next.redirects;
+	memset(&next.redirects, 0, sizeof(next.redirects));
+	/* The strings taken, and those kept, stay conf's. */
+	while (next.strings != NULL) {
+		struct config_str *k = next.strings;
+
+		next.strings = k->next;
+		k->next = conf.strings;
+		conf.strings = k;
+	}
+	log_style(conf.log_format, conf.log_client, conf.verbose);
+	return 0;
 }
 
 /*
@@ -401,12 +744,15 @@ main(int argc, char **argv)
 	if (log_init(conf.logtarget, conf.verbose) == -1)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
+	log_style(conf.log_format, conf.log_client, conf.verbose);
 	if (capsule_init(conf.root, &err) == -1)
 		fatal("capsule %s: %s", conf.root, err);
 	if (pw != NULL && (r = sandbox_user_reads(pw)) != 0)
 		fatal("capsule %s: the user %s cannot read %s (workers would "
 		    "answer 50); chmod a+rX it, or change --user", conf.root,
 		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
+	if (conf.check_only && conf.config_file != NULL)
+		fprintf(stderr, "lumbar: %s: no errors\n", conf.config_file);
 	if (conf.check_only)
 		return check_all() == 0 ? 0 : 1;
 	/* Before tls_init, which would make the keys where they lie. */
@@ -419,13 +765,17 @@ main(int argc, char **argv)
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
+	asked_max_conns = conf.max_conns;
 	lowered = limit_plan(limits, sizeof(limits));
 	banner(limits, lowered);
 	tls_check_expiry();
-	r = workers_run(pw);
+	saved_argc = argc;
+	saved_argv = argv;
+	r = workers_run(pw, reread_config);
 	tls_free();
 	search_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");
+	config_free(&conf);
 	return r;
 }

@@ -479,6 +479,7 @@ read_proxy(struct conn *c)
 {
 	struct sockaddr_storage	 ss;
 	char			*buf = c->req;
+	char			 who[INET6_ADDRSTRLEN + 8];
 	size_t			 used;
 	ssize_t			 n;
 	int			 r;
@@ -493,7 +494,8 @@ read_proxy(struct conn *c)
 		if (((size_t)n >= 6 && memcmp(buf, "PROXY ", 6) == 0) ||
 		    ((size_t)n >= 12 && proxy_maybe(buf, 12))) {
 			log_msg(LOG_LVL_WARN, "%s: PROXY header from an address "
-			    "not allowed by --proxy-from; refused", c->addr);
+			    "not allowed by --proxy-from; refused",
+			    log_client_addr(c->addr, true, who, sizeof(who)));
 			return -1;
 		}
 		c->state = first_state(c);
@@ -508,7 +510,8 @@ read_proxy(struct conn *c)
 		return 0;
 	}
 	if (r != 1) {
-		log_msg(LOG_LVL_WARN, "%s: invalid PROXY header", c->addr);
+		log_msg(LOG_LVL_WARN, "%s: invalid PROXY header",
+		    log_client_addr(c->addr, true, who, sizeof(who)));
 		return -1;
 	}
 	if (used > c->reqlen && recv(c->fd, buf + c->reqlen, used - c->reqlen,
@@ -842,6 +845,7 @@ static void
 sweep(int64_t now)
 {
 	struct conn	*c, *next;
+	char		 who[INET6_ADDRSTRLEN + 8];
 	size_t		 before = nconns;
 
 	for (c = conns; c != NULL; c = next) {
@@ -849,7 +853,8 @@ sweep(int64_t now)
 		if (now < c->deadline)
 			continue;
 		if (c->state == ST_READ && !c->answered) {
-			log_msg(LOG_LVL_DEBUG, "%s: no request in time", c->addr);
+			log_msg(LOG_LVL_DEBUG, "%s: no request in time",
+			    log_client_addr(c->addr, true, who, sizeof(who)));
 			c->linelen = 0;
 			refuse(c, "No request in time");
 			c->deadline = now + LINGER_MS;

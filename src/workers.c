@@ -3,7 +3,8 @@
  * listeners it bound, restarts a worker that dies, and on SIGHUP reloads
  * certificates and capsule into a new generation of workers while the old
  * one finishes its answers: no connection in progress is dropped, and a
- * reload that fails leaves the old generation serving.  The parent never
+ * reload that fails leaves the old generation serving.  The configuration
+ * file is read again first (main.c says what of it may change).  The parent never
  * reads a byte from a client.
  */
 #include <sys/prctl.h>
@@ -38,6 +39,7 @@ static const struct passwd *drop_to;
 static sigset_t		 mask;
 static bool		 reload_pending;
 static pid_t		 parent_pid;	/* set before the first fork */
+static int		(*reread)(void);	/* the configuration, on SIGHUP */
 
 static void
 worker_main(size_t index)
@@ -128,6 +130,9 @@ reload(void)
 		return;
 	}
 	reload_pending = false;
+	/* First: a file with an error leaves everything as it is. */
+	if (reread != NULL && reread() == -1)
+		return;
 	if (tls_init(&err) == -1) {
 		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
 		    "certificates", err);
@@ -148,7 +153,8 @@ reload(void)
 		return;
 	}
 	signal_generation(old, SIGTERM);
-	log_msg(LOG_LVL_INFO, "SIGHUP: reloaded certificates and capsule");
+	log_msg(LOG_LVL_INFO, "SIGHUP: reloaded %scertificates and capsule",
+	    conf.config_file != NULL ? "the configuration, " : "");
 }
 
 /* Reap dead workers; restart those of the serving generation. */
@@ -209,13 +215,14 @@ stop_all(void)
  * pw is the user workers become (NULL: no change).
  */
 int
-workers_run(const struct passwd *pw)
+workers_run(const struct passwd *pw, int (*reread_config)(void))
 {
 	struct signalfd_siginfo	 si;
 	int			 sfd, r = 0;
 	bool			 stopping = false;
 
 	drop_to = pw;
+	reread = reread_config;
 	parent_pid = getpid();
 	nworkers = (size_t)conf.workers * 2;
 	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL ||

@@ -28,7 +28,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import CAPSULE
+from conftest import CAPSULE, HTML2GMI, ROOT
 
 ARTICLE = "/articles/inversion-therapy.gmi"
 ARTICLE_TEXT = "/articles/inversion-therapy.txt"
@@ -335,6 +335,46 @@ def test_amfora_search(srv, term, article):
     t.keys("Enter")
     s = amfora_at(t, amfora_url(srv.port, "/search?" + QUERY), title)
     assert_no_amfora_error(s)
+
+
+@pytest.fixture
+def moved_srv(server_factory, tmp_path):
+    """The shipped site converted by html2gmi with its redirect list, which
+    the server's configuration includes (issue 17)."""
+    root, conf = tmp_path / "capsule", tmp_path / "lumbar.conf"
+    os.chmod(tmp_path, 0o755)
+    subprocess.run([HTML2GMI, "-o", str(root), "--redirects",
+                    str(tmp_path / "redirects.conf"),
+                    os.path.join(ROOT, "contrib", "site")], check=True,
+                   timeout=60, capture_output=True)
+    conf.write_text("# the site's web-era paths\ninclude redirects.conf\n")
+    return server_factory(root=root, args=["-f", str(conf)])
+
+
+def test_amfora_follows_the_web_era_path(moved_srv, term):
+    """A reader with an old link to the web page reaches the article."""
+    need("amfora")
+    old = ARTICLE.replace(".gmi", ".html")
+    assert moved_srv.get(old)[0] == f"31 {ARTICLE}"
+    text = gemtext(moved_srv, ARTICLE)
+    title, sentence = title_of(text), first_sentence(text)
+    t = term(["amfora", amfora_url(moved_srv.port, old)])
+    # Amfora asks before it follows a redirect, naming where; "Yes" is
+    # the button the dialog opens on.
+    t.wait_text("Follow redirect?", "inversion-therapy.gmi")
+    t.keys("Enter")
+    s = amfora_at(t, amfora_url(moved_srv.port, ARTICLE), title, sentence)
+    assert_no_amfora_error(s)
+
+
+def test_gopher_moved_menu_leads_to_the_article(moved_srv):
+    old = ARTICLE.replace(".gmi", ".html")
+    menu = gopher_menu(moved_srv, old)
+    assert menu[0][0].startswith("iThis page has moved to " + ARTICLE), menu
+    assert [f for f in menu if f[0][:1] == "1" and f[1] == ARTICLE], menu
+    art = gopher_menu(moved_srv, ARTICLE)
+    title = title_of(gemtext(moved_srv, ARTICLE))
+    assert any(title in f[0] for f in art), art
 
 
 # --- curl and lynx on Gopher --------------------------------------------

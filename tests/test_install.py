@@ -7,7 +7,8 @@ import subprocess
 from conftest import HTML2GMI, LUMBAR, ROOT
 
 FILES = ["usr/bin/lumbar", "usr/bin/html2gmi",
-         "usr/share/man/man8/lumbar.8", "usr/share/man/man1/html2gmi.1"]
+         "usr/share/man/man8/lumbar.8", "usr/share/man/man5/lumbar.conf.5",
+         "usr/share/man/man1/html2gmi.1"]
 
 
 def make(*args):

@@ -208,6 +208,6 @@ int	 assets_copy(const struct assets *, struct outdir *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,
-	    const char *);
+	    const char *, const char *);
 
 #endif

@@ -30,6 +30,9 @@ usage(FILE *f)
 	    "  -d, --drop SEL        boilerplate container to drop\n"
 	    "  -f, --feed-url URL    site mode: the capsule's gemini:// address;\n"
 	    "                        writes atom.xml, the articles' Atom feed\n"
+	    "  -R, --redirects FILE  site mode: write lumbar's redirect list\n"
+	    "                        from each page's old path to its capsule\n"
+	    "                        path into FILE (outside DIR)\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
 	    "See html2gmi(1).\n", f);
@@ -130,6 +133,7 @@ main(int argc, char *argv[])
 		{ "content",	required_argument, NULL, 'c' },
 		{ "drop",	required_argument, NULL, 'd' },
 		{ "feed-url",	required_argument, NULL, 'f' },
+		{ "redirects",	required_argument, NULL, 'R' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -138,11 +142,12 @@ main(int argc, char *argv[])
 	struct buf	 err, confpath;
 	struct stat	 st;
 	const char	*outdir = NULL, *base = NULL, *profpath = NULL;
+	const char	*redirects = NULL;
 	const char	*extra[64][2];
 	size_t		 nextra = 0, i;
 	int		 ch, r = 1;
 
-	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:hV", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:hV", longopts, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'o':
@@ -153,6 +158,9 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			profpath = optarg;
+			break;
+		case 'R':
+			redirects = optarg;
 			break;
 		case 'c':
 		case 'd':
@@ -179,6 +187,10 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (redirects != NULL && outdir == NULL) {
+		fprintf(stderr, "html2gmi: --redirects is for site mode (-o)\n");
 		return 2;
 	}
 	if (base != NULL && strstr(base, "://") == NULL) {
@@ -216,7 +228,8 @@ main(int argc, char *argv[])
 	if (outdir != NULL) {
 		/* Past a file size limit, write(2) fails and we clean up. */
 		signal(SIGXFSZ, SIG_IGN);
-		switch (site_convert(argv[optind], outdir, &prof, base)) {
+		switch (site_convert(argv[optind], outdir, &prof, base,
+		    redirects)) {
 		case 0:
 			r = 0;
 			break;

@@ -629,6 +629,110 @@ check_unique(struct site *s, const char *sitedir)
 	return r;
 }
 
+/* Is path a name the redirect list can hold: no space or control byte,
+ * and no "*", which would make it a prefix? */
+static bool
+one_word(const char *path)
+{
+	for (; *path != '\0'; path++)
+		if ((unsigned char)*path <= 0x20 || *path == 0x7F ||
+		    *path == '*')
+			return false;
+	return true;
+}
+
+/*
+ * file must not be served: refuse one whose directory is the capsule's,
+ * or under it, however named.  Its directory must exist.
+ */
+static int
+redirects_outside(const char *file, const char *outdir)
+{
+	char	*dir, *slash, *rdir, *rout;
+	size_t	 n;
+	int	 r = 0;
+
+	slash = strrchr(file, '/');
+	if ((dir = strdup(slash == NULL ? "." : file)) == NULL)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		;	/* "." */
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((rdir = realpath(dir, NULL)) == NULL) {
+		fprintf(stderr, "html2gmi: --redirects %s: %s: %s\n", file,
+		    dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	if ((rout = realpath(outdir, NULL)) != NULL) {
+		n = strlen(rout);
+		if (strncmp(rdir, rout, n) == 0 && (rdir[n] == '\0' ||
+		    rdir[n] == '/')) {
+			fprintf(stderr, "html2gmi: --redirects %s: inside the "
+			    "capsule %s, where it would be served; write it "
+			    "beside it\n", file, outdir);
+			r = -1;
+		}
+	}
+	free(rout);
+	free(rdir);
+	free(dir);
+	return r;
+}
+
+/*
+ * The redirect list lumbar's configuration includes (lumbar.conf(5)):
+ * each page's path on the old site to its path in the capsule, so that a
+ * link from the web era keeps working.  Written whole under a temporary
+ * name and renamed, like the capsule's files.
+ */
+static int
+write_redirects(const struct site *s, const char *sitedir, const char *file)
+{
+	struct buf	 tmp;
+	FILE		*f;
+	size_t		 i;
+	int		 r = -1;
+
+	buf_init(&tmp);
+	if (buf_printf(&tmp, "%s.html2gmi-new", file) == -1 ||
+	    (f = fopen(tmp.data, "we")) == NULL) {
+		fprintf(stderr, "html2gmi: --redirects %s: %s\n", file,
+		    strerror(errno));
+		buf_free(&tmp);
+		return -1;
+	}
+	fprintf(f, "# Written by html2gmi from %s: the site's pages, from\n"
+	    "# their paths on the web to their paths in the capsule.  lumbar\n"
+	    "# reads it with \"include %s\" (lumbar.conf(5)).\n",
+	    sitedir, file);
+	for (i = 0; i < s->len; i++) {
+		if (!one_word(s->v[i].html) || !one_word(s->v[i].gmi)) {
+			fprintf(stderr, "html2gmi: %s/%s: no redirect: a "
+			    "space or \"*\" in its path\n", sitedir, s->v[i].html);
+			continue;
+		}
+		fprintf(f, "redirect /%s /%s\n", s->v[i].html, s->v[i].gmi);
+	}
+	if (fflush(f) == 0 && ferror(f) == 0 && fsync(fileno(f)) == 0)
+		r = 0;
+	if (fclose(f) != 0)
+		r = -1;
+	if (r == 0 && rename(tmp.data, file) == -1)
+		r = -1;
+	if (r == -1) {
+		fprintf(stderr, "html2gmi: --redirects %s: %s\n", file,
+		    strerror(errno));
+		unlink(tmp.data);
+	}
+	buf_free(&tmp);
+	return r;
+}
+
 /*
  * Convert the site in sitedir into the capsule outdir, built beside it
  * and swapped in whole (outdir.c).  Returns 0; 1 when the capsule was
@@ -637,7 +741,7 @@ check_unique(struct site *s, const char *sitedir)
  */
 int
 site_convert(const char *sitedir, const char *outdir,
-    const struct profile *prof, const char *base_url)
+    const struct profile *prof, const char *base_url, const char *redirects)
 {
 	struct site	 s;
 	struct outdir	 od;
@@ -648,6 +752,8 @@ site_convert(const char *sitedir, const char *outdir,
 	memset(&od, 0, sizeof(od));
 	od.pfd = -1;
 	assets_init(&s.assets, sitedir);
+	if (redirects != NULL && redirects_outside(redirects, outdir) == -1)
+		goto out;
 	if (scan(&s, sitedir, "", 0, NULL) == -1)
 		goto out;
 	if (s.len == 0) {
@@ -669,6 +775,9 @@ site_convert(const char *sitedir, const char *outdir,
 	if (write_all(&s, &od) == -1 || (prof->feed_url != NULL &&
 	    write_feed(&s, &od, prof->feed_url) == -1) ||
 	    assets_copy(&s.assets, &od) == -1 || outdir_commit(&od) == -1)
+		goto out;
+	/* After the capsule: the list names what is served. */
+	if (redirects != NULL && write_redirects(&s, sitedir, redirects) == -1)
 		goto out;
 	r = bad > 0 ? 1 : 0;
 out:
