@@ -148,10 +148,9 @@ extern struct config conf;
 /* capsule.c: paths inside the root, the file cache and MIME types. */
 #define CFILE_DERIVED	2
 struct cfile {					/* one cached file */
-	char		*key;			/* path inside the capsule */
-	char		*data;
+	char		*data;			/* NULL: too large, streamed */
 	size_t		 size;
-	char		 mime[MIME_MAX];
+	char		 mime[MIME_MAX];	/* from its contents */
 	dev_t		 dev;
 	ino_t		 ino;
 	struct timespec	 mtime;
@@ -175,9 +174,9 @@ enum cap_kind {
 struct lookup {
 	enum cap_kind	 kind;
 	struct cfile	*file;		/* referenced: capsule_release() it */
-	int		 fd;		/* large file, or -1 */
+	int		 fd;		/* large file (file->data NULL), or -1 */
 	off_t		 size;
-	char		 mime[MIME_MAX];
+	char		 mime[MIME_MAX];	/* of a CAP_FILE */
 };
 int	 capsule_init(const char *, const char **);
 int	 capsule_reload(const char **);
