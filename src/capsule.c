@@ -686,7 +686,8 @@ capsule_listing(const char *dir, struct gmi_doc *doc)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
-		if (de->d_name[0] == '.')
+		/* Not what no request can name: its link would get 59. */
+		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
 		if ((r = listed_kind(dir, de->d_name)) == -1)
 			continue;
@@ -776,7 +777,7 @@ walk_dir(struct walk *w, int depth)
 		return 0;
 	}
 	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
 		w->path.len = base;
 		if (buf_puts(&w->path, de->d_name) == -1) {

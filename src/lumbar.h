@@ -75,6 +75,7 @@ int	 url_decode(const char *, size_t, char *, size_t, size_t *);
 int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
+bool	 path_segment_ok(const char *);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
 bool	 url_valid_host(const char *);
