@@ -208,6 +208,7 @@ struct search_hit {
 	const char	*title;
 	const char	*text;		/* the indexed lines, for snippets */
 	size_t		 textlen;
+	size_t		 at;		/* first query word in text, or textlen */
 	unsigned	 in_title;	/* query words in the title */
 	unsigned long	 score;
 	uint32_t	 order;		/* the page's place by path: ties */
