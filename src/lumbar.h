@@ -139,6 +139,7 @@ struct config {
 	int		 max_conns;		/* 0: no limit */
 	int		 max_per_client;	/* 0: no limit */
 	const char	*ticket_key;		/* session ticket key file */
+	int		 ticket_rotate;		/* seconds a ticket key serves */
 	bool		 proxy_protocol;	/* PROXY headers expected */
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;

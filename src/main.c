@@ -29,6 +29,7 @@ struct config conf = {
 	.lang = "en",
 	.listing = true,
 	.timeout = 10,
+	.ticket_rotate = 3600,
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
@@ -47,6 +48,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_CLIENT,
 	OPT_TICKET_KEY,
+	OPT_TICKET_ROTATE,
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
@@ -73,6 +75,7 @@ static const struct option longopts[] = {
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
+	{ "ticket-rotate",	required_argument, NULL, OPT_TICKET_ROTATE },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
@@ -120,6 +123,8 @@ usage(FILE *f)
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
+"      --ticket-rotate SECS  a new ticket key every SECS (default 3600); the\n"
+"                          previous one still decrypts\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
 "      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
 "                          repeatable\n"
@@ -234,6 +239,10 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_TICKET_KEY:
 			conf.ticket_key = optarg;
+			break;
+		case OPT_TICKET_ROTATE:
+			conf.ticket_rotate = number("--ticket-rotate", optarg, 1,
+			    7 * 24 * 3600);
 			break;
 		case OPT_PROXY_PROTOCOL:
 			conf.proxy_protocol = true;
