@@ -799,8 +799,8 @@ walk_dir(struct walk *w, int depth)
  * when at most max bytes.  Symbolic links are not followed, neither to
  * directories nor to pages, so that no link can make the walk loop or
  * index a page twice: what a link leads to inside the capsule is walked
- * under its own name.  Unreadable entries are skipped; -1 only when fn or memory
- * fails.
+ * under its own name.  Unreadable entries, and names no request can
+ * spell, are skipped; -1 only when fn or memory fails.
  */
 int
 capsule_walk(capsule_walk_fn fn, void *arg, size_t max)

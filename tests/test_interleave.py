@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from conftest import recv_all, slow_connect
+from conftest import recv_all, slow_connect, workers_of
 
 # Short links: each becomes a menu line holding the (long) Gopher host
 # name, so a page the cache keeps (under 256 KiB) gives a menu of ~8 MB,
@@ -63,19 +63,9 @@ def test_alias_render_does_not_free_a_menu_being_sent(server_factory,
 
 def worker_rss_kb(parent):
     """Resident memory of the one worker of parent (kB)."""
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) != parent:
-                    continue
-            with open(f"/proc/{p}/status") as f:
-                return next(int(l.split()[1]) for l in f
-                            if l.startswith("VmRSS:"))
-        except (OSError, ValueError, StopIteration):
-            continue
-    raise AssertionError("no worker")
+    pid, = workers_of(parent)
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
 
 
 def test_directory_link_loop_is_one_cache_entry(server_factory, tmp_path):
