@@ -1,21 +1,24 @@
 # lumbar: a Gemini and Gopher capsule server, and html2gmi, its converter.
 # `make run` builds and serves capsule/; `make test` runs every test.
 
+# The one version of lumbar and html2gmi (--version, html2gmi's Atom feed).
+VERSION	 = 0.1.0
 CC	?= cc
 BUILD	?= build
 PYTHON	?= /usr/bin/python3
 PREFIX	?= /usr/local
 DESTDIR	?=
 
-PKGS		 = openssl libmagic libseccomp
+PKGS		 = openssl libmagic libseccomp libidn2
 H2G_PKGS	 = gumbo
 WARN		 = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS		?= -O2 -g
 SANITIZE	?=
-ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANITIZE) \
+ALL_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) $(CFLAGS) $(SANITIZE) \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
-LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp)
+LIBS		 = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lmagic -lseccomp -lidn2)
 H2G_LIBS	 = $(shell pkg-config --libs $(H2G_PKGS) 2>/dev/null || echo -lgumbo)
 ALL_LDFLAGS	 = $(LDFLAGS) $(SANITIZE)
 
@@ -98,24 +101,31 @@ bench: bench-search-worst
 bench-search-worst: all
 	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/bench/search_worst.py
 
+# make run and make test print little but warnings, errors and results
+# (apt's output goes to build/deps.log); V=1 shows every command.
+V		?=
+QUIET		 = $(if $(V),,-s)
+
 # Installs missing Debian packages when root (or through sudo), else
 # names the exact apt-get line and stops.
 deps:
-	@sh contrib/deps.sh build
+	@V=$(V) sh contrib/deps.sh build
 
 # Serve capsule/ on gemini://localhost:1965/ and gopher://localhost:7070/.
 run: deps
-	@$(MAKE) --no-print-directory all
-	exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
+	@echo "building lumbar (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all
+	@exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
 	    --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
 
 unit: $(UNIT_BINS)
 
 test check:
-	@sh contrib/deps.sh test
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) \
-	    $(BUILD)/gemload $(BUILD)/tlsfloor
-	@BUILD=$(BUILD) $(PYTHON) tests/run.py
+	@V=$(V) sh contrib/deps.sh test
+	@echo "building lumbar and the tests (V=1 shows the compiler's lines)"
+	@$(MAKE) --no-print-directory $(QUIET) all $(UNIT_BINS) $(TOOL_BINS) \
+	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
+	@BUILD=$(BUILD) PYTEST_ARGS="$(PYTEST_ARGS)" $(PYTHON) tests/run.py
 
 # The same tests against an ASan+UBSan build, which aborts on any report.
 check-asan:
@@ -139,8 +149,13 @@ stress-asan:
 soak: all
 	$(PYTHON) tests/soak.py $(SOAK_ARGS)
 
+# The capsule's public address goes into atom.xml (its ids and links):
+# give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/
+# CAPSULE_DIR=/srv/capsule.  The committed capsule is the localhost demo.
+PUBLIC_URL	?= gemini://localhost/
+CAPSULE_DIR	?= capsule
 capsule: $(BUILD)/html2gmi
-	$(BUILD)/html2gmi -o capsule/ contrib/site/
+	$(BUILD)/html2gmi --feed-url '$(PUBLIC_URL)' -o '$(CAPSULE_DIR)' contrib/site/
 
 # The README's pictures: the article in Kristall and Amfora, and its Gopher
 # menu in lynx, under Xvfb; written to contrib/screenshots/.  Not in `make test`.
@@ -149,9 +164,13 @@ screenshots: $(BUILD)/lumbar
 	@sh contrib/deps.sh screenshots
 	BUILD=$(BUILD) sh contrib/screenshots.sh
 
-# html2gmi against lynx -dump and w3m -dump on 1,000 generated pages.
+# html2gmi against lynx -dump and w3m -dump: 1,000 generated pages for
+# speed, then real documentation pages (installed by deps.sh corpus) for
+# the share of their content each tool loses.
 bench-html2gmi: $(BUILD)/html2gmi
 	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_bench.py
+	@sh contrib/deps.sh corpus
+	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_corpus.py
 
 # These unit tests #include the converter's sources they test.
 $(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \
@@ -186,7 +205,8 @@ FUZZ_TIMEOUT	?= 10
 FUZZ_RUNS	?=
 FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
+		   $(WARN) -O1 -g -fno-omit-frame-pointer \
 		   $(shell pkg-config --cflags $(PKGS) $(H2G_PKGS) 2>/dev/null)
 FUZZ_ALL	 = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_TARGETS	?= $(FUZZ_ALL)

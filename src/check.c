@@ -2,6 +2,7 @@
  * check.c: `lumbar --check`: look the capsule and the certificates over
  * before serving, and name every problem found, one line each.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,8 +12,11 @@
 #include "tls.h"
 
 #define CHECK_FILE_MAX	(8 * 1024 * 1024)	/* larger pages: not read */
+#define CHECK_FEEDS_MAX	32			/* feeds looked at */
 
 static int problems;
+static char *feeds[CHECK_FEEDS_MAX];	/* capsule paths already checked */
+static size_t nfeeds;
 
 static void
 problem(const char *fmt, ...) ATTR_PRINTF(1, 2);
@@ -68,12 +72,121 @@ link_target(const char *page, const char *ref, struct buf *target)
 	return r;
 }
 
+/* localhost, *.localhost, 127.0.0.0/8, ::1: only ever this machine. */
+static bool
+is_loopback(const char *host)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	char		 h[HOSTNAME_MAX + 1];
+	size_t		 n;
+
+	n = strlen(host);
+	if (n == 0 || n >= sizeof(h))
+		return false;
+	memcpy(h, host, n + 1);
+	if (h[n - 1] == '.')
+		h[--n] = '\0';
+	if (strcasecmp(h, "localhost") == 0 || (n > 10 &&
+	    strcasecmp(h + n - 10, ".localhost") == 0))
+		return true;
+	if (inet_pton(AF_INET, h, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    a6.s6_addr[12] == 127);
+	return false;
+}
+
+/* The host of a gemini:// URL this server does not serve, or NULL. */
+static const char *
+foreign_gemini_host(const char *ref, struct url *u)
+{
+	const char *err;
+
+	if (strncasecmp(ref, "gemini://", 9) != 0 ||
+	    url_parse(ref, strlen(ref), u, &err) == -1 ||
+	    gemini_serves_host(u->host))
+		return NULL;
+	return u->host;
+}
+
+/*
+ * An Atom or RSS feed of the capsule: its ids and links must be under an
+ * address this server answers, or every entry points at another host
+ * (a capsule built for gemini://localhost/ and copied to a server).
+ */
+static void
+check_feed(const char *path)
+{
+	struct lookup	 lk;
+	struct buf	 data, ref;
+	struct url	 u;
+	const char	*p, *end, *host, *first = NULL;
+	char		 firsthost[HOSTNAME_MAX + 1];
+	size_t		 i, n, bad = 0;
+
+	for (i = 0; i < nfeeds; i++)
+		if (strcmp(feeds[i], path) == 0)
+			return;
+	if (nfeeds == CHECK_FEEDS_MAX || (feeds[nfeeds] = strdup(path)) ==
+	    NULL)
+		return;
+	nfeeds++;
+	buf_init(&data);
+	buf_init(&ref);
+	capsule_lookup(path, &lk);
+	if (lk.kind == CAP_FILE && lk.file != NULL)
+		buf_append(&data, lk.file->data, lk.file->size);
+	else if (lk.kind == CAP_FILE && lk.fd != -1 &&
+	    lk.size <= CHECK_FILE_MAX)
+		capsule_read(lk.fd, lk.size, &data);
+	lookup_release(&lk);
+	if (data.len == 0 || buf_reserve(&data, 0) == -1)
+		goto out;
+	/* Every gemini:// URL in the text: ids, hrefs, content alike. */
+	for (p = data.data; (p = strcasestr(p, "gemini://")) != NULL; p = end) {
+		n = strcspn(p, "\"'<> \t\r\n");
+		end = p + n;
+		buf_reset(&ref);
+		if (buf_append(&ref, p, n) == -1 || buf_reserve(&ref, 0) == -1)
+			break;
+		if ((host = foreign_gemini_host(ref.data, &u)) == NULL)
+			continue;
+		if (bad++ == 0) {
+			snprintf(firsthost, sizeof(firsthost), "%s", host);
+			first = firsthost;
+		}
+	}
+	if (bad > 0)
+		problem("%s%s: %zu gemini:// link%s to %s, a host this server "
+		    "does not serve: rebuild the capsule for its address (make "
+		    "capsule PUBLIC_URL=gemini://%s/, or html2gmi --feed-url), "
+		    "or serve %s too (-H)", conf.root, path, bad, bad == 1 ?
+		    "" : "s", first, conf.hostnames[0], first);
+out:
+	buf_free(&data);
+	buf_free(&ref);
+}
+
+/* Does a link to this capsule path look like a feed? */
+static bool
+is_feed_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot != NULL && (strcasecmp(dot, ".xml") == 0 ||
+	    strcasecmp(dot, ".atom") == 0 || strcasecmp(dot, ".rss") == 0);
+}
+
 static int
 check_page(void *arg, const char *path, const char *data, size_t n)
 {
 	struct gmi_doc	 doc;
 	struct lookup	 lk;
 	struct buf	 target;
+	struct url	 u;
+	const char	*host;
 	size_t		 i;
 	int		 r;
 
@@ -88,6 +201,12 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 	for (i = 0; i < doc.len; i++) {
 		if (doc.lines[i].type != GMI_LINK)
 			continue;
+		/* Another capsule is fine; this machine, seen from afar, not. */
+		if ((host = foreign_gemini_host(doc.lines[i].url, &u)) != NULL &&
+		    is_loopback(host))
+			problem("%s%s: link \"%s\" leads to %s, which only this "
+			    "machine reaches, and this server does not serve it "
+			    "(-H)", conf.root, path, doc.lines[i].url, host);
 		r = link_target(path, doc.lines[i].url, &target);
 		if (r == 0)
 			continue;
@@ -101,6 +220,8 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 			continue;	/* answered by the server itself */
 		capsule_lookup(target.data, &lk);
 		lookup_release(&lk);
+		if (lk.kind == CAP_FILE && is_feed_name(target.data))
+			check_feed(target.data);
 		if (lk.kind == CAP_LISTING && !conf.listing)
 			problem("%s%s: link \"%s\" leads to a directory without "
 			    "index.gmi, and listings are off", conf.root, path,
@@ -130,6 +251,9 @@ check_all(void)
 	lookup_release(&lk);
 	if (capsule_walk(check_page, NULL, CHECK_FILE_MAX) == -1)
 		problem("%s: cannot read the capsule", conf.root);
+	check_feed("/atom.xml");	/* where html2gmi writes it */
+	while (nfeeds > 0)
+		free(feeds[--nfeeds]);
 	tls_check(problem);	/* problem() counts them */
 	secrets_check(problem);
 	if (problems == 0)

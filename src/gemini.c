@@ -147,6 +147,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 	struct url	 u;
 	struct lookup	 lk;
 	const char	*err;
+	char		 host[HOSTNAME_MAX + 1];
 
 	if (url_parse(line, len, &u, &err) == -1) {
 		reply(r, 59, err);
@@ -159,12 +160,14 @@ gemini_handle(const char *line, size_t len, const char *sni,
 	/* RFC 3986, 6.2.3: ":1965" is the same URL as no port at all. */
 	if (u.port == GEMINI_DEFAULT_PORT)
 		u.port = -1;
-	if (!gemini_serves_host(u.host) ||
+	/* A client may send an internationalised host as UTF-8 or A-labels. */
+	if (url_host_ascii(u.host, host, sizeof(host)) == -1 ||
+	    !gemini_serves_host(host) ||
 	    (u.port != -1 && u.port != conf.public_port)) {
 		reply(r, 53, "This server does not serve that host and port");
 		return;
 	}
-	if (sni != NULL && !url_host_equal(sni, u.host)) {
+	if (sni != NULL && !url_host_equal(sni, host)) {
 		reply(r, 53, "The TLS server name does not match the URL's host");
 		return;
 	}

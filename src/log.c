@@ -76,6 +76,36 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	buf_free(&b);
 }
 
+/*
+ * A warning that may repeat many times a second (out of descriptors):
+ * one line per LOG_RATE_SECS, saying how many were left out since.
+ */
+void
+log_rated(struct log_rate *r, enum log_level lvl, const char *fmt, ...)
+{
+	struct timespec	 ts;
+	struct buf	 b;
+	va_list		 ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (r->next != 0 && ts.tv_sec < r->next) {
+		r->quiet++;
+		return;
+	}
+	buf_init(&b);
+	va_start(ap, fmt);
+	if (buf_vprintf(&b, fmt, ap) == 0) {
+		if (r->quiet > 0)
+			buf_printf(&b, " (and %lu more times since the last "
+			    "such line)", r->quiet);
+		emit(lvl, b.data);
+	}
+	va_end(ap);
+	buf_free(&b);
+	r->quiet = 0;
+	r->next = ts.tv_sec + LOG_RATE_SECS;
+}
+
 void
 fatal(const char *fmt, ...)
 {
@@ -121,10 +151,11 @@ log_escape(struct buf *b, const char *s, size_t n)
 	}
 }
 
-/* One line per request: protocol, client, request, status, bytes, time. */
+/* One line per request: protocol, client, request, status, bytes, time,
+ * and why the answer was cut when it was not sent in full. */
 void
 log_request(const char *proto, const char *addr, const char *req,
-    size_t reqlen, int status, size_t bytes, double ms)
+    size_t reqlen, int status, size_t bytes, double ms, const char *cut)
 {
 	struct buf b;
 
@@ -134,6 +165,8 @@ log_request(const char *proto, const char *addr, const char *req,
 	buf_printf(&b, "%s %s \"", proto, addr);
 	log_escape(&b, req, reqlen);
 	buf_printf(&b, "\" %d %zu %.1fms", status, bytes, ms);
+	if (cut != NULL)
+		buf_printf(&b, " cut (%s)", cut);
 	if (b.data != NULL)
 		emit(LOG_LVL_INFO, b.data);
 	buf_free(&b);

@@ -13,6 +13,11 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* lumbar's and html2gmi's version: the Makefile's VERSION, passed as -D. */
+#ifndef LUMBAR_VERSION
+#error "LUMBAR_VERSION comes from the Makefile: -DLUMBAR_VERSION='\"x.y.z\"'"
+#endif
+
 #define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
 #define GEMINI_DEFAULT_PORT 1965    /* a URL's port when it names none */
 #define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */
@@ -78,6 +83,7 @@ int	 path_check(const char *, const char **);
 bool	 path_segment_ok(const char *);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
+int	 url_host_ascii(const char *, char *, size_t);
 bool	 url_valid_host(const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
@@ -129,6 +135,8 @@ struct config {
 	const char	*lang;			/* NULL or "": no lang= */
 	bool		 listing;		/* directory listings */
 	int		 timeout;		/* seconds to read a request */
+	int		 grace;			/* seconds a stopping worker
+						   finishes its answers */
 	int		 wrap;			/* Gopher text columns */
 	const char	*logtarget;		/* "stderr", "syslog" or a file */
 	int		 verbose;
@@ -136,8 +144,12 @@ struct config {
 	bool		 allow_root;
 	bool		 seccomp;
 	int		 workers;		/* processes serving */
-	int		 max_conns;		/* 0: no limit */
+	int		 max_conns;		/* 0: no limit; -1: from
+						   memory (limit_plan) */
 	int		 max_per_client;	/* 0: no limit */
+	int		 rate;			/* new connections a second
+						   from one client; 0: any */
+	int		 burst;			/* of them at once */
 	const char	*ticket_key;		/* session ticket key file */
 	int		 ticket_rotate;		/* seconds a ticket key serves */
 	bool		 proxy_protocol;	/* PROXY headers expected */
@@ -254,6 +266,7 @@ struct response {
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
 void	 response_take(struct response *, struct lookup *);
+int64_t	 now_us(void);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);
@@ -272,8 +285,12 @@ struct sockaddr;
 int	 limit_init(size_t);
 void	 limit_reset(size_t);
 void	 limit_worker(size_t);
-int	 limit_acquire(const struct sockaddr *);
+#define LIMIT_WAIT	5	/* seconds a 44 over a connection limit says */
+int	 limit_acquire(const struct sockaddr *, int *);
 void	 limit_release(int);
+int	 limit_plan(char *, size_t);
+#define REFUSED_MAX	64	/* over-limit clients a worker answers at
+				   once; beyond, closed unanswered */
 
 /* proxy.c: the PROXY protocol header of a load balancer. */
 #define PROXY_HEADER_MAX 536
@@ -321,8 +338,15 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int	 log_init(const char *, int);
 void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
-	    int, size_t, double);
+	    int, size_t, double, const char *);
 void	 log_escape(struct buf *, const char *, size_t);
+#define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
+struct log_rate {
+	time_t		 next;		/* monotonic s: the next line may go */
+	unsigned long	 quiet;		/* left out since the last line */
+};
+void	 log_rated(struct log_rate *, enum log_level, const char *, ...)
+	    ATTR_PRINTF(3, 4);
 void	 fatal(const char *, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * main.c: options and the life cycle of lumbar: parse the command line,
- * open the capsule and libmagic, load (or create) certificates, bind the
- * listeners, then serve until SIGTERM.
+ * open the capsule and libmagic, bind the listeners, load (or create)
+ * certificates, then serve until SIGTERM.
  */
 #include <arpa/inet.h>
 
@@ -18,8 +18,6 @@
 #include "lumbar.h"
 #include "tls.h"
 
-#define LUMBAR_VERSION "0.1.0"
-
 struct config conf = {
 	.root = "capsule",
 	.port = 1965,
@@ -29,13 +27,16 @@ struct config conf = {
 	.lang = "en",
 	.listing = true,
 	.timeout = 10,
+	.grace = 300,
 	.ticket_rotate = 3600,
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
 	.seccomp = true,
-	.max_conns = 10000,
+	.max_conns = -1,		/* from memory: limit_plan() */
 	.max_per_client = 128,
+	.rate = 50,
+	.burst = 200,
 };
 
 enum {
@@ -52,6 +53,9 @@ enum {
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
+	OPT_GRACE,
+	OPT_RATE,
+	OPT_BURST,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +70,7 @@ static const struct option longopts[] = {
 	{ "lang",		required_argument, NULL, 'L' },
 	{ "no-listing",		no_argument,	   NULL, OPT_NO_LISTING },
 	{ "timeout",		required_argument, NULL, 't' },
+	{ "grace",		required_argument, NULL, OPT_GRACE },
 	{ "wrap",		required_argument, NULL, 'w' },
 	{ "log",		required_argument, NULL, OPT_LOG },
 	{ "user",		required_argument, NULL, 'u' },
@@ -74,6 +79,8 @@ static const struct option longopts[] = {
 	{ "workers",		required_argument, NULL, 'j' },
 	{ "max-conns",		required_argument, NULL, OPT_MAX_CONNS },
 	{ "max-per-client",	required_argument, NULL, OPT_MAX_PER_CLIENT },
+	{ "rate",		required_argument, NULL, OPT_RATE },
+	{ "burst",		required_argument, NULL, OPT_BURST },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "ticket-rotate",	required_argument, NULL, OPT_TICKET_ROTATE },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
@@ -111,16 +118,24 @@ usage(FILE *f)
 "  -L, --lang TAG          lang= of gemtext answers (default en; \"\" for none)\n"
 "      --no-listing        answer 51 (Gopher: an error) for directories\n"
 "                          without index.gmi\n"
-"  -t, --timeout SEC       deadline to read a request and per write (default 10)\n"
+"  -t, --timeout SEC       deadline to read a request and per write (default 10;\n"
+"                          a TLS handshake gets at most 5)\n"
+"      --grace SEC         on reload and stop, time given to answers being\n"
+"                          sent before they are cut (default 300)\n"
 "  -w, --wrap N            Gopher text width in columns (default 70)\n"
 "  -u, --user USER         after binding, workers chroot into the capsule\n"
 "                          and become USER (needed when started as root)\n"
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
 "  -j, --workers N         serving processes (default: one per core)\n"
-"      --max-conns N       connections at once, all clients (default 10000)\n"
+"      --max-conns N       connections at once, all clients (default: what\n"
+"                          half the memory holds, at most 10000; lowered to\n"
+"                          what ulimit -n allows)\n"
 "      --max-per-client N  connections at once from one address or IPv6 /64\n"
 "                          (default 128); over a limit: Gemini 44, Gopher error\n"
+"      --rate N            new connections a second from one address or /64\n"
+"                          (default 50; 0: no limit); over it: 44 SECONDS\n"
+"      --burst N           how many may come at once (default 200)\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
 "      --ticket-rotate SECS  a new ticket key every SECS (default 3600); the\n"
@@ -153,6 +168,8 @@ number(const char *opt, const char *s, long min, long max)
 static void
 parse_options(int argc, char **argv)
 {
+	static char	hostbuf[HOSTNAMES_MAX][HOSTNAME_MAX + 1];
+	static char	gopherbuf[HOSTNAME_MAX + 1];
 	unsigned char	a6[16];
 	int		ch;
 
@@ -166,11 +183,16 @@ parse_options(int argc, char **argv)
 			if (conf.nhostnames == HOSTNAMES_MAX)
 				fatal("--hostname: at most %d names",
 				    HOSTNAMES_MAX);
-			if (!url_valid_host(optarg))
+			/* Kept as A-labels: SNI, DNS and certificates use them. */
+			if (!url_valid_host(optarg) ||
+			    url_host_ascii(optarg, hostbuf[conf.nhostnames],
+			    sizeof(hostbuf[0])) == -1)
 				fatal("--hostname: \"%s\" is not a host name "
 				    "(a DNS name or IP address, without scheme "
 				    "or port)", optarg);
-			conf.hostnames[conf.nhostnames++] = optarg;
+			conf.hostnames[conf.nhostnames] =
+			    hostbuf[conf.nhostnames];
+			conf.nhostnames++;
 			break;
 		case 'l':
 			if (conf.nlisten == LISTEN_MAX)
@@ -186,7 +208,11 @@ parse_options(int argc, char **argv)
 			    65535);
 			break;
 		case OPT_GOPHER_HOST:
-			conf.gopher_host = optarg;
+			if (!url_valid_host(optarg) || url_host_ascii(optarg,
+			    gopherbuf, sizeof(gopherbuf)) == -1)
+				fatal("--gopher-host: \"%s\" is not a host "
+				    "name", optarg);
+			conf.gopher_host = gopherbuf;
 			break;
 		case OPT_GOPHER_MENU_PORT:
 			conf.gopher_menu_port = number("--gopher-menu-port",
@@ -206,6 +232,9 @@ parse_options(int argc, char **argv)
 			break;
 		case 't':
 			conf.timeout = number("--timeout", optarg, 1, 3600);
+			break;
+		case OPT_GRACE:
+			conf.grace = number("--grace", optarg, 0, 86400);
 			break;
 		case 'w':
 			conf.wrap = number("--wrap", optarg, 20, 1000);
@@ -232,6 +261,12 @@ parse_options(int argc, char **argv)
 		case OPT_MAX_PER_CLIENT:
 			conf.max_per_client = number("--max-per-client", optarg,
 			    0, 1000000);
+			break;
+		case OPT_RATE:
+			conf.rate = number("--rate", optarg, 0, 1000000);
+			break;
+		case OPT_BURST:
+			conf.burst = number("--burst", optarg, 1, 1000000);
 			break;
 		case OPT_PUBLIC_PORT:
 			conf.public_port = number("--public-port", optarg, 1,
@@ -334,9 +369,10 @@ worker_user(void)
 	return &pw;
 }
 
-/* What a newcomer needs to open the capsule, and to trust it (TOFU). */
+/* What a newcomer needs to open the capsule, and to trust it (TOFU),
+ * and the connection limit the resources allow. */
 static void
-banner(void)
+banner(const char *limits, int lowered)
 {
 	char	 line[512];
 	size_t	 i;
@@ -354,6 +390,7 @@ banner(void)
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "on Gopher: lynx gopher://%s:%d/",
 		    conf.gopher_host, conf.gopher_port);
+	log_msg(lowered ? LOG_LVL_WARN : LOG_LVL_INFO, "%s", limits);
 }
 
 int
@@ -361,7 +398,8 @@ main(int argc, char **argv)
 {
 	const struct passwd	*pw;
 	const char		*err;
-	int			 r;
+	char			 limits[256];
+	int			 r, lowered;
 
 	/* An inherited "ignore SIGCHLD" would let the kernel reap the
 	 * workers (and the --user check's child) before we can wait. */
@@ -382,13 +420,16 @@ main(int argc, char **argv)
 		return check_all() == 0 ? 0 : 1;
 	/* Before tls_init, which would make the keys where they lie. */
 	secrets_check(fatal);
+	/* Bind first: a port lumbar cannot have (in use, or under 1024 for
+	 * an ordinary user) must not leave a new certificate behind. */
+	server_listen();
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
 	/* Before the workers fork, so that they share one index. */
 	if (search_build(&err) == -1)
 		fatal("search index: %s", err);
-	server_listen();
-	banner();
+	lowered = limit_plan(limits, sizeof(limits));
+	banner(limits, lowered);
 	tls_check_expiry();
 	r = workers_run(pw);
 	tls_free();

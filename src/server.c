@@ -32,9 +32,10 @@
 #define CHUNK_SIZE	(16 * 1024)	/* streamed file chunk */
 #define COALESCE_MAX	(16 * 1024)	/* header+body sent as one TLS record */
 #define LINGER_MS	1000		/* drain unread input before close */
-#define STOP_GRACE_MS	5000		/* SIGTERM lets answers finish */
-#define REFUSED_MAX	256		/* over-limit clients answered */
-#define SLOW_DOWN_SECS	"5"		/* the 44 answer's wait */
+#define ACCEPT_PAUSE_MS	100		/* out of descriptors: wait this */
+#define HANDSHAKE_SECS	5		/* at most, for a TLS handshake */
+#define STOP_READ_SECS	5		/* stopping: at most, for a request */
+#define TRIM_AFTER	64		/* a sweep that frees this many trims */
 #define REQ_MAX		(GEMINI_URL_MAX > GOPHER_LINE_MAX ? \
 			 GEMINI_URL_MAX : GOPHER_LINE_MAX)
 
@@ -68,8 +69,10 @@ struct conn {
 	off_t		 fileoff;
 	size_t		 sent;		/* body bytes, for the log */
 	int		 slot;		/* limit.c slot, -1: over a limit */
+	int		 wait;		/* then the seconds its 44 says */
 	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
+	const char	*cut;		/* why the answer was cut, or NULL */
 	bool		 eof;		/* the client closed its side */
 	struct conn	*prev, *next;
 };
@@ -81,9 +84,12 @@ static struct conn	*conns;
 static size_t		 nconns;
 static size_t		 nrefused;	/* over a limit, being answered */
 static bool		 stopping;
+static int64_t		 accept_paused;	/* until then (ms), or 0 */
+static struct log_rate	 accept_warned;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
 
-static int64_t
+/* Monotonic microseconds: the same clock in every worker. */
+int64_t
 now_us(void)
 {
 	struct timespec ts;
@@ -231,6 +237,8 @@ set_events(struct conn *c, uint32_t ev)
 		c->events = ev;
 }
 
+static void resume_accepting(void);
+
 static void
 conn_free(struct conn *c)
 {
@@ -249,6 +257,8 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	nconns--;
 	free(c);
+	/* A descriptor is free again: take the next client. */
+	resume_accepting();
 }
 
 static void
@@ -256,7 +266,29 @@ conn_log(struct conn *c)
 {
 	log_request(c->proto == PROTO_GEMINI ? "gemini" : "gopher", c->addr,
 	    c->req, c->linelen, c->resp.status, c->sent,
-	    (double)(now_us() - c->start) / 1000.0);
+	    (double)(now_us() - c->start) / 1000.0, c->cut);
+}
+
+/*
+ * End an answer that cannot be sent in full: logged as cut, and closed
+ * with a reset rather than a FIN (or, over TLS, a close_notify), so that
+ * the client cannot take the part it got for the whole, as it would for
+ * a Gopher file, which ends where the connection does.
+ */
+static void
+conn_abort(struct conn *c, const char *why)
+{
+	struct linger lg = { 1, 0 };
+
+	if (c->state == ST_WRITE) {
+		c->cut = why;
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	if (c->answered) {	/* else logged already, or no request */
+		conn_log(c);
+		c->answered = false;
+	}
+	conn_free(c);
 }
 
 /* Close, after draining what the client still sends so that it is not
@@ -306,10 +338,11 @@ set_addr(struct conn *c, const struct sockaddr_storage *ss, socklen_t len)
 static int
 admit(struct conn *c, const struct sockaddr_storage *ss)
 {
-	c->slot = limit_acquire((const struct sockaddr *)ss);
+	c->slot = limit_acquire((const struct sockaddr *)ss, &c->wait);
 	/* Over a limit: answered (44 or an error line) while few; beyond
-	 * that, closed at once so that they cost nothing. */
-	if (c->slot == -1 && nrefused >= REFUSED_MAX) {
+	 * that, or when limit.c says so (a client far over its rate),
+	 * closed at once so that they cost nothing. */
+	if (c->slot == -2 || (c->slot == -1 && nrefused >= REFUSED_MAX)) {
 		c->slot = -2;
 		return -1;
 	}
@@ -321,6 +354,51 @@ static enum state
 first_state(const struct conn *c)
 {
 	return c->proto == PROTO_GEMINI ? ST_HANDSHAKE : ST_READ;
+}
+
+/* Watch the listeners; one worker is woken per connection, not all. */
+static int
+watch_listeners(void)
+{
+	struct epoll_event	 e;
+	size_t			 i;
+
+	for (i = 0; i < nlisteners; i++) {
+		e.events = EPOLLIN | EPOLLEXCLUSIVE;
+		e.data.ptr = &listeners[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Out of descriptors (or kernel memory) the listener stays readable, so a
+ * level-triggered loop would retry accept() as fast as it can.  Stop
+ * watching the listeners until a connection closes or a moment passes;
+ * the clients wait in the backlog, or another worker takes them.
+ */
+static void
+pause_accepting(void)
+{
+	size_t i;
+
+	for (i = 0; i < nlisteners; i++)
+		epoll_ctl(ep, EPOLL_CTL_DEL, listeners[i].fd, NULL);
+	accept_paused = now_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void
+resume_accepting(void)
+{
+	if (accept_paused == 0)
+		return;
+	accept_paused = 0;
+	if (watch_listeners() == -1) {	/* out of memory too: later */
+		log_rated(&accept_warned, LOG_LVL_WARN, "epoll_ctl: %s; "
+		    "pausing new connections", strerror(errno));
+		pause_accepting();
+	}
 }
 
 static void
@@ -337,9 +415,14 @@ accept_conns(struct listener *l)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_msg(LOG_LVL_WARN, "accept: %s",
-				    strerror(errno));
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_rated(&accept_warned, LOG_LVL_WARN,
+				    "accept: %s, with %zu connections open; "
+				    "pausing new ones", strerror(errno), nconns);
+				if (accept_paused == 0)
+					pause_accepting();
+			}
 			return;
 		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -352,7 +435,11 @@ accept_conns(struct listener *l)
 		c->fd = fd;
 		c->slot = -2;		/* not counted yet */
 		c->start = now_us();
-		c->deadline = c->start / 1000 + (int64_t)conf.timeout * 1000;
+		/* A handshake in progress is the costliest state (about
+		 * 45 KB): it gets less time than a reader of the request. */
+		c->deadline = c->start / 1000 + (int64_t)(l->proto ==
+		    PROTO_GEMINI && conf.timeout > HANDSHAKE_SECS ?
+		    HANDSHAKE_SECS : conf.timeout) * 1000;
 		response_init(&c->resp);
 		set_addr(c, &ss, len);
 		if (conf.proxy_protocol)
@@ -519,10 +606,11 @@ dispatch(struct conn *c)
 	if (c->slot == -1) {
 		c->resp.status = 44;
 		if (c->proto == PROTO_GEMINI)
-			buf_puts(&c->resp.out, "44 " SLOW_DOWN_SECS "\r\n");
+			buf_printf(&c->resp.out, "44 %d\r\n", c->wait);
 		else
-			buf_puts(&c->resp.out, "3Too many connections, try "
-			    "again later\t\terror.host\t1\r\n.\r\n");
+			buf_printf(&c->resp.out, "3Too many connections, try "
+			    "again in %d seconds\t\terror.host\t1\r\n.\r\n",
+			    c->wait);
 	} else if (c->proto == PROTO_GEMINI)
 		gemini_handle(c->req, c->linelen,
 		    SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
@@ -646,12 +734,17 @@ write_response(struct conn *c)
 	while (rs->fd != -1 && (rs->left > 0 || c->chunkoff < c->chunklen)) {
 		if (c->chunkoff == c->chunklen) {
 			if (c->chunk == NULL &&
-			    (c->chunk = malloc(CHUNK_SIZE)) == NULL)
+			    (c->chunk = malloc(CHUNK_SIZE)) == NULL) {
+				c->cut = "out of memory";
 				return -1;
+			}
 			r = pread(rs->fd, c->chunk, rs->left < CHUNK_SIZE ?
 			    (size_t)rs->left : CHUNK_SIZE, c->fileoff);
-			if (r <= 0)	/* truncated under us: stop */
+			if (r <= 0) {
+				c->cut = r == 0 ? "the file shrank while sent" :
+				    "cannot read the file";
 				return -1;
+			}
 			c->chunklen = (size_t)r;
 			c->chunkoff = 0;
 			c->fileoff += r;
@@ -692,6 +785,7 @@ conn_step(struct conn *c)
 				return;
 			}
 			c->state = ST_READ;
+			c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 			break;
 		case ST_READ:
 			if ((r = read_request(c)) == 0)
@@ -704,7 +798,12 @@ conn_step(struct conn *c)
 		case ST_WRITE:
 			if ((r = write_response(c)) == 0)
 				return;
+			if (r == -1 && c->cut != NULL) {
+				conn_abort(c, c->cut);
+				return;
+			}
 			if (r == -1) {
+				c->cut = "the client went away";
 				conn_close(c);
 				return;
 			}
@@ -744,7 +843,8 @@ conn_step(struct conn *c)
 static void
 sweep(int64_t now)
 {
-	struct conn *c, *next;
+	struct conn	*c, *next;
+	size_t		 before = nconns;
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
@@ -758,9 +858,31 @@ sweep(int64_t now)
 			conn_step(c);
 		} else if (c->state == ST_LINGER)
 			conn_free(c);
+		else if (c->state == ST_WRITE)
+			conn_abort(c, "the client stopped reading");
 		else
 			conn_close(c);
 	}
+	/* A flood timed out: give its memory back now, not at the next
+	 * quiet moment, which a steady flood never leaves. */
+	if (before >= nconns + TRIM_AFTER)
+		malloc_trim(0);
+}
+
+/*
+ * A stopping worker gives --grace to the answers it is sending, but a
+ * client that has yet to send its request gets at most STOP_READ_SECS
+ * more to send it, so that idle clients do not hold a reload or a stop.
+ */
+static void
+hurry_readers(void)
+{
+	struct conn	*c;
+	int64_t		 by = now_ms() + STOP_READ_SECS * 1000;
+
+	for (c = conns; c != NULL; c = c->next)
+		if (!c->answered && c->state != ST_LINGER && c->deadline > by)
+			c->deadline = by;
 }
 
 static void
@@ -793,6 +915,7 @@ on_signal(void)
 				    (int)getpid());
 			stopping = true;
 			stop_listening();
+			hurry_readers();
 			break;
 		}
 	}
@@ -804,7 +927,6 @@ server_prepare(void)
 {
 	struct epoll_event	 e;
 	sigset_t		 mask;
-	size_t			 i;
 
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1: %s", strerror(errno));
@@ -819,13 +941,8 @@ server_prepare(void)
 	e.events = EPOLLIN;
 	e.data.ptr = &sigsrc;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
-	for (i = 0; i < nlisteners; i++) {
-		/* One worker woken per connection, not all of them. */
-		e.events = EPOLLIN | EPOLLEXCLUSIVE;
-		e.data.ptr = &listeners[i];
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, listeners[i].fd, &e) == -1)
-			fatal("epoll_ctl: %s", strerror(errno));
-	}
+	if (watch_listeners() == -1)
+		fatal("epoll_ctl: %s", strerror(errno));
 	return 0;
 }
 
@@ -862,8 +979,10 @@ server_run(void)
 				conn_step(evs[k].data.ptr);
 		}
 		now = now_ms();
+		if (accept_paused != 0 && now >= accept_paused)
+			resume_accepting();
 		if (stopping && stop_at == 0)
-			stop_at = now + STOP_GRACE_MS;
+			stop_at = now + (int64_t)conf.grace * 1000;
 		if (stopping && now >= stop_at)
 			break;
 		if (now >= next_sweep) {
@@ -871,8 +990,9 @@ server_run(void)
 			next_sweep = now + 250;
 		}
 	}
+	/* The grace period is over: what is still being sent is cut. */
 	while (conns != NULL)
-		conn_free(conns);
+		conn_abort(conns, "stopped at the end of the grace period");
 	stop_listening();
 	close(sigsrc.fd);
 	close(ep);

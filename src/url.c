@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
+
 #include "lumbar.h"
 
 /* The value of a hexadecimal digit, or -1. */
@@ -84,6 +86,37 @@ url_valid_host(const char *h)
 			return false;
 		label++;
 	}
+}
+
+/*
+ * The ASCII form of host name h, as DNS, TLS SNI and certificates spell
+ * it: an internationalised name becomes its A-labels (IDNA 2008 with
+ * UTS #46 mapping, "bücher.example" -> "xn--bcher-kva.example"); an ASCII
+ * name is copied unchanged.  -1 when h is not a valid name or out is short.
+ */
+int
+url_host_ascii(const char *h, char *out, size_t outsz)
+{
+	const unsigned char	*p;
+	char			*a = NULL;
+	size_t			 n;
+
+	for (p = (const unsigned char *)h; *p != '\0' && *p < 0x80; p++)
+		;
+	if (*p != '\0') {
+		if (idn2_to_ascii_8z(h, &a,
+		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+			return -1;
+		h = a;
+	}
+	n = strlen(h);
+	if (n >= outsz) {
+		idn2_free(a);
+		return -1;
+	}
+	memcpy(out, h, n + 1);
+	idn2_free(a);
+	return 0;
 }
 
 /*

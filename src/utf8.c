@@ -88,20 +88,58 @@ utf8_valid(const char *s, size_t n)
 	return true;
 }
 
-/* Append s to b, each invalid byte replaced by U+FFFD. */
+/*
+ * Bytes of the invalid sequence at u that one U+FFFD stands for: the
+ * longest start of a valid sequence (WHATWG's decoder, and Unicode's
+ * "maximal subpart"), so a truncated E2 82 is one error, not two.
+ */
+static size_t
+bad_len(const unsigned char *u, size_t n)
+{
+	unsigned char	lo = 0x80, hi = 0xBF;
+	size_t		need, i;
+
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		need = 1;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+		need = 2;
+		if (u[0] == 0xE0)
+			lo = 0xA0;
+		if (u[0] == 0xED)
+			hi = 0x9F;
+	} else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+		need = 3;
+		if (u[0] == 0xF0)
+			lo = 0x90;
+		if (u[0] == 0xF4)
+			hi = 0x8F;
+	} else
+		return 1;
+	for (i = 1; i <= need && i < n; i++) {
+		if (u[i] < lo || u[i] > hi)
+			break;
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return i;
+}
+
+/* Append s to b, each invalid sequence replaced by one U+FFFD. */
 int
 utf8_repair(struct buf *b, const char *s, size_t n)
 {
 	static const char	 repl[] = "\xEF\xBF\xBD";
 	uint32_t		 cp;
 	int			 k;
+	size_t			 bad;
 
 	while (n > 0) {
 		if ((k = utf8_decode(s, n, &cp)) == -1) {
 			if (buf_append(b, repl, 3) == -1)
 				return -1;
-			s++;
-			n--;
+			bad = bad_len((const unsigned char *)s, n);
+			s += bad;
+			n -= bad;
 			continue;
 		}
 		if (buf_append(b, s, (size_t)k) == -1)

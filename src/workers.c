@@ -23,7 +23,7 @@
 
 #define RESPAWN_BURST	5	/* deaths within RESPAWN_WINDOW that stop us */
 #define RESPAWN_WINDOW	10	/* seconds */
-#define STOP_WAIT	10	/* seconds before SIGKILL at exit */
+#define STOP_WAIT	10	/* seconds past --grace before SIGKILL */
 
 struct worker {
 	pid_t	 pid;
@@ -191,7 +191,7 @@ reap(bool stopping)
 static void
 stop_all(void)
 {
-	time_t deadline = time(NULL) + STOP_WAIT;
+	time_t deadline = time(NULL) + conf.grace + STOP_WAIT;
 
 	signal_generation(-1, SIGTERM);
 	while (alive() > 0 && time(NULL) < deadline) {

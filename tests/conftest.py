@@ -84,11 +84,55 @@ def _family_host(addr):
     return socket.AF_INET, addr
 
 
+def tcp_sockets(port):
+    """(state, accept or receive queue) of each TCP socket on this host whose
+    local port is port, from /proc/net/tcp and tcp6: the server's side of
+    its connections and its listener.  States are the kernel's hex codes:
+    "0A" listening, "01" established, "08" closed by the peer only."""
+    found = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.append((fields[3], int(fields[4].split(":")[1], 16)))
+    return found
+
+
+def wait_until(cond, what, timeout=10.0):
+    """Poll cond() until it is true, for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting until " + what)
+        time.sleep(0.01)
+
+
+def wait_quiet(port):
+    """Until the server has accepted every connection to port and closed
+    every one it is done with: its listener's queue is empty and none of
+    its sockets on port is open, or half-closed by the client."""
+    wait_until(lambda: all((st == "0A" and q == 0) or st not in ("0A", "01",
+                                                                    "08")
+                           for st, q in tcp_sockets(port)),
+               f"port {port} is quiet")
+
+
+def wait_accepted(port):
+    """Until the server has accepted every connection queued on port."""
+    wait_until(lambda: all(q == 0 for st, q in tcp_sockets(port)
+                           if st == "0A"), f"port {port} accepted all")
+
+
 class Server:
     """One running lumbar; `args` are extra command-line options."""
 
     def __init__(self, tmp_path, root=CAPSULE, args=(), gopher=True,
-                 listen=("127.0.0.1",), certs=None):
+                 listen=("127.0.0.1",), certs=None, preexec_fn=None):
         self.root = str(root)
         # certs: a directory shared between runs (restarts reuse it)
         self.certs = str(certs) if certs else str(tmp_path / "certs")
@@ -113,8 +157,11 @@ class Server:
             cmd += list(args)
             self.cmd = cmd
             self.errf = open(self.log, "wb")
+            # preexec_fn: set up the process as a test needs it (a low
+            # ulimit -n, a memory cgroup) before lumbar starts
             self.proc = subprocess.Popen(cmd, stdout=self.errf,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=preexec_fn)
             if self._wait_ready():
                 return
             self.stop(check=False)
@@ -157,7 +204,9 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                # answers in flight finish (--grace), and a client that has
+                # yet to send its request has its deadline (--timeout)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

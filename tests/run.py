@@ -4,10 +4,13 @@
 The C unit tests (cmocka, one binary per module) report in TAP; the
 integration and golden suites run under pytest.  Their counts are added
 up into `N passed, N failed`, and the exit status is non-zero on any
-failure.  BUILD names the build directory whose binaries are tested.
+failure.  BUILD names the build directory whose binaries are tested;
+PYTEST_ARGS, extra pytest arguments (e.g. "-n 2" with python3-pytest-xdist,
+or "-k gopher").
 """
 import glob
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,10 @@ def run_unit():
                               text=True, timeout=120, cwd=ROOT)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
+        # pytest writes to the same descriptors next: without a flush, a
+        # redirected run shows the unit tests' output after pytest's.
+        sys.stdout.flush()
+        sys.stderr.flush()
         ok = sum(1 for l in proc.stdout.splitlines() if l.startswith("ok "))
         bad = sum(1 for l in proc.stdout.splitlines()
                   if l.startswith("not ok "))
@@ -43,8 +50,9 @@ def run_pytest():
         env = dict(os.environ, LUMBAR_BUILD=BUILD)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rs", "-p",
-             "no:cacheprovider", f"--junitxml={report}",
-             os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
+             "no:cacheprovider", "--durations=10", f"--junitxml={report}"]
+            + shlex.split(os.environ.get("PYTEST_ARGS", ""))
+            + [os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
         if not os.path.exists(report):
             return 0, 1, 0
         suites = ET.parse(report).getroot()

@@ -79,7 +79,8 @@ def main():
     port, gport = free_port(), free_port()
     cmd = [LUMBAR, "--root", CAPSULE, "--certs", os.path.join(tmp, "certs"),
            "--listen", "127.0.0.1", "--port", str(port), "--gopher-port",
-           str(gport), "--max-per-client", "0", "--timeout", "5", "-q"]
+           str(gport), "--max-per-client", "0", "--rate", "0",
+           "--timeout", "5", "-q"]
     if os.geteuid() == 0:
         cmd += ["--user", "nobody"]
     log = open(os.path.join(tmp, "lumbar.log"), "wb")

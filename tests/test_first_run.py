@@ -31,6 +31,35 @@ def make_cert(certs, host, days=365, cn=None):
                    check=True, capture_output=True)
 
 
+def make_expired_cert(certs, work, host):
+    """A self-signed certificate valid for one day in 2020.  openssl ca is
+    the one command that sets both dates in OpenSSL 3.0 (Debian 12) and
+    3.5 (Debian 13); `x509 -days -1` is refused by 3.5."""
+    os.makedirs(certs, exist_ok=True)
+    os.makedirs(work, exist_ok=True)
+    key, csr = os.path.join(certs, host + ".key"), os.path.join(work, "csr")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-subj", f"/CN={host}",
+                    "-addext", f"subjectAltName=DNS:{host}",
+                    "-keyout", key, "-out", csr],
+                   check=True, capture_output=True)
+    with open(os.path.join(work, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = x\n[x]\ndatabase = index.txt\n"
+                "new_certs_dir = .\nserial = serial\ndefault_md = sha256\n"
+                "policy = p\ncopy_extensions = copy\n[p]\n"
+                "commonName = supplied\n")
+    open(os.path.join(work, "index.txt"), "w").close()
+    with open(os.path.join(work, "serial"), "w") as f:
+        f.write("01\n")
+    subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf",
+                    "-selfsign", "-keyfile", key, "-in", csr, "-notext",
+                    "-startdate", "20200101000000Z",
+                    "-enddate", "20200102000000Z",
+                    "-out", os.path.join(certs, host + ".crt")],
+                   check=True, capture_output=True, cwd=work)
+
+
 def test_banner_names_urls_and_fingerprint(server):
     out = server.output()
     assert f"serving {server.root} on gemini://localhost:{server.port}/" \
@@ -101,12 +130,7 @@ def test_check_names_every_problem(tmp_path):
 
 def test_check_expired_certificate_and_broken_key(tmp_path):
     certs = tmp_path / "certs"
-    make_cert(str(certs), "localhost")
-    # backdate: a certificate that expired yesterday
-    subprocess.run(["openssl", "x509", "-in", str(certs / "localhost.crt"),
-                    "-signkey", str(certs / "localhost.key"), "-days", "-1",
-                    "-out", str(certs / "localhost.crt")],
-                   check=True, capture_output=True)
+    make_expired_cert(certs, tmp_path / "ca", "localhost")
     p = run("--check", "--root", CAPSULE, "--certs", str(certs))
     assert p.returncode == 1 and "has expired" in p.stderr, p.stderr
     (certs / "localhost.key").write_text("not a key\n")
@@ -128,6 +152,8 @@ def test_startup_errors_are_one_clear_line(tmp_path):
     lines = [l for l in p.stderr.splitlines() if l.startswith("lumbar:")]
     assert len(lines) == 1, p.stderr
     assert f"port {port}" in lines[0] and "the port is in use" in lines[0]
+    # it binds before it makes a certificate: none is left behind
+    assert not os.path.exists(tmp_path / "c" / "localhost.crt")
     # the capsule is missing
     p = run("--root", str(tmp_path / "nowhere"), "--certs",
             str(tmp_path / "c"), "--port", str(free_port()))

@@ -567,6 +567,27 @@ def test_several_hostnames(server_factory, capsule):
                 sni="localhost"), "53", "SNI differs from URL host")
 
 
+def test_internationalised_hostname(server_factory, capsule):
+    """-H in Unicode: served under its A-labels (the only form SNI can
+    carry) and under either spelling in the URL; the certificate names
+    the A-labels, never raw UTF-8."""
+    s = server_factory(root=capsule["root"], gopher=False,
+                       args=["-H", "b\u00fccher.example"])
+    ace = "xn--bcher-kva.example"
+    for host in (ace, "b\u00fccher.example", "B\u00dcCHER.example"):
+        r = fetch(s, url(s, "/page.gmi", host=host) + "\r\n", sni=ace)
+        check(r, "20", host)
+        assert r.body == FILES["page.gmi"]
+    check(fetch(s, url(s, "/page.gmi", host="bucher.example") + "\r\n",
+                sni=ace), "53", "another name")
+    crt = os.path.join(s.certs, ace + ".crt")
+    san = subprocess.run(["openssl", "x509", "-noout", "-ext",
+                          "subjectAltName", "-in", crt], check=True,
+                         capture_output=True, text=True).stdout
+    assert "DNS:" + ace in san, san
+    assert "\u00fc" not in san and "\\x" not in san, san
+
+
 # ---------------------------------------------------------------- 59
 
 MALFORMED = [
@@ -884,7 +905,7 @@ def test_clients_that_go_away_early(srv):
 def test_openssl_s_client(srv):
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl(1) not installed")
+        pytest.skip("SKIP: openssl not installed (apt-get install openssl)")
     p = subprocess.run(
         [openssl, "s_client", "-connect", f"127.0.0.1:{srv.port}",
          "-servername", "localhost", "-quiet"],
@@ -1109,7 +1130,7 @@ def test_idle_client_dropped(server_factory, capsule):
 # All test clients share one address, 127.0.0.1, so the tests that hold many
 # connections raise the per-address limit (--max-per-client, default 32):
 # they measure how many clients the server holds, not that limit.
-MANY = ["--max-per-client", "2000"]
+MANY = ["--max-per-client", "2000", "--rate", "0"]
 
 
 def test_idle_clients_do_not_block_others(server_factory, capsule):
@@ -1140,8 +1161,9 @@ def test_idle_clients_do_not_block_others(server_factory, capsule):
 
 
 def test_slow_client_does_not_block_others(server_factory, capsule):
+    # One worker: with more, another worker would hide a blocked one.
     s = server_factory(root=capsule["root"], gopher=False,
-                       args=["--timeout", "120"])
+                       args=["--timeout", "120", "--workers", "1"])
     ctx = client_ctx()
     req = (url(s, "/page.gmi") + "\r\n").encode()
     with socket.create_connection((s.host, s.port), 60) as raw:
@@ -1163,11 +1185,20 @@ def test_slow_client_does_not_block_others(server_factory, capsule):
 
 
 def test_slow_reader_does_not_block_others(server_factory, capsule):
+    # One worker: a worker stuck writing to the slow reader would leave no
+    # other to answer.  The reader's small window and segments (4 KiB
+    # buffer, 1 KiB MSS, both set before connecting) keep the server's
+    # send buffer far smaller than the 3 MiB answer, so the server must
+    # wait for this client; small segments also let it read the rest
+    # quickly (a window under one loopback MSS stalls TCP for 200 ms a time).
     s = server_factory(root=capsule["root"], gopher=False,
-                       args=["--timeout", "120"])
+                       args=["--timeout", "120", "--workers", "1"])
     ctx = client_ctx()
-    with socket.create_connection((s.host, s.port), 60) as raw:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as raw:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1024)
+        raw.settimeout(60)
+        raw.connect((s.host, s.port))
         with ctx.wrap_socket(raw, server_hostname="localhost",
                              suppress_ragged_eofs=False) as slow:
             slow.sendall((url(s, "/big.bin") + "\r\n").encode())

@@ -104,6 +104,16 @@ def test_home_menu(srv):
     assert srv.gopher(b"/\r\n") == srv.gopher(b"\r\n")
 
 
+@pytest.mark.parametrize("opt", ["-H", "--gopher-host"])
+def test_menu_host_is_ascii(server_factory, site, opt):
+    """Gopher clients look the menu's host up in DNS: an internationalised
+    name given to lumbar is written as its A-labels."""
+    s = server_factory(root=site, args=[opt, "b\u00fccher.example"] + AS_ROOT)
+    items = {l[0][1:]: l for l in menu_lines(s.gopher(b"\r\n"))
+             if not l[0].startswith("i")}
+    assert items["Articles"][2] == "xn--bcher-kva.example"
+
+
 def test_lf_only_request(srv):
     assert srv.gopher(b"\n") == srv.gopher(b"\r\n")
     assert srv.gopher(b"/articles/\n") == srv.gopher(b"/articles/\r\n")
@@ -213,9 +223,18 @@ def test_no_line_end_before_deadline(srv):
     assert_serving(srv)
 
 
-def test_idle_client_does_not_block_others(srv):
-    with socket.create_connection((srv.host, srv.gopher_port), 10):
+def test_idle_client_does_not_block_others(server_factory, site):
+    # One worker (another would hide a blocked one) and a deadline far
+    # beyond the test's own time-outs: the idle client is still held
+    # while the other is served.
+    srv = server_factory(root=site, args=["--timeout", "120",
+                                          "--workers", "1"] + AS_ROOT)
+    with socket.create_connection((srv.host, srv.gopher_port), 10) as idle:
+        idle.sendall(b"/arti")                     # no line end yet
         assert_serving(srv)
+        idle.setblocking(False)
+        with pytest.raises(BlockingIOError):       # not answered, not closed
+            idle.recv(1, socket.MSG_PEEK)
 
 
 def test_gopher_plus_probe(srv):
@@ -312,12 +331,13 @@ def test_curl_and_lynx_real_capsule(real):
         assert run([lynx, "-dump", base + sel]).strip()
 
 
-def test_umn_gopher_client(srv):
+def test_umn_gopher_client(srv, tmp_path):
     """The UMN client probes with <TAB>$ first; it must reach the menu."""
     gopher = tool("gopher")
     pid, fd = pty.fork()
     if pid == 0:
-        os.environ.update(TERM="vt100", HOME=os.environ.get("TMPDIR", "/tmp"))
+        # A home of its own: no .gopherrc from an earlier run.
+        os.environ.update(TERM="vt100", HOME=str(tmp_path))
         os.execv(gopher, [gopher, "127.0.0.1", str(srv.gopher_port)])
     out = b""
 
@@ -333,11 +353,19 @@ def test_umn_gopher_client(srv):
                     return
 
     try:
-        pump(3)
-        os.write(fd, b"\r")         # past the welcome screen
-        deadline = time.monotonic() + 15
+        # RETURN past the welcome screen (3.0.17 asks for it), then on the
+        # client's own "Home Gopher server" list, whose one item ("Main
+        # menu") is the server's home; each key once its screen is drawn.
+        deadline = time.monotonic() + 20
+        keyed = 0           # how much output there was at the last key
         while b"Articles" not in out and time.monotonic() < deadline:
-            pump(0.5)
+            pump(0.1)
+            fresh = out[keyed:]
+            menu = fresh.rpartition(b"Main menu/")[2]
+            if b"Press RETURN to continue" in fresh or b"Page: " in menu \
+                    and b"Main menu/" in fresh:
+                os.write(fd, b"\r")
+                keyed = len(out)
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)

@@ -27,7 +27,8 @@ GOLDEN = os.path.join(ROOT, "tests", "golden", "html")
 GOLDEN_SITES = os.path.join(ROOT, "tests", "golden", "site")
 SITE = os.path.join(ROOT, "contrib", "site")
 CAPSULE = os.path.join(ROOT, "capsule")
-SEED = "/work/shared/seed/inversion-therapy.txt"
+# The article's text as published: the conversion must keep every paragraph.
+SEED = os.path.join(ROOT, "tests", "data", "inversion-therapy.txt")
 TIMEOUT = 60        # seconds; ASan builds are several times slower
 
 
@@ -50,7 +51,7 @@ def run(args, data=None, cwd=ROOT, prefix=()):
     err = proc.stderr.decode("utf-8", "replace")
     for mark in SANITIZER_MARKS:
         assert mark not in err, err
-    assert proc.returncode in (0, 1, 2), (proc.returncode, err)
+    assert proc.returncode in (0, 1, 2, 3), (proc.returncode, err)
     return proc.returncode, proc.stdout, err
 
 
@@ -315,29 +316,14 @@ def test_site_mode_needs_directory(tmp_path):
     assert rc == 1 and "not a directory" in err
 
 
-def leftovers(root):
-    return [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs
-            if f.startswith(".")]
-
-
 def test_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     rc, _, err = run(["-o", str(blocker / "capsule"), SITE])
     assert rc == 1
-    assert err.startswith(f"html2gmi: {blocker}/capsule: cannot create "
-                          "directory: "), err
-
-
-def test_output_subdirectory_blocked(tmp_path):
-    out = tmp_path / "capsule"
-    out.mkdir()
-    (out / "articles").write_text("a file where a directory must go")
-    rc, _, err = run(["-o", str(out), SITE])
-    assert rc == 1
-    assert f"html2gmi: {out}/articles: cannot create directory" in err
-    assert leftovers(out) == []
-    assert (out / "articles").read_text().startswith("a file")
+    # The new capsule is built beside it: its parent is what fails.
+    assert err == f"html2gmi: {blocker}: cannot create directory: " \
+        "Not a directory\n", err
 
 
 def test_read_only_output(public_tmp):
@@ -354,18 +340,6 @@ def test_read_only_output(public_tmp):
     assert os.listdir(out) == []
 
 
-def test_bad_page_writes_nothing(tmp_path):
-    site = tmp_path / "site"
-    shutil.copytree(SITE, site)
-    (site / "broken.html").write_bytes(b"\0\0\0binary")
-    out = tmp_path / "out"
-    rc, _, err = run(["-o", str(out), str(site)])
-    assert rc == 1
-    assert err == (f"html2gmi: {site}/broken.html: binary data, not an "
-                   "HTML document\n")
-    assert not out.exists()
-
-
 # --- Site mode and the committed capsule. ---
 
 def tree(root):
@@ -378,9 +352,18 @@ def tree(root):
     return files
 
 
+def makefile_public_url():
+    """The address `make capsule` gives html2gmi when none is said."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        m = re.search(r"^PUBLIC_URL\s*\?=\s*(\S+)$", f.read(), re.M)
+    assert m, "PUBLIC_URL ?= ... in the Makefile"
+    return m.group(1)
+
+
 def test_committed_capsule_is_fresh(tmp_path):
     out = tmp_path / "capsule"
-    rc, _, err = run(["-o", str(out), SITE + "/"])
+    rc, _, err = run(["--feed-url", makefile_public_url(), "-o", str(out),
+                      SITE + "/"])
     assert rc == 0 and err == ""
     fresh = tree(out)
     committed = {k: v for k, v in tree(CAPSULE).items()
@@ -645,3 +628,73 @@ def test_root_relative_links_under_a_base_path(tmp_path):
     assert "=> https://example.com/about.html dots" in home
     assert "=> https://example.com/Blog/about.html case" in home
     assert "=> https://example.com/contact.html root" in home
+
+
+# --- Content extraction: drop the boilerplate, never the article. ---
+
+def menu_page(links):
+    menu = "".join('<li><a href="https://example.org/%d">Menu item %d</a>'
+                   % (i, i) for i in range(links))
+    return ('<html><body><div class="menu"><ul>%s</ul></div>'
+            '<div><h1>Title</h1><p>The article, short.</p></div>'
+            '</body></html>' % menu).encode()
+
+
+def test_large_drop_is_reported(tmp_path):
+    """Words the defaults take for navigation are counted on stderr once
+    there are 100 or more, so a user sees it and can write a rule."""
+    page = tmp_path / "p.html"
+    page.write_bytes(menu_page(40))     # 3 words a link: 120
+    rc, out, err = run([str(page)])
+    assert rc == 0
+    assert "Menu item" not in out.decode()
+    assert "The article, short." in out.decode()
+    assert err == f"html2gmi: {page}: dropped 120 words of navigation\n"
+    # A profile's own rule says it on purpose: no report.
+    rc, out, err = run(["--drop", ".menu", str(page)])
+    assert rc == 0 and err == ""
+    # Small menus go quietly.
+    page.write_bytes(menu_page(20))
+    rc, out, err = run([str(page)])
+    assert rc == 0 and err == "" and "Menu item" not in out.decode()
+
+
+def test_large_drop_is_grouped(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_bytes(menu_page(400))
+    rc, _, err = run([str(page)])
+    assert err == f"html2gmi: {page}: dropped 1,200 words of navigation\n"
+
+
+# --- Depth: gumbo's tree builder is quadratic in nesting; html2gmi caps
+# nesting at 512 open elements, as browsers do, so deep input converts in
+# about a second.  The timeout is a hang guard, not a timing. ---
+
+DEEP_MB = {
+    "unclosed-div": b"<div>w ",
+    "unclosed-list": b"<ul><li>w ",
+    "unclosed-b": b"<b>w ",
+    "unclosed-table": b"<table><tr><td>w ",
+    "span-div-unmatched-end": b"<span><div>w </span>",
+    "custom-unmatched-end": b"<x-a>w </x-b>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_MB))
+def test_deep_megabyte_converts_promptly(name, tmp_path):
+    unit = DEEP_MB[name]
+    n = (1 << 20) // len(unit)
+    path = tmp_path / "deep.html"
+    path.write_bytes(unit * n + b"bottom")
+    proc = subprocess.run([HTML2GMI, str(path)], capture_output=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert out.count("w") == n and "bottom" in out    # no text lost
+
+
+def test_depth_cap_keeps_shallow_structure():
+    """Nesting below the cap is untouched: 100 nested lists stay items."""
+    page = b"<ul><li>a" * 100 + b"</li></ul>" * 100
+    rc, out, err = run(["-"], page)
+    assert rc == 0 and out.decode().count("* a") == 100

@@ -1,9 +1,10 @@
 """make install and make uninstall, into a staging directory (DESTDIR)."""
 import os
+import re
 import shutil
 import subprocess
 
-from conftest import ROOT
+from conftest import HTML2GMI, LUMBAR, ROOT
 
 FILES = ["usr/bin/lumbar", "usr/bin/html2gmi",
          "usr/share/man/man8/lumbar.8", "usr/share/man/man1/html2gmi.1"]
@@ -35,3 +36,13 @@ def test_install_and_uninstall_honour_prefix_and_destdir(tmp_path):
     assert p.returncode == 0, p.stderr
     for f in FILES:
         assert not (dest / f).exists(), f
+
+
+def test_one_version_for_both_programs():
+    """lumbar, html2gmi and the Makefile's VERSION say the same."""
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        version = re.search(r"^VERSION\s*=\s*(\S+)$", f.read(), re.M)[1]
+    for prog, name in ((LUMBAR, "lumbar"), (HTML2GMI, "html2gmi")):
+        v = subprocess.run([prog, "--version"], capture_output=True,
+                           text=True, timeout=10)
+        assert v.stdout == f"{name} {version}\n", v.stdout

@@ -250,7 +250,8 @@ def test_serves_as_pid_1(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(HAPROXY),
-                    reason="SKIP: haproxy not installed")
+                    reason="SKIP: haproxy not installed "
+                    "(apt-get install haproxy)")
 def test_haproxy_in_front_of_two_instances(server_factory, ticket_key,
                                            tmp_path):
     certs = tmp_path / "shared-certs"

@@ -43,6 +43,7 @@ struct frame {
 	bool		 ordered;
 	size_t		 span;		/* table cell: columns it takes */
 	bool		 last;		/* term item: the run ends with it */
+	bool		 article;	/* the article's block: see density.c */
 };
 
 struct conv {
@@ -80,6 +81,8 @@ struct conv {
 	bool			 thead;
 	struct density		 dens;
 	bool			 use_density;
+	int			 in_article;	/* article blocks open */
+	bool			 past_heading;	/* the main heading is read */
 	const GumboNode		*root;
 	bool			 failed;	/* out of memory */
 };
@@ -124,7 +127,7 @@ static const GumboTag blocks[] = {
 static const GumboTag dense_candidates[] = {
 	GUMBO_TAG_DIV, GUMBO_TAG_TD, GUMBO_TAG_TABLE, GUMBO_TAG_UL,
 	GUMBO_TAG_OL, GUMBO_TAG_SECTION, GUMBO_TAG_DL, GUMBO_TAG_MENU,
-	GUMBO_TAG_CENTER, GUMBO_TAG_TR,
+	GUMBO_TAG_CENTER, GUMBO_TAG_TR, GUMBO_TAG_ASIDE,
 };
 
 /* A data table holds none of these; a layout table usually does. */
@@ -629,30 +632,56 @@ table_end(struct conv *c)
 	block_edge(c);
 }
 
-/* Should this element and all it holds be left out? */
-static bool
-dropped(struct conv *c, GumboNode *n)
+enum why { KEPT, KEPT_CONTENT, DROP_RULE, DROP_GUESS };
+
+/*
+ * Should this element and all it holds be left out?  DROP_GUESS when
+ * only the defaults say so (the words are counted and reported), not the
+ * markup or the profile.
+ */
+static enum why
+drop_why(struct conv *c, GumboNode *n)
 {
 	const struct profile	*p = c->prof;
 	GumboTag		 t = n->v.element.tag;
-	const char		*aria;
+	const char		*aria, *role = tree_attr(n, "role");
 
 	if (TAG_IN(t, never))
-		return true;
+		return DROP_RULE;
 	if (t == GUMBO_TAG_FORM && !wraps_content(n))
-		return true;
+		return DROP_RULE;
 	if (tree_attr(n, "hidden") != NULL || ((aria = tree_attr(n,
 	    "aria-hidden")) != NULL && strcmp(aria, "true") == 0))
-		return true;
+		return DROP_RULE;
 	if (selector_any(&p->drop, n) || selector_any(&p->disclaimer, n))
-		return true;
+		return DROP_RULE;
+	if (n == c->root)
+		return KEPT;	/* a profile's content selector chose it */
 	if (p->default_drops && (t == GUMBO_TAG_NAV ||
-	    t == GUMBO_TAG_HEADER || t == GUMBO_TAG_FOOTER ||
-	    t == GUMBO_TAG_ASIDE))
-		return true;
-	return c->use_density && n != c->root &&
-	    TAG_IN(t, dense_candidates) &&
-	    density_dense(&c->dens, n, p->link_density);
+	    t == GUMBO_TAG_HEADER || t == GUMBO_TAG_FOOTER || (role != NULL &&
+	    (strcmp(role, "navigation") == 0 || strcmp(role, "banner") == 0 ||
+	    strcmp(role, "contentinfo") == 0))))
+		return DROP_GUESS;
+	if (c->use_density && c->in_article == 0 &&
+	    TAG_IN(t, dense_candidates))
+		switch (density_dense(&c->dens, n, p->link_density,
+		    c->past_heading)) {
+		case DENSE_NAV:
+			return DROP_GUESS;
+		case DENSE_CONTENT:
+			return KEPT_CONTENT;
+		case DENSE_NO:
+			break;
+		}
+	return KEPT;
+}
+
+static bool
+dropped(struct conv *c, GumboNode *n)
+{
+	enum why w = drop_why(c, n);
+
+	return w == DROP_RULE || w == DROP_GUESS;
 }
 
 /*
@@ -823,8 +852,18 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 	GumboTag	 t = n->v.element.tag;
 
 	f->act = ACT_NONE;
-	if (dropped(c, n))
+	switch (drop_why(c, n)) {
+	case DROP_GUESS:
+		c->pg->dropped += density_words(&c->dens, n);
 		return false;
+	case DROP_RULE:
+		return false;
+	case KEPT_CONTENT:
+		f->article = true;	/* walk() counts it */
+		break;
+	case KEPT:
+		break;
+	}
 	if (c->pre > 0) {
 		if (t == GUMBO_TAG_BR)
 			add_text(c, "\n", 1);
@@ -1005,8 +1044,16 @@ walk(struct conv *c, GumboNode *root)
 			f = &st[len];
 			memset(f, 0, sizeof(*f));
 			f->node = n;
-			if (enter(c, f, len ? &st[len - 1] : NULL))
+			if (enter(c, f, len ? &st[len - 1] : NULL)) {
+				if (c->use_density && n != c->root &&
+				    density_article(&c->dens, n))
+					f->article = true;
+				if (f->article)
+					c->in_article++;
+				if (n == c->dens.heading)
+					c->past_heading = true;
 				len++;
+			}
 		} else if (n != NULL && (n->type == GUMBO_NODE_TEXT ||
 		    n->type == GUMBO_NODE_WHITESPACE ||
 		    n->type == GUMBO_NODE_CDATA))
@@ -1021,6 +1068,8 @@ walk(struct conv *c, GumboNode *root)
 			continue;
 		}
 		leave(c, f);
+		if (f->article)
+			c->in_article--;
 		len--;
 		n = NULL;
 	}
@@ -1195,10 +1244,9 @@ conv_run(struct conv *c, GumboOutput *out)
 			return;
 	}
 	c->root = default_root(out);
-	if (p->link_density > 0) {
-		fail_if(c, density_build(&c->dens, (GumboNode *)c->root) == -1);
-		c->use_density = !c->failed;
-	}
+	/* Counted even without the link test: for the words it drops. */
+	fail_if(c, density_build(&c->dens, (GumboNode *)c->root) == -1);
+	c->use_density = !c->failed && p->link_density > 0;
 	walk(c, (GumboNode *)c->root);
 }
 
@@ -1213,13 +1261,25 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	GumboOptions	 opt = kGumboDefaultOptions;
 	GumboOutput	*out;
 	struct conv	 c;
+	struct buf	 capped;
 	char		*title;
 	int		 r = -1;
 
 	/* Error records cost memory and time; nothing here reads them. */
 	opt.max_errors = 0;
-	if ((out = gumbo_parse_with_options(&opt, s, n)) == NULL)
+	buf_init(&capped);
+	if ((r = depth_cap(s, n, &capped)) == -1)
 		return -1;
+	if (r == 1) {
+		s = capped.data;
+		n = capped.len;
+	}
+	r = -1;
+	out = gumbo_parse_with_options(&opt, s, n);
+	if (out == NULL) {
+		buf_free(&capped);
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.prof = prof;
 	c.lc = lc;
@@ -1272,6 +1332,7 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	gather_free(&c.links);
 	density_free(&c.dens);
 	gumbo_destroy_output(&opt, out);
+	buf_free(&capped);
 	return r;
 }
 
@@ -1325,6 +1386,28 @@ fail:
 }
 
 /*
+ * The defaults left out much of the page: say so, so that a page whose
+ * article was taken for navigation does not go unseen (a profile's drop
+ * rules say it on purpose, and are not reported).
+ */
+static void
+warn_dropped(const char *name, size_t words)
+{
+	char	digits[32], grouped[48];
+	size_t	n, i, k = 0;
+
+	n = (size_t)snprintf(digits, sizeof(digits), "%zu", words);
+	for (i = 0; i < n && k + 2 < sizeof(grouped); i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			grouped[k++] = ',';
+		grouped[k++] = digits[i];
+	}
+	grouped[k] = '\0';
+	fprintf(stderr, "html2gmi: %s: dropped %s words of navigation\n",
+	    name, grouped);
+}
+
+/*
  * Read, decode and convert the file at path.  On failure err says what
  * is wrong with it (the caller names the file) and -1 is returned.
  */
@@ -1357,6 +1440,8 @@ convert_file(const char *path, const char *name, const struct profile *prof,
 		buf_puts(err, "out of memory");
 		goto out;
 	}
+	if (pg->dropped >= H2G_DROP_WARN)
+		warn_dropped(name, pg->dropped);
 	r = 0;
 out:
 	buf_free(&raw);

@@ -5,21 +5,29 @@
 #ifndef HTML2GMI_H
 #define HTML2GMI_H
 
+#include <sys/stat.h>
+
 #include <gumbo.h>
 
 #include "lumbar.h"
 
-#define H2G_VERSION	"0.1"
+#define H2G_VERSION	LUMBAR_VERSION	/* the Makefile's VERSION */
 #define H2G_INPUT_MAX	(64 * 1024 * 1024)	/* bytes of one HTML file */
 #define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
 #define H2G_SITE_PAGES	10000	/* pages converted in site mode */
+#define H2G_SITE_ASSETS	10000	/* images copied in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
+#define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
+#define H2G_DEPTH_MAX	512	/* elements open at once, as in browsers */
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
 const char *html_sniff(const char *, size_t);
+
+/* depth.c: the page less the tags that would nest too deep. */
+int	 depth_cap(const char *, size_t, struct buf *);
 
 /* profile.c: which parts of a page are content, which are boilerplate. */
 struct selector {
@@ -88,20 +96,34 @@ void	 gather_free(struct gather *);
 int	 gather_add(struct gather *, const char *, const char *);
 int	 gather_flush(struct gather *, struct gmi_doc *);
 
-/* density.c: link text against all text, per element. */
+/* density.c: where the article is; link text against all text. */
 struct dstat {
 	const GumboNode	*node;
-	size_t		 text;
-	size_t		 link_text;
+	size_t		 text;		/* non-space bytes */
+	size_t		 link_text;	/* of them, inside <a href> */
 	size_t		 links;
+	size_t		 frag_links;	/* of them, to "#x" in the page */
+	size_t		 words;
+	size_t		 commas;
+	double		 score;		/* as the article, before links */
+	bool		 keep;		/* holds the article or its heading */
 };
 struct density {
 	struct dstat	*slots;
 	size_t		 nslots;
+	const GumboNode	*best;		/* the block most like the article */
+	const GumboNode	*heading;	/* the page's main heading */
+	const GumboNode	*head_block;	/* the block it heads */
+	size_t		 article_text;	/* text of the larger of the two */
+	size_t		 own_text;	/* the root's non-link text */
 };
 int	 density_build(struct density *, GumboNode *);
 void	 density_free(struct density *);
-bool	 density_dense(const struct density *, const GumboNode *, double);
+enum dense { DENSE_NO, DENSE_NAV, DENSE_CONTENT };
+enum dense density_dense(const struct density *, const GumboNode *, double,
+	    bool);
+bool	 density_article(const struct density *, const GumboNode *);
+size_t	 density_words(const struct density *, const GumboNode *);
 
 /* table.c: a data table as a preformatted block. */
 struct table {
@@ -125,6 +147,7 @@ struct page {
 	char		*summary;	/* its first paragraph */
 	char		*date;		/* YYYY-MM-DD from its markup, or NULL */
 	char		*disclaimer;	/* text of the disclaimer block */
+	size_t		 dropped;	/* words left out by the defaults */
 };
 void	 page_init(struct page *);
 void	 page_free(struct page *);
@@ -152,6 +175,36 @@ struct feed {
 bool	 feed_date_ok(const char *);
 int	 feed_check_url(const char *, const char **);
 int	 feed_write(const struct feed *, struct buf *);
+
+/* outdir.c: the capsule directory, built beside and swapped in whole. */
+struct outdir {
+	char		*out;		/* the capsule, symlinks resolved */
+	char		*parent;	/* its directory, locked while we run */
+	char		*name;		/* its name in there */
+	char		*build;		/* the new capsule, until swapped in */
+	char		*old;		/* where the replaced one is kept */
+	int		 pfd;		/* parent, open and flock()ed */
+	bool		 had_old;
+	struct stat	 oldst;
+};
+int	 outdir_begin(struct outdir *, const char *);
+int	 outdir_write(struct outdir *, const char *, const struct buf *);
+int	 outdir_commit(struct outdir *);
+void	 outdir_abort(struct outdir *);
+
+/* asset.c: the local images pages link to, copied into the capsule. */
+struct assets {
+	const char	*sitedir;
+	char		*realdir;	/* sitedir, symbolic links resolved */
+	char		**v;		/* site paths, sorted */
+	size_t		 len;
+	size_t		 cap;
+};
+void	 assets_init(struct assets *, const char *);
+void	 assets_reset(struct assets *);
+void	 assets_free(struct assets *);
+const char *assets_find(struct assets *, const char *);
+int	 assets_copy(const struct assets *, struct outdir *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,

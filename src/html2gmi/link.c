@@ -184,17 +184,38 @@ find_page(const struct linkctx *lc, struct buf *path)
 	return NULL;
 }
 
-/* Join the base URL and a site path with exactly one slash. */
+/* Where base's path starts ("/blog/" in https://example.com/blog/). */
+static const char *
+base_path(const char *base)
+{
+	const char *p = strstr(base, "://");
+
+	return p != NULL ? strchr(p + 3, '/') : NULL;
+}
+
+/*
+ * Join the base URL and a site path with exactly one slash.  A leading
+ * "../" climbs the base URL's own path, as a browser resolves it
+ * (https://example.com/docs/guide/ and ../x.html give /docs/x.html);
+ * nothing is above the host's root.
+ */
 static int
 on_web(const char *base, const char *path, const char *rest,
     struct buf *out)
 {
-	size_t n = strlen(base);
+	size_t		 n = strlen(base), root;
+	const char	*bp = base_path(base);
 
+	root = bp != NULL ? (size_t)(bp - base) : n;
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	while (strncmp(path, "../", 3) == 0)
-		path += 3;	/* nothing is above the site's root */
+	while (strncmp(path, "../", 3) == 0) {
+		path += 3;
+		while (n > root && base[n - 1] != '/')
+			n--;	/* the last directory of the base path */
+		while (n > root && base[n - 1] == '/')
+			n--;
+	}
 	buf_reset(out);
 	if (buf_append(out, base, n) == -1 || buf_putc(out, '/') == -1 ||
 	    buf_puts(out, path) == -1 || buf_puts(out, rest) == -1)
@@ -267,15 +288,6 @@ under_base(const char *url, const char *base)
 	if (url[n] == '\0')
 		return "/";
 	return url[n] == '/' ? url + n : NULL;
-}
-
-/* Where base's path starts ("/blog/" in https://example.com/blog/). */
-static const char *
-base_path(const char *base)
-{
-	const char *p = strstr(base, "://");
-
-	return p != NULL ? strchr(p + 3, '/') : NULL;
 }
 
 /*

@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +213,21 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (outdir != NULL)
-		r = site_convert(argv[optind], outdir, &prof, base) == 0 ? 0 : 1;
+	if (outdir != NULL) {
+		/* Past a file size limit, write(2) fails and we clean up. */
+		signal(SIGXFSZ, SIG_IGN);
+		switch (site_convert(argv[optind], outdir, &prof, base)) {
+		case 0:
+			r = 0;
+			break;
+		case 1:
+			r = 3;		/* written, but pages were left out */
+			break;
+		default:
+			r = 1;
+			break;
+		}
+	}
 	else
 		r = one_file(argv[optind], &prof, base);
 out:

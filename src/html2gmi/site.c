@@ -20,6 +20,7 @@ struct spage {
 	char		*gmi;		/* path inside the capsule */
 	struct page	 pg;
 	bool		 article;
+	bool		 bad;		/* did not convert: left out */
 };
 
 struct site {
@@ -31,6 +32,7 @@ struct site {
 	const char	*disclaimer;
 	bool		 has_disclaimer;
 	const char	*search;	/* the server's search, or NULL */
+	struct assets	 assets;	/* local images the pages link to */
 };
 
 static int
@@ -40,7 +42,10 @@ cmp_html(const void *a, const void *b)
 	    ((const struct spage *)b)->html);
 }
 
-/* The link rules' question: is this site path one of our pages? */
+/*
+ * The link rules' question: is this site path one of our pages, or a
+ * local image (copied into the capsule at the same path)?
+ */
 static const char *
 site_lookup(void *arg, const char *path)
 {
@@ -49,7 +54,7 @@ site_lookup(void *arg, const char *path)
 
 	key.html = (char *)path;
 	hit = bsearch(&key, s->v, s->len, sizeof(*s->v), cmp_html);
-	return hit ? hit->gmi : NULL;
+	return hit ? hit->gmi : assets_find(&s->assets, path);
 }
 
 static bool
@@ -181,90 +186,6 @@ out:
 	buf_free(&path);
 	buf_free(&sub);
 	return r;
-}
-
-/* Create dir and its parents; mode from the umask. */
-static int
-mkdirs(const char *dir)
-{
-	struct stat	 st;
-	char		*p, *s;
-	int	 r = 0;
-
-	if ((s = strdup(dir)) == NULL)
-		return -1;
-	for (p = s + 1; r == 0; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(s, 0777) == -1 && (errno != EEXIST ||
-		    stat(s, &st) == -1 || !S_ISDIR(st.st_mode))) {
-			if (errno == EEXIST)
-				errno = ENOTDIR;
-			r = -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(s);
-	return r;
-}
-
-/*
- * Write data to path through a temporary name in the same directory
- * and rename(2), so a reader sees the old file or the new, never half.
- */
-static int
-write_atomic(const char *path, const struct buf *data)
-{
-	struct buf	 tmp;
-	const char	*slash = strrchr(path, '/');
-	mode_t		 mask;
-	size_t		 off = 0;
-	ssize_t		 w;
-	int		 fd, saved;
-
-	buf_init(&tmp);
-	if (buf_printf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path +
-	    1) : 0, path, slash ? slash + 1 : path) == -1) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((fd = mkstemp(tmp.data)) == -1)
-		goto fail;
-	mask = umask(0);
-	umask(mask);
-	while (off < data->len) {
-		w = write(fd, data->data + off, data->len - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			goto fail_unlink;
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0666 & ~mask) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (rename(tmp.data, path) == -1)
-		goto fail_unlink;
-	buf_free(&tmp);
-	return 0;
-fail_unlink:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp.data);
-	errno = saved;
-fail:
-	saved = errno;
-	buf_free(&tmp);
-	errno = saved;
-	return -1;
 }
 
 /* Does doc link to url already? */
@@ -444,41 +365,21 @@ out:
 	return r;
 }
 
-/* Render doc (plus footer) and write it to out/gmi. */
+/* Render doc (plus footer) and write it to the capsule as gmi. */
 static int
-emit(const struct site *s, const char *outdir, const char *gmi,
+emit(const struct site *s, struct outdir *od, const char *gmi,
     struct gmi_doc *doc)
 {
-	struct buf	 text, path;
-	char		*slash;
+	struct buf	 text;
 	int		 r = -1;
 
 	buf_init(&text);
-	buf_init(&path);
-	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1 ||
-	    buf_printf(&path, "%s/%s", outdir, gmi) == -1) {
-		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", outdir,
+	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1)
+		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", od->out,
 		    gmi);
-		goto out;
-	}
-	if ((slash = strrchr(path.data, '/')) != NULL) {
-		*slash = '\0';
-		if (mkdirs(path.data) == -1) {
-			fprintf(stderr, "html2gmi: %s: cannot create "
-			    "directory: %s\n", path.data, strerror(errno));
-			goto out;
-		}
-		*slash = '/';
-	}
-	if (write_atomic(path.data, &text) == -1) {
-		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
-		    strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
+	else
+		r = outdir_write(od, gmi, &text);
 	buf_free(&text);
-	buf_free(&path);
 	return r;
 }
 
@@ -496,27 +397,31 @@ mtime_date(const char *path)
 	return strdup(d);
 }
 
-static int
+/* Convert every page; returns how many did not, each named on stderr. */
+static size_t
 convert_all(struct site *s, const char *sitedir, const struct profile *prof,
     const char *base_url)
 {
 	struct linkctx	 lc = { base_url, NULL, true, site_lookup, s };
 	struct buf	 path, err;
-	size_t		 i;
-	int		 bad = 0;
+	size_t		 i, bad = 0;
 
 	buf_init(&path);
 	buf_init(&err);
+	assets_reset(&s->assets);	/* those of this pass's pages only */
 	for (i = 0; i < s->len; i++) {
 		buf_reset(&path);
 		buf_reset(&err);
 		buf_printf(&path, "%s/%s", sitedir, s->v[i].html);
 		lc.page = s->v[i].html;
+		page_free(&s->v[i].pg);		/* from the first pass */
+		page_init(&s->v[i].pg);
 		if (convert_file(path.data, path.data, prof, &lc, &s->v[i].pg,
 		    &err) == -1) {
-			fprintf(stderr, "html2gmi: %s: %s\n", path.data,
-			    err.data ? err.data : "cannot convert");
-			bad = 1;
+			fprintf(stderr, "html2gmi: %s: %s; left out\n",
+			    path.data, err.data ? err.data : "cannot convert");
+			s->v[i].bad = true;
+			bad++;
 		} else if (!feed_date_ok(s->v[i].pg.date)) {
 			/* No date, or no real day ("2013-13-45"). */
 			free(s->v[i].pg.date);
@@ -525,7 +430,49 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 	}
 	buf_free(&path);
 	buf_free(&err);
-	return bad ? -1 : 0;
+	return bad;
+}
+
+static void
+free_page(struct spage *p)
+{
+	free(p->html);
+	free(p->gmi);
+	page_free(&p->pg);
+}
+
+/* Forget the pages that did not convert; the order stays sorted. */
+static void
+drop_bad(struct site *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->len; i++)
+		if (s->v[i].bad)
+			free_page(&s->v[i]);
+		else
+			s->v[n++] = s->v[i];
+	s->len = n;
+}
+
+/*
+ * Convert the site, leaving out the pages that do not convert.  When
+ * some did not, the others are converted again without them, so that
+ * no page links to one the capsule lacks.  Returns the number left out.
+ */
+static size_t
+convert_site(struct site *s, const char *sitedir, const struct profile *prof,
+    const char *base_url)
+{
+	size_t bad;
+
+	if ((bad = convert_all(s, sitedir, prof, base_url)) == 0)
+		return 0;
+	drop_bad(s);
+	if (s->len > 0)
+		bad += convert_all(s, sitedir, prof, base_url);
+	drop_bad(s);
+	return bad;
 }
 
 /* Which page is which: home, article index, disclaimer, articles. */
@@ -567,7 +514,7 @@ site_disclaimer(const struct site *s)
 }
 
 static int
-write_all(struct site *s, const char *outdir)
+write_all(struct site *s, struct outdir *outdir)
 {
 	struct gmi_doc	 doc;
 	const char	*text;
@@ -610,19 +557,18 @@ write_all(struct site *s, const char *outdir)
  * feed under the capsule's address base (feed.c).
  */
 static int
-write_feed(struct site *s, const char *outdir, const char *base)
+write_feed(struct site *s, struct outdir *od, const char *base)
 {
 	struct spage		**arts;
 	struct feed_entry	 *v = NULL;
 	struct spage		 *home = page_at(s, s->home);
 	struct feed		  f = { .base = base, .index = s->index,
 				    .self = "atom.xml" };
-	struct buf		  text, path;
+	struct buf		  text;
 	size_t			  i, n;
 	int			  r = -1;
 
 	buf_init(&text);
-	buf_init(&path);
 	if ((arts = articles(s, &n)) == NULL ||
 	    (v = calloc(n + 1, sizeof(*v))) == NULL)
 		goto out;
@@ -637,20 +583,16 @@ write_feed(struct site *s, const char *outdir, const char *base)
 	f.n = n;
 	f.title = index_title(s);
 	f.author = home && home->pg.title ? home->pg.title : f.title;
-	if (feed_write(&f, &text) == -1 ||
-	    buf_printf(&path, "%s/%s", outdir, f.self) == -1)
+	if (feed_write(&f, &text) == -1)
 		goto out;
-	if ((r = write_atomic(path.data, &text)) == -1)
-		fprintf(stderr, "html2gmi: %s: cannot write: %s\n", path.data,
-		    strerror(errno));
+	r = outdir_write(od, f.self, &text);
 out:
-	if (r == -1 && path.len == 0)
+	if (r == -1 && text.len == 0)
 		fprintf(stderr, "html2gmi: %s/atom.xml: out of memory\n",
-		    outdir);
+		    od->out);
 	free(arts);
 	free(v);
 	buf_free(&text);
-	buf_free(&path);
 	return r;
 }
 
@@ -688,18 +630,24 @@ check_unique(struct site *s, const char *sitedir)
 }
 
 /*
- * Convert the site in sitedir into the capsule outdir.  Returns 0, or -1
- * after saying on stderr what failed.
+ * Convert the site in sitedir into the capsule outdir, built beside it
+ * and swapped in whole (outdir.c).  Returns 0; 1 when the capsule was
+ * written without some pages, named on stderr; or -1 after saying on
+ * stderr what failed, the capsule left as it was.
  */
 int
 site_convert(const char *sitedir, const char *outdir,
     const struct profile *prof, const char *base_url)
 {
 	struct site	 s;
-	size_t		 i;
+	struct outdir	 od;
+	size_t		 i, bad;
 	int		 r = -1;
 
 	memset(&s, 0, sizeof(s));
+	memset(&od, 0, sizeof(od));
+	od.pfd = -1;
+	assets_init(&s.assets, sitedir);
 	if (scan(&s, sitedir, "", 0, NULL) == -1)
 		goto out;
 	if (s.len == 0) {
@@ -707,27 +655,28 @@ site_convert(const char *sitedir, const char *outdir,
 		goto out;
 	}
 	qsort(s.v, s.len, sizeof(*s.v), cmp_html);
-	if (check_unique(&s, sitedir) == -1)
+	if (check_unique(&s, sitedir) == -1 || assign_roles(&s, prof) == -1)
 		goto out;
-	if (assign_roles(&s, prof) == -1 ||
-	    convert_all(&s, sitedir, prof, base_url) == -1)
-		goto out;
-	if (mkdirs(outdir) == -1) {
-		fprintf(stderr, "html2gmi: %s: cannot create directory: %s\n",
-		    outdir, strerror(errno));
+	bad = convert_site(&s, sitedir, prof, base_url);
+	if (s.len == 0) {
+		fprintf(stderr, "html2gmi: %s: no page converted; %s is left "
+		    "as it was\n", sitedir, outdir);
 		goto out;
 	}
+	if (outdir_begin(&od, outdir) == -1)
+		goto out;
 	s.search = prof->search;
-	r = write_all(&s, outdir);
-	if (r == 0 && prof->feed_url != NULL)
-		r = write_feed(&s, outdir, prof->feed_url);
+	if (write_all(&s, &od) == -1 || (prof->feed_url != NULL &&
+	    write_feed(&s, &od, prof->feed_url) == -1) ||
+	    assets_copy(&s.assets, &od) == -1 || outdir_commit(&od) == -1)
+		goto out;
+	r = bad > 0 ? 1 : 0;
 out:
-	for (i = 0; i < s.len; i++) {
-		free(s.v[i].html);
-		free(s.v[i].gmi);
-		page_free(&s.v[i].pg);
-	}
+	outdir_abort(&od);
+	for (i = 0; i < s.len; i++)
+		free_page(&s.v[i]);
 	free(s.v);
 	free(s.index);
+	assets_free(&s.assets);
 	return r;
 }

@@ -256,6 +256,8 @@ def start_lumbar(tmp, content, tag):
     # defence against one abuser, not something to measure.
     if "--max-per-client" in helptext:
         cmd += ["--max-per-client", "100000", "--max-conns", "20000"]
+    if "--rate" in helptext:
+        cmd += ["--rate", "0"]
     if os.geteuid() == 0 and "--user" in helptext:
         cmd += ["--user", UNPRIV]
     p = spawn(cmd, os.path.join(tmp, "lumbar-%s.log" % tag))
@@ -566,10 +568,17 @@ def machine():
         r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         return r.stdout.decode() or "not installed"
-    ossl = subprocess.run(["openssl", "version"], stdout=subprocess.PIPE)
     return ("%d cores (%s), Linux %s, %s; molly-brown %s, gophernicus %s" % (
         os.cpu_count(), model, platform.release(),
-        ossl.stdout.decode().strip(), ver("molly-brown"), ver("gophernicus")))
+        openssl_version(), ver("molly-brown"), ver("gophernicus")))
+
+
+def openssl_version():
+    """The OpenSSL this run used: Debian 12 has 3.0, Debian 13 3.5, and
+    the TLS figures depend on it.  The library line is the libssl that
+    lumbar, tlsfloor and the command share."""
+    r = subprocess.run(["openssl", "version"], stdout=subprocess.PIPE)
+    return r.stdout.decode().strip() or "OpenSSL unknown"
 
 
 def report(rows, mems, holds, floor, content_note):
@@ -743,8 +752,8 @@ def main():
     rows, mems = [], {}
     try:
         content, content_note = prepare_content(tmp)
-        say("benchmark: %s, %g s or %d requests per row" % (
-            content_note, SECS, NREQ))
+        say("benchmark: %s, %g s or %d requests per row; %s" % (
+            content_note, SECS, NREQ, openssl_version()))
 
         p, port, gport = start_lumbar(tmp, content, "bench")
         bench_server("lumbar", "gemini", p,

@@ -5,7 +5,8 @@
  * valid UTF-8), and the parts must survive being written back into a URL
  * and parsed again.  url_decode, path_check and url_encode_path get the
  * same bytes, with output buffers sized exactly so ASan sees overflows;
- * url_squeeze_slashes, url_valid_host and url_host_equal get them too.
+ * url_squeeze_slashes, url_valid_host, url_host_equal and url_host_ascii
+ * get them too.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -176,6 +177,21 @@ check_squeeze(const char *s)
 	free(t);
 }
 
+/* An A-label form is ASCII, fits, and is its own A-label form. */
+static void
+check_host_ascii(const char *s)
+{
+	char		 a[HOSTNAME_MAX + 1], b[HOSTNAME_MAX + 1];
+	const char	*p;
+
+	if (url_host_ascii(s, a, sizeof(a)) == -1)
+		return;
+	for (p = a; *p != '\0'; p++)
+		FUZZ_ASSERT((unsigned char)*p < 0x80);
+	FUZZ_ASSERT(url_host_ascii(a, b, sizeof(b)) == 0);
+	FUZZ_ASSERT(strcmp(a, b) == 0);
+}
+
 /*
  * A name --hostname accepts is one a request can carry: its URL parses
  * with that host.  Host comparison is reflexive and symmetric.
@@ -195,6 +211,7 @@ check_host(const char *s, size_t n)
 	FUZZ_ASSERT(url_host_equal(x, y) == url_host_equal(y, x));
 	free(x);
 	free(y);
+	check_host_ascii(s);
 	if (!url_valid_host(s))
 		return;
 	buf_init(&b);

@@ -37,7 +37,7 @@ acquire(const char *ip)
 {
 	struct sockaddr_storage ss = addr(ip);
 
-	return limit_acquire((struct sockaddr *)&ss);
+	return limit_acquire((struct sockaddr *)&ss, NULL);
 }
 
 static int
@@ -52,6 +52,7 @@ setup(void **state)
 	limit_reset(1);
 	conf.max_conns = 0;
 	conf.max_per_client = 0;
+	conf.rate = 0;
 	return 0;
 }
 
@@ -86,6 +87,38 @@ total(void **state)
 	/* A dead worker's row is cleared by the parent. */
 	limit_reset(0);
 	assert_int_not_equal(acquire("203.0.113.77"), -1);
+}
+
+/*
+ * New connections of one client (an address, an IPv6 /64) are limited to
+ * a rate after a burst: the first over it learns how long to wait, the
+ * next ones within a second are closed unanswered; others are not held.
+ */
+static void
+rate_per_client(void **state)
+{
+	struct sockaddr_storage	 ss = addr("192.0.2.50");
+	int			 i, s, wait;
+
+	conf.rate = 1;
+	conf.burst = 3;
+	for (i = 0; i < 3; i++) {
+		assert_true((s = limit_acquire((struct sockaddr *)&ss,
+		    &wait)) >= 0);
+		limit_release(s);
+	}
+	assert_int_equal(limit_acquire((struct sockaddr *)&ss, &wait), -1);
+	assert_int_equal(wait, 1);
+	assert_int_equal(limit_acquire((struct sockaddr *)&ss, &wait), -2);
+	assert_true((s = acquire("198.51.100.200")) >= 0);
+	limit_release(s);
+	/* an IPv6 /64 is one client for the rate too */
+	for (i = 0; i < 3; i++) {
+		assert_true((s = acquire(i % 2 ? "2001:db8:9:9::1" :
+		    "2001:db8:9:9::2")) >= 0);
+		limit_release(s);
+	}
+	assert_int_equal(acquire("2001:db8:9:9:ffff::3"), -1);
 }
 
 /* FNV-1a over the address, mod 4096: the unkeyed hash lumbar once used. */
@@ -163,6 +196,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(per_client, setup),
 		cmocka_unit_test_setup(total, setup),
+		cmocka_unit_test_setup(rate_per_client, setup),
 		cmocka_unit_test_setup(slots_cannot_be_aimed, setup),
 		cmocka_unit_test_setup(slots_depend_on_the_key, setup),
 	};

@@ -135,6 +135,12 @@ test_unclamped(void **state)
 	lc.base_url = "https://e.example/";
 	assert_int_equal(link_resolve(&lc, "../../a.html", &out), 1);
 	assert_string_equal(out.data, "https://e.example/a.html");
+	/* ".." climbs the base URL's path, as in a browser. */
+	lc.base_url = "https://example.com/docs/guide/";
+	assert_int_equal(link_resolve(&lc, "../index.html", &out), 1);
+	assert_string_equal(out.data, "https://example.com/docs/index.html");
+	assert_int_equal(link_resolve(&lc, "../../../x.html?q#f", &out), 1);
+	assert_string_equal(out.data, "https://example.com/x.html?q#f");
 	lc.base_url = NULL;
 	assert_int_equal(link_resolve(&lc, "a.html", &out), 0);
 	buf_free(&out);

@@ -690,6 +690,33 @@ test_host_equal(void **state)
 }
 
 static void
+test_host_ascii(void **state)
+{
+	char	out[HOSTNAME_MAX + 1];
+
+	assert_int_equal(url_host_ascii("b\xc3\xbc" "cher.example", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	/* Upper case is mapped (UTS #46) before encoding. */
+	assert_int_equal(url_host_ascii("B\xc3\x9c" "CHER.example", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	assert_int_equal(url_host_ascii("xn--bcher-kva.example", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	assert_int_equal(url_host_ascii("localhost", out, sizeof(out)), 0);
+	assert_string_equal(out, "localhost");
+	assert_int_equal(url_host_ascii("::1", out, sizeof(out)), 0);
+	assert_string_equal(out, "::1");
+	/* Not a name IDNA allows, and an output that does not fit. */
+	assert_int_equal(url_host_ascii("a\xe2\x80\x8f" "b.example", out,
+	    sizeof(out)), -1);
+	assert_int_equal(url_host_ascii("b\xc3\xbc" "cher.example", out, 8),
+	    -1);
+	assert_int_equal(url_host_ascii("localhost", out, 9), -1);
+}
+
+static void
 test_valid_host(void **state)
 {
 	static const char *const ok[] = {
@@ -852,6 +879,7 @@ main(void)
 		cmocka_unit_test(test_squeeze_slashes),
 		cmocka_unit_test(test_host_equal),
 		cmocka_unit_test(test_valid_host),
+		cmocka_unit_test(test_host_ascii),
 		cmocka_unit_test(test_parse_squeezes_slashes),
 		cmocka_unit_test(test_encode_path),
 	};

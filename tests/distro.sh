@@ -1,0 +1,97 @@
+#!/bin/sh
+# distro.sh RELEASE [clients]: what a newcomer does, on a fresh minimal
+# Debian RELEASE (bookworm or trixie), as root: the README's apt-get line,
+# its git clone (of this repository's HEAD, from a bundle) and `make test`,
+# in a chroot made by debootstrap --variant=minbase.  With "clients", also
+# `sh contrib/deps.sh clients` before the tests (the real clients they drive).
+#
+# The debootstrapped base is cached in $LUMBAR_DISTRO_CACHE/RELEASE/base
+# (default /var/cache/lumbar-distro); every run starts from a fresh copy of
+# it, so only downloaded packages (RELEASE/archives) carry over.  Needs
+# root, debootstrap and the network ($DEBIAN_MIRROR, default
+# deb.debian.org).  Only committed work is tested: HEAD, not the tree.
+set -eu
+
+release=${1:-}
+extra=${2:-}
+case $release in
+bookworm|trixie) ;;
+*) echo "usage: sh tests/distro.sh bookworm|trixie [clients]" >&2; exit 2 ;;
+esac
+case $extra in
+''|clients) ;;
+*) echo "usage: sh tests/distro.sh bookworm|trixie [clients]" >&2; exit 2 ;;
+esac
+if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
+	echo "distro.sh: needs root and debootstrap (apt-get install debootstrap)" >&2
+	exit 1
+fi
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${LUMBAR_DISTRO_CACHE:-/var/cache/lumbar-distro}/$release
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+base=$cache/base
+root=$cache/root
+
+# Mounts live in a private mount namespace, so that nothing done under
+# root/ reaches the host's /dev or /sys, and nothing outlives the run even
+# if this script is killed; the trap unmounts them on a normal exit.
+if [ -z "${LUMBAR_DISTRO_NS:-}" ]; then
+	mkdir -p "$cache/archives"
+	if [ ! -e "$base/.complete" ]; then
+		rm -rf "$base"
+		echo "distro.sh: debootstrap $release into $base"
+		debootstrap --variant=minbase "$release" "$base" "$mirror" \
+		    >"$cache/debootstrap.log" 2>&1 ||
+		    { tail -n 20 "$cache/debootstrap.log"; exit 1; }
+		: >"$base/.complete"
+	fi
+	rm -rf "$root"
+	cp -a "$base" "$root"
+	rm -f "$root/.complete"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# No service starts inside a chroot (haproxy's package would try).
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 755 "$root/usr/sbin/policy-rc.d"
+	git -C "$top" bundle create "$root/root/lumbar.bundle" HEAD 2>/dev/null
+
+	# The newcomer's commands, taken from the README as written.
+	readme=$top/README.md
+	apt_line=$(grep -m 1 '^apt-get update && apt-get install' "$readme")
+	clone_line=$(grep -m 1 '^git clone <repository-url> ' "$readme")
+	if [ -z "$apt_line" ] || [ -z "$clone_line" ]; then
+		echo "distro.sh: README.md lacks its apt-get or git clone line" >&2
+		exit 1
+	fi
+	{
+		echo 'set -eux'
+		echo 'cd /root'
+		echo "$apt_line"
+		echo "$clone_line" | sed 's|<repository-url>|/root/lumbar.bundle|'
+		[ "$extra" = clients ] && echo 'sh contrib/deps.sh clients'
+		echo 'make test'
+	} >"$root/root/newcomer.sh"
+	echo "distro.sh: Debian $release, as a newcomer:"
+	sed 's/^/    /' "$root/root/newcomer.sh"
+	LUMBAR_DISTRO_NS=1 exec unshare --mount --propagation private \
+	    sh "$0" "$@"
+fi
+
+cleanup() {
+	for m in proc sys dev var/cache/apt/archives; do
+		umount -R "$root/$m" 2>/dev/null || umount -R -l "$root/$m" 2>/dev/null || :
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount --bind "$cache/archives" "$root/var/cache/apt/archives"
+start=$(date +%s)
+status=0
+chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    DEBIAN_FRONTEND=noninteractive sh /root/newcomer.sh || status=$?
+echo "distro.sh: Debian $release: exit $status after $(( $(date +%s) - start )) s"
+exit $status
