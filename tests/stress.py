@@ -122,7 +122,8 @@ def run(seconds, clients, seed, tmp):
     make_capsule(root)
     srv = Server(tmp, root=root, args=["--workers", "1", "--gopher-host",
                                        HOST, "--timeout", "10", "-q",
-                                       "--max-per-client", "0"])
+                                       "--max-per-client", "0",
+                                       "--rate", "0"])
     failures, counts = [], {}
     lock = threading.Lock()
     try:

@@ -160,7 +160,7 @@ def test_ticket_keys_rotate_and_the_previous_still_decrypts(
     resumes, on either instance; an older one does not."""
     certs = tmp_path / "shared-certs"
     args = ["--ticket-key", ticket_key, "--ticket-rotate", "2",
-            "--workers", "1", "-v"]
+            "--workers", "1", "-v", "--rate", "0"]
     a = server_factory(certs=certs, args=args)
     b = server_factory(certs=certs, args=args)
     ctx = client_ctx()
