@@ -95,6 +95,12 @@ $(BUILD)/search_bench: tests/bench/search_bench.c $(BUILD)/liblumbar.a
 bench-search: $(BUILD)/search_bench
 	$(BUILD)/search_bench
 
+# The worst query for a worker: a word only in the titles of 1 MB pages.
+.PHONY: bench-search-worst
+bench: bench-search-worst
+bench-search-worst: all
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/bench/search_worst.py
+
 # make run and make test print little but warnings, errors and results
 # (apt's output goes to build/deps.log); V=1 shows every command.
 V		?=

@@ -240,14 +240,13 @@ has_hidden_segment(const char *path)
 	return path[0] == '.';
 }
 
+/* A file's bucket: the cache knows files, not the names reaching them. */
 static unsigned
-hash(const char *s)
+hash(dev_t dev, ino_t ino)
 {
-	unsigned h = 2166136261u;
+	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15u) ^ (uint64_t)ino;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CACHE_BUCKETS;
+	return (unsigned)((h ^ (h >> 29)) % CACHE_BUCKETS);
 }
 
 static void
@@ -259,7 +258,6 @@ cfile_free(struct cfile *f)
 		blob_release(f->derived[i]);
 		free(f->derivedkey[i]);
 	}
-	free(f->key);
 	free(f->data);
 	free(f);
 }
@@ -268,7 +266,7 @@ cfile_free(struct cfile *f)
 static size_t
 cfile_bytes(const struct cfile *f)
 {
-	size_t	 n = f->size;
+	size_t	 n = f->data != NULL ? f->size : 0;
 	int	 i;
 
 	for (i = 0; i < CFILE_DERIVED; i++)
@@ -344,10 +342,9 @@ capsule_flush(void)
 			cache_unlink(&cache[i]);
 }
 
-/* The MIME type of a file from its name, else its first bytes. */
-static void
-detect_mime(const char *name, const char *data, size_t n, char *out,
-    size_t outsz)
+/* The MIME type a file's name gives, into out; false when it gives none. */
+static bool
+mime_by_name(const char *name, char *out, size_t outsz)
 {
 	static const struct { const char *ext, *mime; } byname[] = {
 		{ ".gmi", "text/gemini; charset=utf-8" },
@@ -357,16 +354,24 @@ detect_mime(const char *name, const char *data, size_t n, char *out,
 		{ ".css", "text/css" },
 		{ ".svg", "image/svg+xml" },
 	};
-	const char	*m;
 	size_t		 i, nl = strlen(name), el;
 
 	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++) {
 		el = strlen(byname[i].ext);
 		if (nl >= el && strcmp(name + nl - el, byname[i].ext) == 0) {
 			snprintf(out, outsz, "%s", byname[i].mime);
-			return;
+			return true;
 		}
 	}
+	return false;
+}
+
+/* The MIME type of a file's first n bytes. */
+static void
+mime_by_magic(const char *data, size_t n, char *out, size_t outsz)
+{
+	const char *m;
+
 	m = magic_buffer(magic, data, n);
 	if (m == NULL || strncmp(m, "application/x-empty", 19) == 0 ||
 	    strncmp(m, "inode/x-empty", 13) == 0)
@@ -378,40 +383,51 @@ detect_mime(const char *name, const char *data, size_t n, char *out,
 		out[m - out] = '\0';
 }
 
-/* Read the whole file into a new cache entry (inserted when it fits). */
+/*
+ * A new cache entry for the open file fd: its contents when it is small
+ * enough to keep, else only what is known of it (size, type) and, later,
+ * the forms made from it, while its bytes are streamed from fd.  Inserted
+ * when the cache has room, else served once and freed.
+ */
 static struct cfile *
-cache_fill(const char *key, int fd, const struct stat *st)
+cache_fill(int fd, const struct stat *st)
 {
 	struct cfile	*f;
 	struct buf	 b;
-	size_t		 got;
+	char		 peek[MAGIC_PEEK];
+	ssize_t		 r;
 	unsigned	 h;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
-	buf_init(&b);
-	if ((f->key = strdup(key)) == NULL ||
-	    capsule_read(fd, st->st_size, &b) == -1) {
-		buf_free(&b);
-		cfile_free(f);
-		return NULL;
-	}
-	f->size = got = b.len;
-	f->data = buf_steal(&b);	/* allocated: never NULL here */
+	f->size = (size_t)st->st_size;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
-	detect_mime(key, f->data, got < MAGIC_PEEK ? got : MAGIC_PEEK,
-	    f->mime, sizeof(f->mime));
 	f->refs = 1;
-	if (cache_bytes + got > CACHE_TOTAL_MAX) {
+	if (st->st_size > CACHE_FILE_MAX) {
+		if ((r = pread(fd, peek, sizeof(peek), 0)) == -1)
+			r = 0;
+		mime_by_magic(peek, (size_t)r, f->mime, sizeof(f->mime));
+	} else {
+		buf_init(&b);
+		if (capsule_read(fd, st->st_size, &b) == -1) {
+			buf_free(&b);
+			cfile_free(f);
+			return NULL;
+		}
+		f->data = buf_steal(&b);	/* allocated: never NULL */
+		mime_by_magic(f->data, f->size < MAGIC_PEEK ? f->size :
+		    MAGIC_PEEK, f->mime, sizeof(f->mime));
+	}
+	if (cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
 		f->stale = true;	/* served once, then freed */
 		return f;
 	}
-	h = hash(key);
+	h = hash(f->dev, f->ino);
 	f->next = cache[h];
 	cache[h] = f;
-	cache_bytes += got;
+	cache_bytes += cfile_bytes(f);
 	return f;
 }
 
@@ -424,47 +440,50 @@ cfile_fresh(const struct cfile *f, const struct stat *st)
 	    f->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Serve the open regular file fd, named key, from the cache if fresh. */
+/*
+ * Serve the open regular file fd, reached by the name name, from the
+ * cache if fresh.  The cache is keyed by device and inode, so that every
+ * name of a file (links, a directory linked to itself) is one entry; the
+ * type comes from the name when it says one, else from the contents.  A
+ * large file's entry holds no bytes: lk->fd stays open to stream them.
+ */
 static int
-lookup_file(const char *key, int fd, const struct stat *st,
+lookup_file(const char *name, int fd, const struct stat *st,
     struct lookup *lk)
 {
-	struct cfile	**pp;
-	char		 peek[MAGIC_PEEK];
-	ssize_t		 r;
+	struct cfile	**pp, *f = NULL;
 
 	if (secrets_is(st)) {	/* a key or the log, however reached */
 		close(fd);
 		lk->kind = CAP_NOT_FOUND;
 		return -1;
 	}
-	for (pp = &cache[hash(key)]; *pp != NULL; pp = &(*pp)->next) {
-		if (strcmp((*pp)->key, key) != 0)
+	for (pp = &cache[hash(st->st_dev, st->st_ino)]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if ((*pp)->dev != st->st_dev || (*pp)->ino != st->st_ino)
 			continue;
 		if (cfile_fresh(*pp, st)) {
-			(*pp)->refs++;
-			lk->file = *pp;
-			lk->kind = CAP_FILE;
-			close(fd);
-			return 0;
-		}
-		cache_unlink(pp);
+			f = *pp;
+			f->refs++;
+		} else
+			cache_unlink(pp);
 		break;
 	}
-	if (st->st_size > CACHE_FILE_MAX) {
-		/* Too large to keep: streamed from its descriptor. */
-		if ((r = pread(fd, peek, sizeof(peek), 0)) == -1)
-			r = 0;
-		detect_mime(key, peek, (size_t)r, lk->mime, sizeof(lk->mime));
+	if (f == NULL && (f = cache_fill(fd, st)) == NULL) {
+		close(fd);
+		lk->kind = CAP_ERROR;
+		return -1;
+	}
+	lk->file = f;
+	lk->kind = CAP_FILE;
+	if (!mime_by_name(name, lk->mime, sizeof(lk->mime)))
+		snprintf(lk->mime, sizeof(lk->mime), "%s", f->mime);
+	if (f->data == NULL) {
 		lk->fd = fd;
 		lk->size = st->st_size;
-		lk->kind = CAP_FILE;
-		return 0;
-	}
-	lk->file = cache_fill(key, fd, st);
-	close(fd);
-	lk->kind = lk->file ? CAP_FILE : CAP_ERROR;
-	return lk->file ? 0 : -1;
+	} else
+		close(fd);
+	return 0;
 }
 
 static enum cap_kind
@@ -564,7 +583,7 @@ capsule_mime(const char *path, char *out, size_t outsz)
 		return lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT ?
 		    0 : -1;
 	}
-	snprintf(out, outsz, "%s", lk.file ? lk.file->mime : lk.mime);
+	snprintf(out, outsz, "%s", lk.mime);
 	lookup_release(&lk);
 	return 0;
 }
@@ -606,7 +625,7 @@ add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
 	lk.fd = -1;
 	if (!e->dir && is_gemtext_name(e->name) &&
 	    capsule_lookup(path.data, &lk) == 0) {
-		if (lk.file != NULL)
+		if (lk.file != NULL && lk.file->data != NULL)
 			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
 		else if (lk.fd != -1) {
 			/* Too large to cache: its head holds the title. */
@@ -667,7 +686,8 @@ capsule_listing(const char *dir, struct gmi_doc *doc)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
-		if (de->d_name[0] == '.')
+		/* Not what no request can name: its link would get 59. */
+		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
 		if ((r = listed_kind(dir, de->d_name)) == -1)
 			continue;
@@ -757,7 +777,7 @@ walk_dir(struct walk *w, int depth)
 		return 0;
 	}
 	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
 		w->path.len = base;
 		if (buf_puts(&w->path, de->d_name) == -1) {
@@ -779,8 +799,8 @@ walk_dir(struct walk *w, int depth)
  * when at most max bytes.  Symbolic links are not followed, neither to
  * directories nor to pages, so that no link can make the walk loop or
  * index a page twice: what a link leads to inside the capsule is walked
- * under its own name.  Unreadable entries are skipped; -1 only when fn or memory
- * fails.
+ * under its own name.  Unreadable entries, and names no request can
+ * spell, are skipped; -1 only when fn or memory fails.
  */
 int
 capsule_walk(capsule_walk_fn fn, void *arg, size_t max)

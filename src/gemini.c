@@ -143,7 +143,7 @@ serve_search(struct response *r, const struct url *u)
 static void
 serve_file(struct response *r, struct lookup *lk)
 {
-	const char	*mime = lk->file ? lk->file->mime : lk->mime;
+	const char	*mime = lk->mime;
 	char		 meta[MIME_MAX + 64];
 
 	if (strncmp(mime, "text/gemini", 11) == 0 && conf.lang != NULL &&

@@ -122,7 +122,7 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 	}
 	gmi_init(&doc);
 	buf_init(&big);
-	if (lk->file != NULL)
+	if (lk->file != NULL && lk->file->data != NULL)
 		rc = gmi_parse(&doc, lk->file->data, lk->file->size);
 	else if ((rc = lk->size > GEMTEXT_MAX ? -1 :
 	    capsule_read(lk->fd, lk->size, &big)) == 0)
@@ -189,7 +189,7 @@ serve_text_form(struct response *r, const char *sel)
 		    -1)
 			break;
 		if (capsule_lookup(p.data, &lk) == 0 && lk.kind == CAP_FILE &&
-		    is_gemtext_mime(lk.file ? lk.file->mime : lk.mime))
+		    is_gemtext_mime(lk.mime))
 			done = serve_page(r, p.data, &lk, FORM_TEXT) == 0;
 		lookup_release(&lk);
 	}
@@ -462,7 +462,7 @@ serve_path(struct response *r, const char *sel)
 	}
 	switch (lk.kind) {
 	case CAP_FILE:
-		if (!is_gemtext_mime(lk.file ? lk.file->mime : lk.mime) ||
+		if (!is_gemtext_mime(lk.mime) ||
 		    serve_page(r, sel, &lk, FORM_MENU) == -1)
 			serve_raw(r, &lk);
 		break;

@@ -80,6 +80,7 @@ int	 url_decode(const char *, size_t, char *, size_t, size_t *);
 int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
+bool	 path_segment_ok(const char *);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
 int	 url_host_ascii(const char *, char *, size_t);
@@ -175,6 +176,7 @@ struct config {
 						   from one client; 0: any */
 	int		 burst;			/* of them at once */
 	const char	*ticket_key;		/* session ticket key file */
+	int		 ticket_rotate;		/* seconds a ticket key serves */
 	bool		 proxy_protocol;	/* PROXY headers expected */
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;
@@ -194,10 +196,9 @@ int	 config_read(const char *, config_set_fn, void *, struct buf *);
 /* capsule.c: paths inside the root, the file cache and MIME types. */
 #define CFILE_DERIVED	2
 struct cfile {					/* one cached file */
-	char		*key;			/* path inside the capsule */
-	char		*data;
+	char		*data;			/* NULL: too large, streamed */
 	size_t		 size;
-	char		 mime[MIME_MAX];
+	char		 mime[MIME_MAX];	/* from its contents */
 	dev_t		 dev;
 	ino_t		 ino;
 	struct timespec	 mtime;
@@ -221,9 +222,9 @@ enum cap_kind {
 struct lookup {
 	enum cap_kind	 kind;
 	struct cfile	*file;		/* referenced: capsule_release() it */
-	int		 fd;		/* large file, or -1 */
+	int		 fd;		/* large file (file->data NULL), or -1 */
 	off_t		 size;
-	char		 mime[MIME_MAX];
+	char		 mime[MIME_MAX];	/* of a CAP_FILE */
 };
 int	 capsule_init(const char *, const char **);
 int	 capsule_reload(const char **);
@@ -254,6 +255,7 @@ struct search_hit {
 	const char	*title;
 	const char	*text;		/* the indexed lines, for snippets */
 	size_t		 textlen;
+	size_t		 at;		/* first query word in text, or textlen */
 	unsigned	 in_title;	/* query words in the title */
 	unsigned long	 score;
 	uint32_t	 order;		/* the page's place by path: ties */

@@ -29,6 +29,7 @@ static const struct config defaults = {
 	.listing = true,
 	.timeout = 10,
 	.grace = 300,
+	.ticket_rotate = 3600,
 	.wrap = WRAP_DEFAULT,
 	.logtarget = "stderr",
 	.verbose = LOG_LVL_INFO,
@@ -50,6 +51,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_CLIENT,
 	OPT_TICKET_KEY,
+	OPT_TICKET_ROTATE,
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
@@ -93,6 +95,7 @@ static const struct option longopts[] = {
 	{ "redirect-temporary",	required_argument, NULL, OPT_REDIRECT_TEMPORARY },
 	{ "gone",		required_argument, NULL, OPT_GONE },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
+	{ "ticket-rotate",	required_argument, NULL, OPT_TICKET_ROTATE },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
@@ -154,6 +157,8 @@ usage(FILE *f)
 "      --gone PATH         answer 52 (Gopher: an error) for PATH; repeatable\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
+"      --ticket-rotate SECS  a new ticket key every SECS (default 3600); the\n"
+"                          previous one still decrypts\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
 "      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
 "                          repeatable\n"
@@ -362,6 +367,9 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 	case OPT_TICKET_KEY:
 		c->ticket_key = arg;
 		return 0;
+	case OPT_TICKET_ROTATE:
+		return number(opt, arg, 1, 7 * 24 * 3600, &c->ticket_rotate,
+		    why);
 	case OPT_PROXY_PROTOCOL:
 		c->proxy_protocol = on;
 		return 0;
@@ -655,6 +663,7 @@ reread_config(void)
 	conf.max_per_client = next.max_per_client;
 	conf.rate = next.rate;
 	conf.burst = next.burst;
+	conf.ticket_rotate = next.ticket_rotate;
 	conf.log_format = next.log_format;
 	conf.log_client = next.log_client;
 	conf.verbose = next.verbose;

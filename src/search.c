@@ -9,8 +9,10 @@
  * word numbers, and per word a run of postings (page, how often in the
  * title, in headings, in the text), pages in ascending order so that a
  * query intersects runs by binary search.  No allocation per word: the
- * memory is proportional to the text.  Positions are not kept; the
- * snippet finds the first match again in the page's stored text.
+ * memory is proportional to the text.  Each posting keeps where its word
+ * first appears in the page's stored text, so that a snippet goes there
+ * at once: no query scans a page, however large (a word found only in
+ * titles of 1 MB pages made every query scan them whole).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,11 @@
 #define HEAD_WEIGHT	4
 #define SNIPPET_BEFORE	40	/* characters of context before the match */
 #define SNIPPET_CHARS	140	/* characters of one snippet */
+/* Bytes a snippet looks at on either side of its match: enough for its
+ * characters (4 bytes at most each), so that a page of one long line
+ * costs no more than any other. */
+#define SNIPPET_LOOK	(SNIPPET_CHARS * 4 + 1)
+#define NO_POS		UINT32_MAX	/* a word only in the title */
 /* Arena offsets are 32-bit: text past this is not indexed, and said so. */
 #define SEARCH_TEXT_MAX	(1024UL * 1024 * 1024)
 #define COUNT_MAX	UINT16_MAX
@@ -37,6 +44,7 @@ struct posting {
 	uint32_t	 doc;
 	uint16_t	 title, head;	/* saturating counts */
 	uint32_t	 body;
+	uint32_t	 at;		/* first in the page's text, or NO_POS */
 };
 
 struct page {
@@ -48,6 +56,7 @@ struct page {
 struct tok {
 	uint32_t	 term;
 	uint32_t	 field;
+	uint32_t	 at;		/* in the page's stored text, or NO_POS */
 };
 
 struct search_index {
@@ -358,20 +367,24 @@ intern(struct search_index *idx, const char *w, size_t len)
 	return (long)idx->nterms - 1;
 }
 
-/* Every word of line s into the page's tokens. */
+/* Every word of line s, at offset at of the page's text (NO_POS: not
+ * stored, the title), into the page's tokens. */
 static int
-add_words(struct search_index *idx, const char *s, enum field field)
+add_words(struct search_index *idx, const char *s, enum field field,
+    size_t at)
 {
 	char	 w[SEARCH_WORD_MAX + 1];
-	size_t	 pos = 0, n = strlen(s), len;
+	size_t	 pos = 0, n = strlen(s), len, start = 0;
 	long	 t;
 
-	while ((len = search_word(s, n, &pos, w, NULL)) > 0) {
+	while ((len = search_word(s, n, &pos, w, &start)) > 0) {
 		if ((t = intern(idx, w, len)) == -1 ||
 		    grow(&idx->toks, &idx->captoks, idx->ntoks + 1,
 		    sizeof(*idx->toks)) == -1)
 			return -1;
 		idx->toks[idx->ntoks].term = (uint32_t)t;
+		idx->toks[idx->ntoks].at = at == NO_POS ? NO_POS :
+		    (uint32_t)(at + start);
 		idx->toks[idx->ntoks++].field = field;
 	}
 	return 0;
@@ -427,9 +440,12 @@ add_postings(struct search_index *idx, uint32_t doc)
 			p = &idx->post[idx->npost];
 			memset(p, 0, sizeof(*p));
 			p->doc = doc;
+			p->at = NO_POS;
 			idx->postterm[idx->npost++] = idx->toks[i].term;
 			idx->terms[idx->toks[i].term].count++;
 		}
+		if (idx->toks[i].at < p->at)	/* the sort is not stable */
+			p->at = idx->toks[i].at;
 		if (idx->toks[i].field == F_TITLE)
 			p->title = sat_add(p->title);
 		else if (idx->toks[i].field == F_HEAD)
@@ -499,15 +515,17 @@ search_add(struct search_index *idx, const char *path, const char *data,
 		const struct gmi_line *l = &doc.lines[i];
 		enum field f = l->type == GMI_TEXT || l->type == GMI_ITEM ||
 		    l->type == GMI_QUOTE ? F_BODY : F_HEAD;
+		size_t at = idx->strs.len - (size_t)xo;
 
 		if (!indexed(l->type))
 			continue;
-		if (l->text == title)
+		if (l->text == title) {
 			f = F_TITLE;
-		else if (buf_puts(&idx->strs, l->text) == -1 ||
+			at = NO_POS;
+		} else if (buf_puts(&idx->strs, l->text) == -1 ||
 		    buf_putc(&idx->strs, '\n') == -1)
 			goto out;
-		if (add_words(idx, l->text, f) == -1)
+		if (add_words(idx, l->text, f, at) == -1)
 			goto out;
 	}
 	pg = &idx->pages[idx->npages];
@@ -743,6 +761,8 @@ fill_hit(const struct search_index *idx, struct search_hit *h, uint32_t doc)
 	h->text = idx->strs.data + pg->text;
 	h->textlen = pg->textlen;
 	h->order = pg->order;
+	if (h->at > h->textlen)		/* no query word in the text */
+		h->at = h->textlen;
 }
 
 /*
@@ -794,6 +814,7 @@ search_run(const struct search_index *idx, const char *q, size_t n,
 		cur[i] = t[i]->first;
 	for (k = t[0]->first; k < t[0]->first + t[0]->count; k++) {
 		memset(h, 0, sizeof(*h));
+		h->at = NO_POS;
 		for (i = 0; i < res->nwords; i++) {
 			if (i > 0) {
 				cur[i] = seek(idx->post, cur[i], t[i]->first +
@@ -804,6 +825,8 @@ search_run(const struct search_index *idx, const char *q, size_t n,
 					break;
 			}
 			p = &idx->post[i > 0 ? cur[i] : k];
+			if (p->at < h->at)
+				h->at = p->at;
 			h->in_title += p->title > 0;
 			h->score += (unsigned long)p->title * TITLE_WEIGHT +
 			    (unsigned long)p->head * HEAD_WEIGHT + p->body;
@@ -828,46 +851,33 @@ search_result_free(struct search_result *res)
 	res->n = res->nhits = 0;
 }
 
-static bool
-is_query_word(const struct search_result *res, const char *w)
-{
-	size_t i;
-
-	for (i = 0; i < res->nwords; i++)
-		if (strcmp(res->words[i], w) == 0)
-			return true;
-	return false;
-}
-
 /*
  * One line of the page's text around the first query word (the first
  * line when only the title matched): at most SNIPPET_CHARS characters,
  * cut on character and, where it can, word boundaries, "…" where cut.
- * Nothing is appended for a page without text.
+ * Nothing is appended for a page without text.  The match's place comes
+ * from the index (h->at): the work is bounded by SNIPPET_LOOK bytes on
+ * either side of it, whatever the page's size.
  */
 int
 search_snippet(struct buf *b, const struct search_result *res,
     const struct search_hit *h)
 {
 	const char	*s = h->text;
-	char		 w[SEARCH_WORD_MAX + 1];
-	size_t		 n = h->textlen, pos = 0, m = 0, at, ls, le, start, end,
-			 i, chars, from = b->len;
+	size_t		 n = h->textlen, m, ls, le, start, end, i, chars,
+			 from = b->len;
 	uint32_t	 cp;
 	int		 k;
-	bool		 found = false;
 
-	while (!found && search_word(s, n, &pos, w, &at) > 0)
-		if (is_query_word(res, w)) {
-			m = at;
-			found = true;
-		}
-	if (!found)	/* only the title matched: the first words */
-		while (m < n && (s[m] == '\n' || s[m] == ' '))
+	m = h->at < n ? h->at : 0;
+	if (h->at >= n)	/* only the title matched: the first words */
+		while (m < n && m < SNIPPET_LOOK && (s[m] == '\n' ||
+		    s[m] == ' '))
 			m++;
-	for (ls = m; ls > 0 && s[ls - 1] != '\n'; ls--)
+	for (ls = m; ls > 0 && m - ls < SNIPPET_LOOK && s[ls - 1] != '\n';
+	    ls--)
 		;
-	for (le = m; le < n && s[le] != '\n'; le++)
+	for (le = m; le < n && le - m < SNIPPET_LOOK && s[le] != '\n'; le++)
 		;
 	start = m;
 	for (chars = 0; start > ls && chars < SNIPPET_BEFORE; chars++)

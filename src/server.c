@@ -117,15 +117,17 @@ response_init(struct response *r)
 	r->left = 0;
 }
 
-/* The body is the file a lookup found: the response takes it over. */
+/* The body is the file a lookup found: the response takes it over, its
+ * cached bytes, or the descriptor to stream a large one from. */
 void
 response_take(struct response *r, struct lookup *lk)
 {
-	r->file = lk->file;
-	if (r->file != NULL) {
+	if (lk->file != NULL && lk->file->data != NULL) {
+		r->file = lk->file;
 		r->body = r->file->data;
 		r->bodylen = r->file->size;
-	}
+	} else
+		capsule_release(lk->file);
 	r->fd = lk->fd;
 	r->left = lk->size;
 	lk->file = NULL;

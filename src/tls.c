@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -24,11 +27,21 @@
 
 #define CERT_DAYS	(365 * 30)	/* long-lived: clients pin it (TOFU) */
 
-#define TICKET_KEYS_LEN	80	/* name 16, HMAC 32, AES 32 (OpenSSL 3) */
+#define TICKET_KEYS_LEN	80	/* the --ticket-key file: the ticket secret */
+#define TICKET_NAME_LEN	16	/* as OpenSSL's ticket callback names it */
 
 static SSL_CTX	*ctxs[HOSTNAMES_MAX];
-static unsigned char ticket_keys[TICKET_KEYS_LEN];
+static unsigned char ticket_keys[TICKET_KEYS_LEN];	/* the secret */
 static bool	 have_ticket_keys;
+
+/* The key of one period: it names, authenticates and encrypts tickets. */
+struct ticket_key {
+	int64_t		 period;	/* -1: not derived yet */
+	unsigned char	 name[TICKET_NAME_LEN];
+	unsigned char	 hmac[32];
+	unsigned char	 aes[32];
+};
+static struct ticket_key tkeys[2] = { { .period = -1 }, { .period = -1 } };
 static char	 errbuf[1400];
 
 static const char *
@@ -196,6 +209,111 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * Session tickets are encrypted with a key of the current period of
+ * conf.ticket_rotate seconds, derived from the ticket secret and the
+ * period's number (HMAC-SHA256), so that every worker and every instance
+ * sharing --ticket-key uses the same key at the same time without talking
+ * to each other, and keys change on schedule.  A ticket of the previous
+ * period still decrypts (and is replaced by one of the current period, as
+ * every resumption gets a new ticket); an older one does not, so a ticket
+ * lives two periods at most.
+ */
+static int
+ticket_derive(int64_t period, struct ticket_key *k)
+{
+	unsigned char	 msg[32], out[3][32];
+	unsigned int	 n;
+	int		 i, len;
+
+	for (i = 0; i < 3; i++) {
+		len = snprintf((char *)msg, sizeof(msg), "lumbar ticket %d %lld",
+		    i, (long long)period);
+		if (HMAC(EVP_sha256(), ticket_keys, sizeof(ticket_keys), msg,
+		    (size_t)len, out[i], &n) == NULL || n != 32)
+			return -1;
+	}
+	memcpy(k->name, out[0], sizeof(k->name));
+	memcpy(k->hmac, out[1], sizeof(k->hmac));
+	memcpy(k->aes, out[2], sizeof(k->aes));
+	k->period = period;
+	OPENSSL_cleanse(out, sizeof(out));
+	return 0;
+}
+
+/* The number of the current period. */
+static int64_t
+ticket_period(void)
+{
+	return (int64_t)time(NULL) / (conf.ticket_rotate > 0 ?
+	    conf.ticket_rotate : 3600);
+}
+
+/* The key of period p (the current one, or the one before), or NULL. */
+static const struct ticket_key *
+ticket_key(int64_t p)
+{
+	struct ticket_key *k = &tkeys[p & 1];
+
+	if (k->period != p) {
+		if (ticket_derive(p, k) == -1) {
+			k->period = -1;
+			return NULL;
+		}
+		if (p == ticket_period())
+			log_msg(LOG_LVL_DEBUG, "session tickets: the key of "
+			    "period %lld in use", (long long)p);
+	}
+	return k;
+}
+
+static int
+ticket_mac(EVP_MAC_CTX *hctx, const struct ticket_key *k)
+{
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    (void *)k->hmac, sizeof(k->hmac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+/* OpenSSL's ticket callback: 1 made, 2 opened (renew), 0 unknown key. */
+static int
+ticket_cb(SSL *ssl, unsigned char name[TICKET_NAME_LEN], unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	const struct ticket_key	*k;
+	int64_t			 now = ticket_period();
+	int			 i;
+
+	if (enc) {
+		if ((k = ticket_key(now)) == NULL ||
+		    RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc()))
+		    != 1)
+			return -1;
+		memcpy(name, k->name, TICKET_NAME_LEN);
+		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
+		    iv) != 1 || ticket_mac(hctx, k) != 1)
+			return -1;
+		return 1;
+	}
+	for (i = 0; i < 2; i++) {
+		if ((k = ticket_key(now - i)) == NULL ||
+		    memcmp(name, k->name, TICKET_NAME_LEN) != 0)
+			continue;
+		if (ticket_mac(hctx, k) != 1 || EVP_DecryptInit_ex(cctx,
+		    EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+			return -1;
+		/* 2: renew, as OpenSSL's own keys do: every resumption gets a
+		 * fresh ticket (TLS 1.3 sends none after 1), of this period. */
+		return 2;
+	}
+	return 0;	/* too old, or another secret's: a full handshake */
+}
+
 static SSL_CTX *
 ctx_new(const char *crt, const char *key, const char **err)
 {
@@ -225,13 +343,12 @@ ctx_new(const char *crt, const char *key, const char **err)
 	 * connection at a time, and each ticket costs a key derivation. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	/*
-	 * One ticket key for every context, worker and generation (and, from
-	 * --ticket-key, every instance and restart): a session made with one
-	 * of them resumes with any other.
+	 * One ticket secret for every context, worker and generation (and,
+	 * from --ticket-key, every instance and restart): a session made
+	 * with one of them resumes with any other, under keys that rotate.
 	 */
-	if (SSL_CTX_set_tlsext_ticket_keys(ctx, ticket_keys,
-	    sizeof(ticket_keys)) != 1) {
-		*err = ssl_error("cannot set the session ticket key", NULL);
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
+		*err = ssl_error("cannot set the session ticket callback", NULL);
 		goto fail;
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
@@ -295,6 +412,8 @@ load_ticket_keys(const char **err)
 		*err = errbuf;
 		return -1;
 	}
+	/* Keys derived from the secret read before are not its any more. */
+	tkeys[0].period = tkeys[1].period = -1;
 	n = fread(ticket_keys, 1, sizeof(ticket_keys), f);
 	if (n != sizeof(ticket_keys) || fread(&extra, 1, 1, f) != 0) {
 		fclose(f);

@@ -172,6 +172,23 @@ path_check(const char *path, const char **err)
 	}
 }
 
+/*
+ * Can a request name this file name (one path segment, decoded)?  Not
+ * when it holds a control character or invalid UTF-8: url_parse() and
+ * the Gopher handler refuse those (59), so no listing or search result
+ * may link to it.
+ */
+bool
+path_segment_ok(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			return false;
+	return utf8_valid(name, strlen(name));
+}
+
 static bool
 valid_pct(const char *s, size_t n)
 {

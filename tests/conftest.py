@@ -30,6 +30,22 @@ def recv_all(s):
         data += chunk
 
 
+def workers_of(pid):
+    """The worker processes of the lumbar parent pid."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
 def slow_connect(host, port, timeout=30):
     """A client whose small receive buffer makes the server wait on it:
     an answer larger than the kernel's buffers stays in flight."""

@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from conftest import Server, recv_all, slow_connect  # noqa: E402
+from conftest import Server, recv_all, slow_connect, workers_of  # noqa: E402
 
 HOST = ".".join(["h" * 60] * 4)     # long: menus many times their page
 TIMEOUT = 30                        # seconds a client waits on a read
@@ -114,20 +114,6 @@ def one(srv, rnd, proto, req):
         s.close()
 
 
-def workers_of(pid):
-    kids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(p))
-        except (OSError, ValueError, IndexError):
-            pass
-    return kids
-
-
 def run(seconds, clients, seed, tmp):
     """Returns (counts, failures): failures empty when every answer read
     whole matched and the server reported nothing."""
@@ -136,7 +122,8 @@ def run(seconds, clients, seed, tmp):
     make_capsule(root)
     srv = Server(tmp, root=root, args=["--workers", "1", "--gopher-host",
                                        HOST, "--timeout", "10", "-q",
-                                       "--max-per-client", "0"])
+                                       "--max-per-client", "0",
+                                       "--rate", "0"])
     failures, counts = [], {}
     lock = threading.Lock()
     try:

@@ -14,23 +14,7 @@ import time
 import pytest
 
 from conftest import LUMBAR, SANITIZED, wait_accepted, wait_quiet, \
-    wait_until
-
-
-def workers_of(pid):
-    """The worker processes of the lumbar parent pid."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
+    wait_until, workers_of
 
 
 def status_field(pid, name):

@@ -144,6 +144,47 @@ def test_shared_ticket_key_resumes_across_instances(server_factory,
         "an instance without the key resumed the session"
 
 
+def ticket_periods(*servers):
+    """The ticket key periods the servers' workers have used (-v log)."""
+    found = set()
+    for srv in servers:
+        found |= {int(m) for m in re.findall(
+            r"the key of period (\d+) in use", srv.output())}
+    return found
+
+
+def test_ticket_keys_rotate_and_the_previous_still_decrypts(
+        server_factory, ticket_key, tmp_path):
+    """Ticket keys change every --ticket-rotate seconds, alike on every
+    instance sharing --ticket-key: a ticket of the period before still
+    resumes, on either instance; an older one does not."""
+    certs = tmp_path / "shared-certs"
+    args = ["--ticket-key", ticket_key, "--ticket-rotate", "2",
+            "--workers", "1", "-v", "--rate", "0"]
+    a = server_factory(certs=certs, args=args)
+    b = server_factory(certs=certs, args=args)
+    ctx = client_ctx()
+    _, _, sess, _, _ = fetch(a.host, a.port, "/", ctx=ctx)
+    first = max(ticket_periods(a))
+    resumed_later = reused = False
+    deadline = time.monotonic() + 20
+    n = 0
+    while time.monotonic() < deadline:
+        srv = (a, b)[n % 2]
+        n += 1
+        head, _, _, reused, _ = fetch(srv.host, srv.port, "/", ctx=ctx,
+                                      session=sess)
+        assert head.startswith("20"), head
+        # A later period's key in use by now: this handshake was in it.
+        if reused and max(ticket_periods(a, b)) > first:
+            resumed_later = True
+        if not reused:
+            break
+    assert resumed_later, "a ticket of the previous period did not resume"
+    assert not reused, "a ticket two periods old still resumes"
+    assert max(ticket_periods(a, b)) >= first + 2
+
+
 def test_bad_ticket_key_file(tmp_path):
     key = tmp_path / "short.key"
     lumbar = os.path.join(os.environ.get("LUMBAR_BUILD",

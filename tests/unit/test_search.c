@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "lumbar.h"
@@ -311,6 +313,91 @@ test_snippets(void **state)
 	free(s);
 }
 
+/*
+ * The snippet of the only hit for q in page, computed on a copy of the
+ * hit's text in which every byte farther than a page of memory from the
+ * first occurrence of near is unreadable (near NULL: from the text's
+ * start): a snippet that scans the page faults instead of passing.
+ */
+static char *
+guarded_snippet(const char *page, const char *q, const char *near)
+{
+	struct search_index	*idx = search_new();
+	struct search_result	 res;
+	struct search_hit	 h;
+	struct buf		 b;
+	size_t			 ps = (size_t)sysconf(_SC_PAGESIZE), len, at,
+				 lo, hi;
+	char			*mem, *hit;
+
+	assert_int_equal(search_add(idx, "/p.gmi", page, strlen(page)), 0);
+	assert_int_equal(search_finish(idx), 0);
+	assert_int_equal(search_run(idx, q, strlen(q), 10, &res), 0);
+	assert_int_equal(res.n, 1);
+	h = res.hits[0];
+	len = (h.textlen + ps - 1) / ps * ps + ps;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	memcpy(mem, h.text, h.textlen);
+	hit = near ? memmem(mem, h.textlen, near, strlen(near)) : mem;
+	assert_non_null(hit);
+	at = (size_t)(hit - mem);
+	lo = at / ps > 0 ? (at / ps - 1) * ps : 0;
+	hi = (at / ps + 2) * ps;
+	if (lo > 0)
+		assert_int_equal(mprotect(mem, lo, PROT_NONE), 0);
+	if (hi < len)
+		assert_int_equal(mprotect(mem + hi, len - hi, PROT_NONE), 0);
+	h.text = mem;
+	buf_init(&b);
+	assert_int_equal(search_snippet(&b, &res, &h), 0);
+	assert_int_equal(buf_reserve(&b, 0), 0);
+	munmap(mem, len);
+	search_result_free(&res);
+	search_free(idx);
+	return buf_steal(&b);
+}
+
+/* No query costs a scan of a page (issue 14): a 2 MB page's snippet
+ * reads only around its match, or its first words when only the title
+ * matched; also when the page is one long line. */
+static void
+test_snippet_work_is_bounded(void **state)
+{
+	struct buf	 page;
+	char		*s;
+	int		 i;
+
+	buf_init(&page);
+	assert_int_equal(buf_puts(&page, "# Zebra crossing\n"), 0);
+	for (i = 0; i < 40000; i++)
+		assert_int_equal(buf_puts(&page, "Filler words on a line of "
+		    "their own.\n"), 0);
+	assert_int_equal(buf_puts(&page, "Here the needle is found.\n"), 0);
+	for (i = 0; i < 20000; i++)
+		assert_int_equal(buf_puts(&page, "More filler after it.\n"), 0);
+	s = guarded_snippet(page.data, "zebra", NULL);
+	assert_string_equal(s, "Filler words on a line of their own.");
+	free(s);
+	s = guarded_snippet(page.data, "needle", "Here the needle");
+	assert_string_equal(s, "Here the needle is found.");
+	free(s);
+	/* One 2 MB line: the match in its middle. */
+	buf_reset(&page);
+	assert_int_equal(buf_puts(&page, "# T\n"), 0);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(buf_puts(&page, "filler words "), 0);
+	assert_int_equal(buf_puts(&page, "needle"), 0);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(buf_puts(&page, " more words"), 0);
+	s = guarded_snippet(page.data, "needle", "needle");
+	assert_non_null(strstr(s, "needle"));
+	assert_true(strncmp(s, "\xE2\x80\xA6 ", 4) == 0);
+	free(s);
+	buf_free(&page);
+}
+
 int
 main(void)
 {
@@ -326,6 +413,7 @@ main(void)
 		cmocka_unit_test(test_and),
 		cmocka_unit_test(test_empty_index),
 		cmocka_unit_test(test_snippets),
+		cmocka_unit_test(test_snippet_work_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
