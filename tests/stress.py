@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-from conftest import Server, recv_all, slow_connect  # noqa: E402
+from conftest import Server, recv_all, slow_connect, workers_of  # noqa: E402
 
 HOST = ".".join(["h" * 60] * 4)     # long: menus many times their page
 TIMEOUT = 30                        # seconds a client waits on a read
@@ -112,20 +112,6 @@ def one(srv, rnd, proto, req):
         return kind, (recv_all(s) if kind == "fast" else read_slowly(s, rnd))
     finally:
         s.close()
-
-
-def workers_of(pid):
-    kids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(p))
-        except (OSError, ValueError, IndexError):
-            pass
-    return kids
 
 
 def run(seconds, clients, seed, tmp):
