@@ -1,6 +1,7 @@
 """The documentation agrees with the programs: README.md's options block is
 what `lumbar --help` prints, lumbar.8 describes every option --help names
-(and no other), and both man pages render without a warning."""
+(and no other), both man pages render without a warning, and README's
+source map names every source file."""
 import os
 import re
 import shutil
@@ -59,3 +60,15 @@ def test_man_page_renders_without_warnings(page):
                         os.path.join(ROOT, page)], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def test_source_map_names_every_source_file():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    smap = readme[readme.index("## Source map"):]
+    named = set(re.findall(r"`([\w.]+\.c)`", smap))
+    for sub in ("src", os.path.join("src", "html2gmi")):
+        files = {f for f in os.listdir(os.path.join(ROOT, sub))
+                 if f.endswith(".c")}
+        missing = files - named
+        assert not missing, f"README's source map lacks {sub}/: {missing}"
