@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh: the Debian packages lumbar needs, in one list.
-#   deps.sh build|test|clients|all|screenshots|corpus
+#   deps.sh build|test|clients|fuzz|all|screenshots|corpus
 #                            install what is missing when root (or through
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
@@ -9,7 +9,8 @@
 set -eu
 
 build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libidn2-dev libgumbo-dev"
-test="$build libcmocka-dev python3 python3-pytest openssl iproute2"
+# groff-base: tests/test_docs.py renders the man pages, warnings counted.
+test="$build libcmocka-dev python3 python3-pytest openssl iproute2 groff-base"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy goaccess"
 # libFuzzer and the sanitizer runtimes of clang (make fuzz).  The runtimes
@@ -46,7 +47,7 @@ fuzz) want=$fuzz ;;
 all) want=$all ;;
 screenshots) want="$build $screenshots" ;;
 corpus) want="$build python3 $corpus" ;;
-*) echo "usage: deps.sh [--list] build|test|clients|all|screenshots|corpus" >&2; exit 2 ;;
+*) echo "usage: deps.sh [--list] build|test|clients|fuzz|all|screenshots|corpus" >&2; exit 2 ;;
 esac
 if [ $list = 1 ]; then echo $want; exit 0; fi
 

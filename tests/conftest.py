@@ -30,6 +30,45 @@ def recv_all(s):
         data += chunk
 
 
+def client_ctx(tls_min=None, tls_max=None, ciphers=None):
+    """A TLS client context that trusts any certificate (each test's is
+    new) and reports a missing close_notify, which Python would otherwise
+    take for a plain end of file."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if tls_min:
+        ctx.minimum_version = tls_min
+    if tls_max:
+        ctx.maximum_version = tls_max
+    return ctx
+
+
+def read_all(s):
+    """Read a TLS socket (made with suppress_ragged_eofs=False) to the end:
+    (data, clean), clean False when the answer lacked its close_notify or
+    the connection was reset."""
+    data, clean = bytearray(), True
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ssl.SSLEOFError, ConnectionResetError):
+            clean = False
+            break
+        except ssl.SSLError as e:
+            if e.reason != "UNEXPECTED_EOF_WHILE_READING":
+                raise
+            clean = False
+            break
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data), clean
+
+
 def workers_of(pid):
     """The worker processes of the lumbar parent pid."""
     kids = []
@@ -38,10 +77,10 @@ def workers_of(pid):
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):    # gone meanwhile
             continue
-        if int(fields[1]) == pid:
+        if ppid == pid:
             kids.append(int(entry))
     return kids
 
@@ -185,9 +224,7 @@ class Server:
         return False
 
     def _probe(self, prefix):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = client_ctx()
         with socket.create_connection((self.host, self.port), 2) as raw:
             raw.sendall(prefix)
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
@@ -224,32 +261,12 @@ class Server:
     def gemini(self, request, host=None, sni="localhost", timeout=10):
         if isinstance(request, str):
             request = request.encode()
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        # Python ignores a missing close_notify unless this is cleared.
-        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
         with socket.create_connection((host or self.host, self.port),
                                       timeout) as raw:
-            with ctx.wrap_socket(raw, server_hostname=sni,
-                                 suppress_ragged_eofs=False) as s:
+            with client_ctx().wrap_socket(raw, server_hostname=sni,
+                                          suppress_ragged_eofs=False) as s:
                 s.sendall(request)
-                data = b""
-                clean = True
-                while True:
-                    try:
-                        chunk = s.recv(65536)
-                    except ssl.SSLEOFError:
-                        clean = False
-                        break
-                    except ssl.SSLError as e:
-                        if e.reason != "UNEXPECTED_EOF_WHILE_READING":
-                            raise
-                        clean = False
-                        break
-                    if not chunk:
-                        break
-                    data += chunk
+                data, clean = read_all(s)
         head, _, body = data.partition(b"\r\n")
         return head.decode("utf-8", "replace"), body, clean
 

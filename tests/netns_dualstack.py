@@ -68,9 +68,15 @@ def main():
         if not plain.startswith(b"i"):
             problems.append("a plain request from 127.0.0.2 got %r"
                             % plain[:80])
-        time.sleep(0.3)     # the log line is written after the close
-        with open(log, encoding="utf-8", errors="replace") as f:
-            text = f.read()
+        # The log line is written after the close: wait for both, bounded.
+        deadline = time.monotonic() + 10
+        while True:
+            with open(log, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            if ("203.0.113.7:5555" in text and "127.0.0.2:%d " % port in
+                    text) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         if "203.0.113.7:5555" not in text:
             problems.append("the proxied client is not in the log")
         if "127.0.0.2:%d " % port not in text:

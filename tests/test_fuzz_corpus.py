@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("LUMBAR_BUILD", os.path.join(ROOT, "build"))
+from conftest import BUILD, ROOT
+
 FUZZ = os.path.join(ROOT, "tests", "fuzz")
 NAMES = sorted(os.path.basename(p)[len("fuzz_"):-len(".c")]
                for p in glob.glob(os.path.join(FUZZ, "fuzz_*.c")))

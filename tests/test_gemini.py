@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import conftest
-from conftest import CAPSULE, LUMBAR
+from conftest import CAPSULE, LUMBAR, client_ctx, read_all
 
 for _l in (up.uses_relative, up.uses_netloc):
     if "gemini" not in _l:
@@ -58,42 +58,6 @@ def make_png(w=16, h=8):
 
 Resp = collections.namedtuple(
     "Resp", "header body clean version cert lport")
-
-
-def client_ctx(tls_min=None, tls_max=None, ciphers=None):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    # Python sets this by default, which turns a missing close_notify into
-    # a plain end of file: clear it so that a truncated answer shows.
-    ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
-    if ciphers:
-        ctx.set_ciphers(ciphers)
-    if tls_min:
-        ctx.minimum_version = tls_min
-    if tls_max:
-        ctx.maximum_version = tls_max
-    return ctx
-
-
-def read_all(s):
-    """Read to the end; clean is False when close_notify was missing."""
-    data, clean = b"", True
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            clean = False
-            break
-        except ssl.SSLError as e:
-            if e.reason != "UNEXPECTED_EOF_WHILE_READING":
-                raise
-            clean = False
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data, clean
 
 
 def fetch(srv, request, sni="localhost", host=None, timeout=30, **tls):

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import LUMBAR, SANITIZED, wait_accepted, wait_quiet, \
-    wait_until, workers_of
+from conftest import LUMBAR, SANITIZED, client_ctx, free_port, \
+    wait_accepted, wait_quiet, wait_until, workers_of
 
 
 def status_field(pid, name):
@@ -268,7 +268,6 @@ def test_unprivileged_start_like_the_systemd_unit(tmp_path, capsule):
     1024, and each worker chroots into the capsule and keeps no
     capability."""
     import shutil as _shutil
-    from conftest import Server
     setpriv = _shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("SKIP: needs root and setpriv(1) to start as a user "
@@ -327,12 +326,6 @@ def test_unprivileged_start_like_the_systemd_unit(tmp_path, capsule):
         assert code == 0, (tmp_path / "unpriv.log").read_text()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_no_descriptor_leaks_on_large_pages(server_factory, tmp_path):
     """Pages larger than the cache come as descriptors: listing them,
     serving them over Gemini and Gopher and checking them for links must
@@ -349,14 +342,15 @@ def test_no_descriptor_leaks_on_large_pages(server_factory, tmp_path):
         return len(os.listdir(f"/proc/{kid}/fd"))
 
     assert srv.get("/dir/")[0].startswith("20")
-    time.sleep(0.5)     # connections of the start-up probe are gone
+    wait_quiet(srv.port)    # the start-up probe's connections are closed
     before = fds()
     for _ in range(30):
         head, body, _ = srv.get("/dir/")
         assert head.startswith("20") and b"=> large.gmi Large" in body
         assert srv.get("/dir/large.gmi")[1].startswith(b"# Large")
         assert srv.gopher("/dir/large.gmi\r\n").startswith(b"iLarge")
-    time.sleep(0.5)
+    wait_quiet(srv.port)
+    wait_quiet(srv.gopher_port)
     assert fds() <= before, "descriptors leaked"
 
 
@@ -391,12 +385,8 @@ class SlowReader(threading.Thread):
         raw.settimeout(30)
         if proto == "gemini":
             raw.connect((srv.host, srv.port))
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
-            self.sock = ctx.wrap_socket(raw, server_hostname="localhost",
-                                        suppress_ragged_eofs=False)
+            self.sock = client_ctx().wrap_socket(
+                raw, server_hostname="localhost", suppress_ragged_eofs=False)
             self.sock.sendall(
                 f"gemini://localhost:{srv.port}/slow.bin\r\n".encode())
         else:

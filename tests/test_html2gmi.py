@@ -668,7 +668,7 @@ def test_large_drop_is_grouped(tmp_path):
 
 # --- Depth: gumbo's tree builder is quadratic in nesting; html2gmi caps
 # nesting at 512 open elements, as browsers do, so deep input converts in
-# about a second.  The timeout is a hang guard, not a timing. ---
+# well under a second.  The timeout is a hang guard, not a timing. ---
 
 DEEP_MB = {
     "unclosed-div": b"<div>w ",

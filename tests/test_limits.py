@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZED, recv_all
+from conftest import SANITIZED, recv_all, wait_until, workers_of
 
 
 @pytest.fixture
@@ -31,15 +31,6 @@ def low_nofile(n):
     return setup
 
 
-def wait_for(cond, bound=20.0, what="condition"):
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def test_out_of_descriptors_backs_off_and_recovers(server_factory, capsule):
     """With few descriptors and many clients the worker runs out of them:
     it says so in a few lines (not one per attempt), answers every client
@@ -51,8 +42,8 @@ def test_out_of_descriptors_backs_off_and_recovers(server_factory, capsule):
         for _ in range(300):
             clients.append(socket.create_connection(
                 (srv.host, srv.gopher_port), 10))
-        wait_for(lambda: "Too many open files" in srv.output(),
-                 what="the worker to run out of descriptors")
+        wait_until(lambda: "Too many open files" in srv.output(),
+                   "the worker runs out of descriptors", timeout=20)
         # Every client asks; each is answered, a page or a refusal.
         for s in clients:
             s.sendall(b"/\r\n")
@@ -64,8 +55,8 @@ def test_out_of_descriptors_backs_off_and_recovers(server_factory, capsule):
     finally:
         for s in clients:
             s.close()
-    wait_for(lambda: srv.gopher("/\r\n").startswith(b"iHome"),
-             what="the server to serve again")
+    wait_until(lambda: srv.gopher("/\r\n").startswith(b"iHome"),
+               "the server serves again", timeout=20)
     out = srv.output()
     emfile = [l for l in out.splitlines() if "Too many open files" in l]
     assert 1 <= len(emfile) <= 5, f"{len(emfile)} lines: {emfile[:3]}"
@@ -197,7 +188,6 @@ def test_handshake_flood_under_memory_limit(flood_cgroup, server_factory,
                     f"limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, FLOOD + 100),
                                                 hard))
-    from test_hardening import workers_of
     srv = server_factory(root=capsule, args=["--workers", "2"],
                          preexec_fn=flood_cgroup)
     before = sorted(workers_of(srv.proc.pid))
@@ -214,14 +204,15 @@ def test_handshake_flood_under_memory_limit(flood_cgroup, server_factory,
             socks.append(s)
         # Over the limit a new client is refused, until the stalled
         # handshakes time out; then it is served, by the same workers.
-        wait_for(lambda: served(srv), bound=60,
-                 what="a client to be served despite the flood")
+        wait_until(lambda: served(srv),
+                   "a client is served despite the flood", timeout=60)
         assert sorted(workers_of(srv.proc.pid)) == before, \
             srv.output()[-2000:]
     finally:
         for s in socks:
             s.close()
-    wait_for(lambda: served(srv), what="the server to serve after the flood")
+    wait_until(lambda: served(srv), "the server serves after the flood",
+               timeout=20)
     out = srv.output()
     assert "killed by signal" not in out, out[-2000:]
     # the start log says the limit and where it comes from

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, recv_all
+from conftest import ROOT, free_port, recv_all, wait_until
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -44,22 +44,7 @@ def fetch(host, port, path, ctx=None, session=None, prefix=b"",
 def gopher(host, port, selector, prefix=b""):
     with socket.create_connection((host, port), 10) as s:
         s.sendall(prefix + selector.encode() + b"\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return data
-
-
-def wait_for(pred, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what)
+        return recv_all(s)
 
 
 @pytest.fixture
@@ -83,7 +68,7 @@ def test_proxy_header_from_trusted_proxy(server_factory):
           (4242).to_bytes(2, "big") + srv.gopher_port.to_bytes(2, "big"))
     menu = gopher(srv.host, srv.gopher_port, "/", prefix=v2)
     assert menu.endswith(b".\r\n") and not menu.startswith(b"3"), menu
-    wait_for(lambda: "198.51.100.4:4242" in srv.output(), "gopher log")
+    wait_until(lambda: "198.51.100.4:4242" in srv.output(), "gopher log")
     log = srv.output()
     assert re.search(r'gemini 203\.0\.113\.9:5555 "gemini://localhost:\d+/" '
                      r'20 ', log), log
@@ -103,7 +88,7 @@ def test_forged_proxy_header_refused(server_factory):
         assert s.recv(100) == b""
     with pytest.raises((ssl.SSLError, ConnectionError)):
         fetch(srv.host, srv.port, "/", prefix=forged.encode())
-    wait_for(lambda: "not allowed by --proxy-from" in srv.output(),
+    wait_until(lambda: "not allowed by --proxy-from" in srv.output(),
              "the refusal in the log")
     assert "203.0.113.66" not in srv.output()
     # clients without a header are still served directly
@@ -277,7 +262,7 @@ def test_haproxy_in_front_of_two_instances(server_factory, ticket_key,
                 return True
             except OSError:
                 return False
-        wait_for(up, "haproxy to listen")
+        wait_until(up, "haproxy to listen")
         ctx = client_ctx()
         sources, session, resumed = [], None, []
         for _ in range(6):
@@ -292,7 +277,7 @@ def test_haproxy_in_front_of_two_instances(server_factory, ticket_key,
             assert menu.endswith(b".\r\n") and not menu.startswith(b"3")
         # both instances served, each logging the client's own port
         for srv in (one, two):
-            wait_for(lambda: "gemini 127.0.0.1:" in srv.output(),
+            wait_until(lambda: "gemini 127.0.0.1:" in srv.output(),
                      "requests on both instances")
         logged = {int(p) for p in re.findall(r"gemini 127\.0\.0\.1:(\d+) ",
                                               one.output() + two.output())}
