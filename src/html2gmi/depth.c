@@ -50,8 +50,10 @@ kind(GumboTag t)
 		return K_NONE;
 	case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
 	case GUMBO_TAG_TEXTAREA: case GUMBO_TAG_IFRAME: case GUMBO_TAG_NOEMBED:
-	case GUMBO_TAG_NOFRAMES: case GUMBO_TAG_NOSCRIPT:
+	case GUMBO_TAG_NOFRAMES:
 		return K_RAW;
+	case GUMBO_TAG_NOSCRIPT:	/* gumbo parses its markup */
+		return K_SPECIAL;
 	case GUMBO_TAG_XMP:
 		return K_RAW | K_CLOSES_P;
 	case GUMBO_TAG_APPLET: case GUMBO_TAG_MARQUEE: case GUMBO_TAG_OBJECT:
@@ -93,15 +95,59 @@ kind(GumboTag t)
 struct open {
 	GumboTag	tag;
 	uint32_t	name;
+	bool		foreign;	/* of SVG or MathML */
 };
 
 struct model {
 	struct open	 v[H2G_DEPTH_MAX];
 	size_t		 len;
-	size_t		 foreign;	/* svg and math open: "/>" closes */
 	/* How many of each tag are open: most searches need not start. */
 	uint32_t	 count[GUMBO_TAG_LAST + 1];
 };
+
+/* Where SVG and MathML let HTML in again. */
+static bool
+integration_point(GumboTag t)
+{
+	return t == GUMBO_TAG_FOREIGNOBJECT || t == GUMBO_TAG_DESC ||
+	    t == GUMBO_TAG_TITLE || t == GUMBO_TAG_MI || t == GUMBO_TAG_MO ||
+	    t == GUMBO_TAG_MN || t == GUMBO_TAG_MS || t == GUMBO_TAG_MTEXT ||
+	    t == GUMBO_TAG_ANNOTATION_XML;
+}
+
+/* Is the next tag read as SVG or MathML: no raw text, "/>" closes? */
+static bool
+in_foreign(const struct model *m)
+{
+	return m->len > 0 && m->v[m->len - 1].foreign &&
+	    !integration_point(m->v[m->len - 1].tag);
+}
+
+/* HTML start tags that end foreign content (the tree builder's list). */
+static bool
+breaks_out(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_B: case GUMBO_TAG_BIG: case GUMBO_TAG_BLOCKQUOTE:
+	case GUMBO_TAG_BODY: case GUMBO_TAG_BR: case GUMBO_TAG_CENTER:
+	case GUMBO_TAG_CODE: case GUMBO_TAG_DD: case GUMBO_TAG_DIV:
+	case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_EM:
+	case GUMBO_TAG_EMBED: case GUMBO_TAG_H1: case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6: case GUMBO_TAG_HEAD: case GUMBO_TAG_HR:
+	case GUMBO_TAG_I: case GUMBO_TAG_IMG: case GUMBO_TAG_LI:
+	case GUMBO_TAG_LISTING: case GUMBO_TAG_MENU: case GUMBO_TAG_META:
+	case GUMBO_TAG_NOBR: case GUMBO_TAG_OL: case GUMBO_TAG_P:
+	case GUMBO_TAG_PRE: case GUMBO_TAG_RUBY: case GUMBO_TAG_S:
+	case GUMBO_TAG_SMALL: case GUMBO_TAG_SPAN: case GUMBO_TAG_STRONG:
+	case GUMBO_TAG_STRIKE: case GUMBO_TAG_SUB: case GUMBO_TAG_SUP:
+	case GUMBO_TAG_TABLE: case GUMBO_TAG_TT: case GUMBO_TAG_U:
+	case GUMBO_TAG_UL: case GUMBO_TAG_VAR: case GUMBO_TAG_FONT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool
 same(const struct open *o, GumboTag t, uint32_t name)
@@ -133,9 +179,6 @@ pop_to(struct model *m, size_t i)
 	while (m->len > i) {
 		m->len--;
 		m->count[m->v[m->len].tag]--;
-		if (m->v[m->len].tag == GUMBO_TAG_SVG ||
-		    m->v[m->len].tag == GUMBO_TAG_MATH)
-			m->foreign--;
 	}
 }
 
@@ -305,7 +348,7 @@ depth_cap(const char *s, size_t n, struct buf *out)
 	size_t		 i = 0, start, nl, copied = 0;
 	GumboTag	 t;
 	uint32_t	 name;
-	bool		 end, self, cut = false;
+	bool		 end, self, cut = false, fx;
 	int		 k;
 
 	memset(&m, 0, sizeof(m));
@@ -347,22 +390,30 @@ depth_cap(const char *s, size_t n, struct buf *out)
 			continue;
 		}
 		k = kind(t);
-		if (t == GUMBO_TAG_PLAINTEXT)
+		if ((fx = in_foreign(&m)) && breaks_out(t)) {
+			while (m.len > 0 && m.v[m.len - 1].foreign)
+				pop_to(&m, m.len - 1);
+			fx = false;
+		}
+		if (fx && self)
+			continue;	/* <path/> */
+		if (!fx && t == GUMBO_TAG_PLAINTEXT)
 			break;		/* all the rest is text */
-		if (k & K_RAW) {
+		if (!fx && (k & K_RAW)) {
 			if (nl <= sizeof(lower))
 				i = skip_raw(s, n, i, lower, nl);
 			continue;
 		}
-		if (k & (K_VOID | K_NONE) || (self && m.foreign > 0))
+		if (!fx && (k & (K_VOID | K_NONE)))
 			continue;
-		implied_ends(&m, t);
+		if (!fx)
+			implied_ends(&m, t);
 		if (m.len < H2G_DEPTH_MAX) {
 			m.v[m.len].tag = t;
-			m.v[m.len++].name = name;
+			m.v[m.len].name = name;
+			m.v[m.len++].foreign = fx || t == GUMBO_TAG_SVG ||
+			    t == GUMBO_TAG_MATH;
 			m.count[t]++;
-			if (t == GUMBO_TAG_SVG || t == GUMBO_TAG_MATH)
-				m.foreign++;
 			continue;
 		}
 		/* Too deep: keep what came before, leave the tag out. */
