@@ -8,11 +8,14 @@
  * bytes: a light tokenizer follows the open elements the way the HTML
  * tree builder would in the common cases (implied ends of p, li, dd, dt,
  * cells and rows; end tags that stop at special elements and scope
- * markers), and a start tag that would open an element deeper than
- * H2G_DEPTH_MAX is left out.  Its text stays; only that nesting goes.  The
- * model need not be exact: where it guesses deeper than gumbo, a few tags
- * of an absurdly deep page are left out; where shallower, gumbo nests at
- * most a few elements more per element counted here.
+ * markers; tags a table or select ignores; SVG and MathML), and a start
+ * tag that would open an element deeper than H2G_DEPTH_MAX is left out,
+ * as is, past half that depth, an end tag that closes nothing (the tree
+ * builder would search its whole stack for it).  Text stays; only that
+ * nesting goes.  The model need not be exact: where it guesses deeper
+ * than gumbo, a few tags of an absurdly deep page are left out; where
+ * shallower, gumbo could nest deeper than the cap, so those cases are
+ * the ones to model (tests/test_html2gmi.py holds the ones found).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -228,6 +231,17 @@ implied_ends(struct model *m, GumboTag t)
 		break;
 	case GUMBO_TAG_A:
 	case GUMBO_TAG_NOBR:
+		/* The adoption agency closes it only if nothing special is
+		 * open above it; else it moves, but keeps, what is. */
+		for (i = (long)m->len - 1; m->count[t] > 0 && i >= 0; i--) {
+			if (m->v[i].tag == t) {
+				pop_to(m, (size_t)i);
+				break;
+			}
+			if (kind(m->v[i].tag) & K_SPECIAL)
+				break;
+		}
+		break;
 	case GUMBO_TAG_BUTTON:
 	case GUMBO_TAG_SELECT:
 		if ((i = in_scope(m, t, false)) >= 0)
@@ -261,29 +275,57 @@ implied_ends(struct model *m, GumboTag t)
 	}
 }
 
-/* The end tag t: pop what the tree builder would pop, roughly. */
-static void
+/* Tags a <select> takes; it ignores all others. */
+static bool
+in_select(GumboTag t)
+{
+	return t == GUMBO_TAG_OPTION || t == GUMBO_TAG_OPTGROUP ||
+	    t == GUMBO_TAG_SELECT || t == GUMBO_TAG_INPUT ||
+	    t == GUMBO_TAG_KEYGEN || t == GUMBO_TAG_TEXTAREA ||
+	    t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_TEMPLATE ||
+	    t == GUMBO_TAG_HR;
+}
+
+/* Parts of a table, which mean nothing outside one. */
+static bool
+table_part(GumboTag t)
+{
+	return t == GUMBO_TAG_TR || t == GUMBO_TAG_TD || t == GUMBO_TAG_TH ||
+	    t == GUMBO_TAG_TBODY || t == GUMBO_TAG_THEAD ||
+	    t == GUMBO_TAG_TFOOT || t == GUMBO_TAG_CAPTION ||
+	    t == GUMBO_TAG_COLGROUP || t == GUMBO_TAG_COL;
+}
+
+/*
+ * The end tag t: pop what the tree builder would pop, roughly.  False
+ * when it closes nothing: the tree builder would search its stack for
+ * it, then ignore it.
+ */
+static bool
 end_tag(struct model *m, GumboTag t, uint32_t name)
 {
 	int	 k = kind(t), ki;
 	size_t	 i;
 
-	if (k & (K_VOID | K_NONE) || m->count[t] == 0)
-		return;
+	if ((k & (K_VOID | K_NONE)) && !in_foreign(m))
+		return true;	/* </br>, </body>: not a search */
+	if (m->count[t] == 0)
+		return false;
 	for (i = m->len; i-- > 0;) {
 		if (same(&m->v[i], t, name)) {
 			pop_to(m, i);
-			return;
+			return true;
 		}
 		ki = kind(m->v[i].tag);
 		/* The adoption agency moves, but keeps, what lies above. */
 		if ((k & K_FORMAT) && (ki & K_SPECIAL))
-			return;
+			return false;
 		if ((k & K_SPECIAL) && (ki & K_MARKER))
-			return;
+			return false;
 		if (!(k & (K_SPECIAL | K_FORMAT)) && (ki & K_SPECIAL))
-			return;
+			return false;
 	}
+	return false;
 }
 
 static uint32_t
@@ -349,6 +391,7 @@ depth_cap(const char *s, size_t n, struct buf *out)
 	GumboTag	 t;
 	uint32_t	 name;
 	bool		 end, self, cut = false, fx;
+	long		 j;
 	int		 k;
 
 	memset(&m, 0, sizeof(m));
@@ -385,10 +428,14 @@ depth_cap(const char *s, size_t n, struct buf *out)
 		name = t == GUMBO_TAG_UNKNOWN ? hash_name(lower, nl <
 		    sizeof(lower) ? nl : sizeof(lower)) : 0;
 		i = skip_attrs(s, n, i, &self);
-		if (end) {
-			end_tag(&m, t, name);
+		/*
+		 * Deep in, an end tag that closes nothing costs the tree
+		 * builder a search of its whole stack: leave it out.
+		 */
+		if (end && (end_tag(&m, t, name) || m.len < H2G_DEPTH_MAX / 2))
 			continue;
-		}
+		if (end)
+			goto cut;
 		k = kind(t);
 		if ((fx = in_foreign(&m)) && breaks_out(t)) {
 			while (m.len > 0 && m.v[m.len - 1].foreign)
@@ -406,6 +453,15 @@ depth_cap(const char *s, size_t n, struct buf *out)
 		}
 		if (!fx && (k & (K_VOID | K_NONE)))
 			continue;
+		if (!fx && table_part(t) && m.count[GUMBO_TAG_TABLE] == 0)
+			continue;	/* the tree builder ignores it too */
+		if (!fx && m.count[GUMBO_TAG_SELECT] > 0 && !in_select(t))
+			continue;	/* likewise */
+		if (!fx && t == GUMBO_TAG_SELECT &&
+		    (j = in_scope(&m, t, false)) >= 0) {
+			pop_to(&m, (size_t)j);	/* ends the open one */
+			continue;
+		}
 		if (!fx)
 			implied_ends(&m, t);
 		if (m.len < H2G_DEPTH_MAX) {
@@ -417,6 +473,7 @@ depth_cap(const char *s, size_t n, struct buf *out)
 			continue;
 		}
 		/* Too deep: keep what came before, leave the tag out. */
+cut:
 		if (buf_append(out, s + copied, start - copied) == -1)
 			return -1;
 		copied = i;
