@@ -699,6 +699,7 @@ DEEP_MB = {
     "in-svg-title": b"<svg><title><div>w ",
     "svg-self-closed-div": b"<svg><div/>w ",
     "svg-foreign-object": b"<svg><foreignObject><div>w ",
+    "in-noframes": b"<p>x</p><noframes><div>w ",   # parsed again, capped
 }
 # Where a rough model of the tree builder popped what gumbo keeps (found
 # by a random search of repeated tag patterns); 3 MB, so that quadratic

@@ -479,7 +479,10 @@ noframes(struct conv *c, GumboNode *n)
 	GumboOptions	 opt = kGumboDefaultOptions;
 	GumboOutput	*out;
 	GumboNode	*k, *body = NULL;
+	struct buf	 capped;
 	const char	*s;
+	size_t		 len;
+	int		 r;
 
 	if (n->v.element.children.length != 1 || c->in_noframes)
 		return;
@@ -487,8 +490,16 @@ noframes(struct conv *c, GumboNode *n)
 	if (k->type != GUMBO_NODE_TEXT)
 		return;
 	s = k->v.text.text;
+	len = strlen(s);
 	opt.max_errors = 0;
-	if ((out = gumbo_parse_with_options(&opt, s, strlen(s))) == NULL) {
+	buf_init(&capped);
+	if ((r = depth_cap(s, len, &capped)) == 1) {
+		s = capped.data;
+		len = capped.len;
+	}
+	out = r == -1 ? NULL : gumbo_parse_with_options(&opt, s, len);
+	if (out == NULL) {
+		buf_free(&capped);
 		c->failed = true;
 		return;
 	}
@@ -503,6 +514,7 @@ noframes(struct conv *c, GumboNode *n)
 		walk(c, body);
 	c->in_noframes = false;
 	gumbo_destroy_output(&opt, out);
+	buf_free(&capped);
 }
 
 /* A frame of a frameset: a link to its page. */
