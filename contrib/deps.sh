@@ -35,7 +35,7 @@ screenshots="kristall xvfb xauth xdotool imagemagick xterm fonts-dejavu-core amf
 # `make bench-html2gmi` (not part of `make test`): real documentation of
 # several generators (Sphinx, DocBook, gtk-doc, doxygen, texinfo,
 # asciidoc) and the two text browsers html2gmi is measured against.
-corpus="lynx w3m python3-doc debian-reference-en libglib2.0-doc doxygen-doc bash-doc git-doc"
+corpus="lynx w3m python3-doc debian-reference-en libglib2.0-doc doxygen-doc bash-doc gettext-doc git-doc"
 
 list=0
 if [ "${1:-}" = "--list" ]; then list=1; shift; fi

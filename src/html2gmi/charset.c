@@ -214,6 +214,35 @@ iconv_name(const char *label)
 	return label;
 }
 
+/*
+ * UTF-16 without a byte order mark, as some Windows tools save HTML:
+ * markup is ASCII, so in the first bytes nearly every other byte is NUL
+ * (the high byte), at odd offsets for little endian, at even ones for big
+ * endian, and the others are not.  Such bytes are never a page in an
+ * 8-bit encoding, so the guess is safe; NULL when it is not UTF-16.
+ */
+#define UTF16_SNIFF	512	/* bytes looked at */
+
+static const char *
+utf16_unmarked(const char *s, size_t n)
+{
+	size_t	i, zero[2] = { 0, 0 }, pairs;
+
+	if (n > UTF16_SNIFF)
+		n = UTF16_SNIFF;
+	pairs = n / 2;
+	if (pairs < 4)
+		return NULL;
+	for (i = 0; i < pairs * 2; i++)
+		if (s[i] == '\0')
+			zero[i % 2]++;
+	if (zero[1] * 10 >= pairs * 9 && zero[0] * 10 < pairs)
+		return "UTF-16LE";
+	if (zero[0] * 10 >= pairs * 9 && zero[1] * 10 < pairs)
+		return "UTF-16BE";
+	return NULL;
+}
+
 /* Convert with iconv; a byte it cannot map becomes U+FFFD, never an error. */
 static int
 via_iconv(iconv_t cd, const char *s, size_t n, size_t unit, struct buf *out)
@@ -272,7 +301,9 @@ charset_to_utf8(const char *s, size_t n, struct buf *out, char *label,
 		name = s[0] == '\xFE' ? "UTF-16BE" : "UTF-16LE";
 		s += 2;
 		n -= 2;
-	} else if (prescan(s, n, decl, sizeof(decl)))
+	} else if ((name = utf16_unmarked(s, n)) != NULL)
+		;
+	else if (prescan(s, n, decl, sizeof(decl)))
 		name = iconv_name(decl);
 	else
 		name = utf8_valid(s, n) ? "UTF-8" : "WINDOWS-1252";

@@ -31,6 +31,7 @@ enum act {
 	ACT_CAPTION,
 	ACT_THEAD,
 	ACT_TERM,
+	ACT_Q,
 };
 
 struct frame {
@@ -84,6 +85,8 @@ struct conv {
 	int			 in_article;	/* article blocks open */
 	bool			 past_heading;	/* the main heading is read */
 	const GumboNode		*root;
+	int			 q_depth;	/* open <q>: “ outside, ‘ in */
+	bool			 in_noframes;	/* converting a <noframes> */
 	bool			 failed;	/* out of memory */
 };
 
@@ -106,7 +109,7 @@ static const GumboTag never[] = {
 	GUMBO_TAG_SELECT, GUMBO_TAG_TEXTAREA, GUMBO_TAG_IFRAME,
 	GUMBO_TAG_OBJECT, GUMBO_TAG_EMBED, GUMBO_TAG_SVG, GUMBO_TAG_MATH,
 	GUMBO_TAG_CANVAS, GUMBO_TAG_AUDIO, GUMBO_TAG_VIDEO, GUMBO_TAG_MAP,
-	GUMBO_TAG_APPLET, GUMBO_TAG_FRAMESET, GUMBO_TAG_DATALIST,
+	GUMBO_TAG_APPLET, GUMBO_TAG_DATALIST,
 	GUMBO_TAG_OPTION, GUMBO_TAG_LABEL, GUMBO_TAG_KEYGEN,
 };
 
@@ -130,16 +133,24 @@ static const GumboTag dense_candidates[] = {
 	GUMBO_TAG_CENTER, GUMBO_TAG_TR, GUMBO_TAG_ASIDE,
 };
 
+/*
+ * In a table with header cells these are a cell's paragraphs and lists,
+ * read as one line; in one without, they make it a layout table.
+ */
+static const GumboTag cell_blocks[] = {
+	GUMBO_TAG_P, GUMBO_TAG_DIV, GUMBO_TAG_UL, GUMBO_TAG_OL, GUMBO_TAG_LI,
+	GUMBO_TAG_DL, GUMBO_TAG_DT, GUMBO_TAG_DD,
+};
+
 /* A data table holds none of these; a layout table usually does. */
 static const GumboTag not_in_data[] = {
-	GUMBO_TAG_TABLE, GUMBO_TAG_P, GUMBO_TAG_DIV, GUMBO_TAG_UL,
-	GUMBO_TAG_OL, GUMBO_TAG_DL, GUMBO_TAG_H1, GUMBO_TAG_H2, GUMBO_TAG_H3,
+	GUMBO_TAG_TABLE, GUMBO_TAG_H1, GUMBO_TAG_H2, GUMBO_TAG_H3,
 	GUMBO_TAG_H4, GUMBO_TAG_H5, GUMBO_TAG_H6, GUMBO_TAG_BLOCKQUOTE,
 	GUMBO_TAG_PRE, GUMBO_TAG_FORM, GUMBO_TAG_HR, GUMBO_TAG_CENTER,
 	GUMBO_TAG_SECTION, GUMBO_TAG_ARTICLE, GUMBO_TAG_NAV, GUMBO_TAG_MAIN,
 	GUMBO_TAG_HEADER, GUMBO_TAG_FOOTER, GUMBO_TAG_ASIDE,
 	GUMBO_TAG_ADDRESS, GUMBO_TAG_FIGURE, GUMBO_TAG_IFRAME,
-	GUMBO_TAG_LI, GUMBO_TAG_DT, GUMBO_TAG_DD, GUMBO_TAG_MENU,
+	GUMBO_TAG_MENU,
 	GUMBO_TAG_DIR, GUMBO_TAG_LISTING, GUMBO_TAG_XMP, GUMBO_TAG_PLAINTEXT,
 	GUMBO_TAG_DETAILS, GUMBO_TAG_FIELDSET, GUMBO_TAG_HGROUP,
 };
@@ -406,17 +417,120 @@ image(struct conv *c, GumboNode *n)
 		buf_free(&t);
 		return;
 	}
-	if (c->in_a) {
+	if (c->in_a && c->a_url != NULL) {
 		/* The anchor's link says it; the alt may label it. */
 		if (c->a_alt == NULL)
 			c->a_alt = buf_steal(&t);
 		buf_free(&t);
 		return;
 	}
-	if ((url = resolve(c, tree_attr(n, "src"))) != NULL)
+	url = c->in_a ? NULL : resolve(c, tree_attr(n, "src"));
+	if (url != NULL)
 		add_link(c, url, t.data);
+	else {
+		/* Nowhere to link: the alt text stays, as text browsers show
+		 * it, in brackets. */
+		add_text(c, "[", 1);
+		add_text(c, t.data, t.len);
+		add_text(c, "]", 1);
+	}
 	free(url);
 	buf_free(&t);
+}
+
+/*
+ * A permalink beside a heading or term (Sphinx's "\u00b6", rustdoc's
+ * "\u00a7"): a link to the element itself, whose glyph is not text.
+ */
+static bool
+is_permalink(GumboNode *a)
+{
+	static const char *const glyphs[] = {
+		"\xc2\xb6", "\xc2\xa7", "#", "\xf0\x9f\x94\x97", "\xe2\x9a\x93",
+		"\xe2\x81\x8b",
+	};
+	const char	*href = tree_attr(a, "href"), *cl = tree_attr(a, "class");
+	struct buf	 t;
+	size_t		 i;
+	bool		 yes = false;
+
+	if (href == NULL || href[0] != '#')
+		return false;
+	if (cl != NULL && strstr(cl, "headerlink") != NULL)
+		return true;
+	buf_init(&t);
+	if (tree_text(a, &t) == 0)
+		for (i = 0; i < sizeof(glyphs) / sizeof(glyphs[0]); i++)
+			if (strcmp(t.data, glyphs[i]) == 0)
+				yes = true;
+	buf_free(&t);
+	return yes;
+}
+
+/*
+ * The HTML of a <noframes>, which the parser keeps as raw text, converted
+ * in place; one level only, so nesting cannot recurse.
+ */
+static void walk(struct conv *, GumboNode *);
+
+static void
+noframes(struct conv *c, GumboNode *n)
+{
+	GumboOptions	 opt = kGumboDefaultOptions;
+	GumboOutput	*out;
+	GumboNode	*k, *body = NULL;
+	struct buf	 capped;
+	const char	*s;
+	size_t		 len;
+	int		 r;
+
+	if (n->v.element.children.length != 1 || c->in_noframes)
+		return;
+	k = n->v.element.children.data[0];
+	if (k->type != GUMBO_NODE_TEXT)
+		return;
+	s = k->v.text.text;
+	len = strlen(s);
+	opt.max_errors = 0;
+	buf_init(&capped);
+	if ((r = depth_cap(s, len, &capped)) == 1) {
+		s = capped.data;
+		len = capped.len;
+	}
+	out = r == -1 ? NULL : gumbo_parse_with_options(&opt, s, len);
+	if (out == NULL) {
+		buf_free(&capped);
+		c->failed = true;
+		return;
+	}
+	for (k = out->root; k != NULL; k = tree_next(out->root, k, true))
+		if (k->type == GUMBO_NODE_ELEMENT &&
+		    k->v.element.tag == GUMBO_TAG_BODY) {
+			body = k;
+			break;
+		}
+	c->in_noframes = true;
+	if (body != NULL)
+		walk(c, body);
+	c->in_noframes = false;
+	gumbo_destroy_output(&opt, out);
+	buf_free(&capped);
+}
+
+/* A frame of a frameset: a link to its page. */
+static void
+frame(struct conv *c, GumboNode *n)
+{
+	const char	*src = tree_attr(n, "src"), *label;
+	char		*url;
+
+	if (src == NULL || (url = resolve(c, src)) == NULL)
+		return;
+	if ((label = tree_attr(n, "title")) == NULL || *label == '\0')
+		if ((label = tree_attr(n, "name")) == NULL || *label == '\0')
+			label = url;
+	add_link(c, url, label);
+	free(url);
 }
 
 /*
@@ -444,15 +558,18 @@ wraps_content(GumboNode *form)
 
 /*
  * A data table has header cells, a caption or a border, several rows
- * and columns, and no blocks or tables inside; anything else is layout.
+ * and columns, text in its data cells (a row of image links under a
+ * <th> is a navigation bar), and no tables or headings inside; only one
+ * with header cells may hold paragraphs and lists in its cells.
+ * Anything else is layout.
  */
 static bool
 is_data_table(GumboNode *table)
 {
 	GumboNode	*n;
-	GumboTag	 t;
+	GumboTag	 t, cell = GUMBO_TAG_LAST;
 	const char	*role = tree_attr(table, "role"), *border;
-	bool		 header = false;
+	bool		 header = false, blocky = false, data = false;
 	size_t		 rows = 0, cells = 0, maxcells = 0;
 
 	if (role != NULL && (strcasecmp(role, "presentation") == 0 ||
@@ -460,11 +577,19 @@ is_data_table(GumboNode *table)
 		return false;
 	for (n = tree_next(table, table, true); n != NULL;
 	    n = tree_next(table, n, true)) {
+		/* Cells do not nest here: text is in the last cell met. */
+		if (n->type == GUMBO_NODE_TEXT && cell == GUMBO_TAG_TD)
+			data = true;
 		if (n->type != GUMBO_NODE_ELEMENT)
 			continue;
 		t = n->v.element.tag;
 		if (TAG_IN(t, not_in_data))
 			return false;
+		if (TAG_IN(t, cell_blocks))
+			blocky = true;
+		if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH ||
+		    t == GUMBO_TAG_CAPTION)
+			cell = t;
 		if (t == GUMBO_TAG_TH || t == GUMBO_TAG_CAPTION ||
 		    t == GUMBO_TAG_THEAD)
 			header = true;
@@ -477,9 +602,9 @@ is_data_table(GumboNode *table)
 			maxcells = cells;
 	}
 	if (header)
-		return rows >= 1;
+		return rows >= 1 && data;
 	border = tree_attr(table, "border");
-	return border != NULL && atoi(border) > 0 && rows >= 2 &&
+	return !blocky && border != NULL && atoi(border) > 0 && rows >= 2 &&
 	    maxcells >= 2;
 }
 
@@ -873,6 +998,10 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 	}
 	if (c->tbl != NULL && enter_table_part(c, f, t))
 		return true;
+	if (c->tbl != NULL && TAG_IN(t, cell_blocks)) {
+		add_text(c, " ", 1);	/* a cell's paragraphs, one line */
+		return true;
+	}
 	switch (t) {
 	case GUMBO_TAG_H1:
 	case GUMBO_TAG_H2:
@@ -936,7 +1065,29 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		image(c, n);
 		return false;
 	case GUMBO_TAG_A:
+		if (is_permalink(n))
+			return false;
 		goto anchor;
+	case GUMBO_TAG_Q:
+		add_text(c, c->q_depth % 2 ? "\xe2\x80\x98" :
+		    "\xe2\x80\x9c", 3);
+		c->q_depth++;
+		f->act = ACT_Q;
+		return true;
+	case GUMBO_TAG_SUP:
+		add_text(c, "^", 1);
+		return true;
+	case GUMBO_TAG_SUB:
+		add_text(c, "_", 1);
+		return true;
+	case GUMBO_TAG_FRAME:
+		frame(c, n);
+		return false;
+	case GUMBO_TAG_NOFRAMES:
+		block_edge(c);
+		noframes(c, n);
+		block_edge(c);
+		return false;
 	case GUMBO_TAG_P:
 		if (term_start(c, f))
 			return true;
@@ -1014,6 +1165,11 @@ leave(struct conv *c, struct frame *f)
 		break;
 	case ACT_TERM:
 		term_end(c, f);
+		break;
+	case ACT_Q:
+		c->q_depth--;
+		add_text(c, c->q_depth % 2 ? "\xe2\x80\x99" :
+		    "\xe2\x80\x9d", 3);
 		break;
 	case ACT_NONE:
 		break;

@@ -10,7 +10,11 @@
  * block's score is cut by its own link density; the best block is the
  * article.  That block, the block of the page's main heading, and the
  * blocks that hold either or most of the page's text are never dropped,
- * whatever links they hold; only what lies outside them can be.
+ * whatever links they hold; only what lies outside them can be.  Of that,
+ * what comes after the heading and holds more text than the article is
+ * the content of a page of links (an index, a book's contents), and a
+ * block whose links all stay in the page is its table of contents: both
+ * stay, with all inside them.
  */
 #include <stdlib.h>
 #include <string.h>

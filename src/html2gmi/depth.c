@@ -8,11 +8,14 @@
  * bytes: a light tokenizer follows the open elements the way the HTML
  * tree builder would in the common cases (implied ends of p, li, dd, dt,
  * cells and rows; end tags that stop at special elements and scope
- * markers), and a start tag that would open an element deeper than
- * H2G_DEPTH_MAX is left out.  Its text stays; only that nesting goes.  The
- * model need not be exact: where it guesses deeper than gumbo, a few tags
- * of an absurdly deep page are left out; where shallower, gumbo nests at
- * most a few elements more per element counted here.
+ * markers; tags a table or select ignores; SVG and MathML), and a start
+ * tag that would open an element deeper than H2G_DEPTH_MAX is left out,
+ * as is, past half that depth, an end tag that closes nothing (the tree
+ * builder would search its whole stack for it).  Text stays; only that
+ * nesting goes.  The model need not be exact: where it guesses deeper
+ * than gumbo, a few tags of an absurdly deep page are left out; where
+ * shallower, gumbo could nest deeper than the cap, so those cases are
+ * the ones to model (tests/test_html2gmi.py holds the ones found).
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -50,8 +53,10 @@ kind(GumboTag t)
 		return K_NONE;
 	case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
 	case GUMBO_TAG_TEXTAREA: case GUMBO_TAG_IFRAME: case GUMBO_TAG_NOEMBED:
-	case GUMBO_TAG_NOFRAMES: case GUMBO_TAG_NOSCRIPT:
+	case GUMBO_TAG_NOFRAMES:
 		return K_RAW;
+	case GUMBO_TAG_NOSCRIPT:	/* gumbo parses its markup */
+		return K_SPECIAL;
 	case GUMBO_TAG_XMP:
 		return K_RAW | K_CLOSES_P;
 	case GUMBO_TAG_APPLET: case GUMBO_TAG_MARQUEE: case GUMBO_TAG_OBJECT:
@@ -93,15 +98,59 @@ kind(GumboTag t)
 struct open {
 	GumboTag	tag;
 	uint32_t	name;
+	bool		foreign;	/* of SVG or MathML */
 };
 
 struct model {
 	struct open	 v[H2G_DEPTH_MAX];
 	size_t		 len;
-	size_t		 foreign;	/* svg and math open: "/>" closes */
 	/* How many of each tag are open: most searches need not start. */
 	uint32_t	 count[GUMBO_TAG_LAST + 1];
 };
+
+/* Where SVG and MathML let HTML in again. */
+static bool
+integration_point(GumboTag t)
+{
+	return t == GUMBO_TAG_FOREIGNOBJECT || t == GUMBO_TAG_DESC ||
+	    t == GUMBO_TAG_TITLE || t == GUMBO_TAG_MI || t == GUMBO_TAG_MO ||
+	    t == GUMBO_TAG_MN || t == GUMBO_TAG_MS || t == GUMBO_TAG_MTEXT ||
+	    t == GUMBO_TAG_ANNOTATION_XML;
+}
+
+/* Is the next tag read as SVG or MathML: no raw text, "/>" closes? */
+static bool
+in_foreign(const struct model *m)
+{
+	return m->len > 0 && m->v[m->len - 1].foreign &&
+	    !integration_point(m->v[m->len - 1].tag);
+}
+
+/* HTML start tags that end foreign content (the tree builder's list). */
+static bool
+breaks_out(GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_B: case GUMBO_TAG_BIG: case GUMBO_TAG_BLOCKQUOTE:
+	case GUMBO_TAG_BODY: case GUMBO_TAG_BR: case GUMBO_TAG_CENTER:
+	case GUMBO_TAG_CODE: case GUMBO_TAG_DD: case GUMBO_TAG_DIV:
+	case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_EM:
+	case GUMBO_TAG_EMBED: case GUMBO_TAG_H1: case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6: case GUMBO_TAG_HEAD: case GUMBO_TAG_HR:
+	case GUMBO_TAG_I: case GUMBO_TAG_IMG: case GUMBO_TAG_LI:
+	case GUMBO_TAG_LISTING: case GUMBO_TAG_MENU: case GUMBO_TAG_META:
+	case GUMBO_TAG_NOBR: case GUMBO_TAG_OL: case GUMBO_TAG_P:
+	case GUMBO_TAG_PRE: case GUMBO_TAG_RUBY: case GUMBO_TAG_S:
+	case GUMBO_TAG_SMALL: case GUMBO_TAG_SPAN: case GUMBO_TAG_STRONG:
+	case GUMBO_TAG_STRIKE: case GUMBO_TAG_SUB: case GUMBO_TAG_SUP:
+	case GUMBO_TAG_TABLE: case GUMBO_TAG_TT: case GUMBO_TAG_U:
+	case GUMBO_TAG_UL: case GUMBO_TAG_VAR: case GUMBO_TAG_FONT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool
 same(const struct open *o, GumboTag t, uint32_t name)
@@ -133,9 +182,6 @@ pop_to(struct model *m, size_t i)
 	while (m->len > i) {
 		m->len--;
 		m->count[m->v[m->len].tag]--;
-		if (m->v[m->len].tag == GUMBO_TAG_SVG ||
-		    m->v[m->len].tag == GUMBO_TAG_MATH)
-			m->foreign--;
 	}
 }
 
@@ -185,6 +231,17 @@ implied_ends(struct model *m, GumboTag t)
 		break;
 	case GUMBO_TAG_A:
 	case GUMBO_TAG_NOBR:
+		/* The adoption agency closes it only if nothing special is
+		 * open above it; else it moves, but keeps, what is. */
+		for (i = (long)m->len - 1; m->count[t] > 0 && i >= 0; i--) {
+			if (m->v[i].tag == t) {
+				pop_to(m, (size_t)i);
+				break;
+			}
+			if (kind(m->v[i].tag) & K_SPECIAL)
+				break;
+		}
+		break;
 	case GUMBO_TAG_BUTTON:
 	case GUMBO_TAG_SELECT:
 		if ((i = in_scope(m, t, false)) >= 0)
@@ -218,29 +275,57 @@ implied_ends(struct model *m, GumboTag t)
 	}
 }
 
-/* The end tag t: pop what the tree builder would pop, roughly. */
-static void
+/* Tags a <select> takes; it ignores all others. */
+static bool
+in_select(GumboTag t)
+{
+	return t == GUMBO_TAG_OPTION || t == GUMBO_TAG_OPTGROUP ||
+	    t == GUMBO_TAG_SELECT || t == GUMBO_TAG_INPUT ||
+	    t == GUMBO_TAG_KEYGEN || t == GUMBO_TAG_TEXTAREA ||
+	    t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_TEMPLATE ||
+	    t == GUMBO_TAG_HR;
+}
+
+/* Parts of a table, which mean nothing outside one. */
+static bool
+table_part(GumboTag t)
+{
+	return t == GUMBO_TAG_TR || t == GUMBO_TAG_TD || t == GUMBO_TAG_TH ||
+	    t == GUMBO_TAG_TBODY || t == GUMBO_TAG_THEAD ||
+	    t == GUMBO_TAG_TFOOT || t == GUMBO_TAG_CAPTION ||
+	    t == GUMBO_TAG_COLGROUP || t == GUMBO_TAG_COL;
+}
+
+/*
+ * The end tag t: pop what the tree builder would pop, roughly.  False
+ * when it closes nothing: the tree builder would search its stack for
+ * it, then ignore it.
+ */
+static bool
 end_tag(struct model *m, GumboTag t, uint32_t name)
 {
 	int	 k = kind(t), ki;
 	size_t	 i;
 
-	if (k & (K_VOID | K_NONE) || m->count[t] == 0)
-		return;
+	if ((k & (K_VOID | K_NONE)) && !in_foreign(m))
+		return true;	/* </br>, </body>: not a search */
+	if (m->count[t] == 0)
+		return false;
 	for (i = m->len; i-- > 0;) {
 		if (same(&m->v[i], t, name)) {
 			pop_to(m, i);
-			return;
+			return true;
 		}
 		ki = kind(m->v[i].tag);
 		/* The adoption agency moves, but keeps, what lies above. */
 		if ((k & K_FORMAT) && (ki & K_SPECIAL))
-			return;
+			return false;
 		if ((k & K_SPECIAL) && (ki & K_MARKER))
-			return;
+			return false;
 		if (!(k & (K_SPECIAL | K_FORMAT)) && (ki & K_SPECIAL))
-			return;
+			return false;
 	}
+	return false;
 }
 
 static uint32_t
@@ -305,7 +390,8 @@ depth_cap(const char *s, size_t n, struct buf *out)
 	size_t		 i = 0, start, nl, copied = 0;
 	GumboTag	 t;
 	uint32_t	 name;
-	bool		 end, self, cut = false;
+	bool		 end, self, cut = false, fx;
+	long		 j;
 	int		 k;
 
 	memset(&m, 0, sizeof(m));
@@ -342,30 +428,52 @@ depth_cap(const char *s, size_t n, struct buf *out)
 		name = t == GUMBO_TAG_UNKNOWN ? hash_name(lower, nl <
 		    sizeof(lower) ? nl : sizeof(lower)) : 0;
 		i = skip_attrs(s, n, i, &self);
-		if (end) {
-			end_tag(&m, t, name);
+		/*
+		 * Deep in, an end tag that closes nothing costs the tree
+		 * builder a search of its whole stack: leave it out.
+		 */
+		if (end && (end_tag(&m, t, name) || m.len < H2G_DEPTH_MAX / 2))
 			continue;
-		}
+		if (end)
+			goto cut;
 		k = kind(t);
-		if (t == GUMBO_TAG_PLAINTEXT)
+		if ((fx = in_foreign(&m)) && breaks_out(t)) {
+			while (m.len > 0 && m.v[m.len - 1].foreign)
+				pop_to(&m, m.len - 1);
+			fx = false;
+		}
+		if (fx && self)
+			continue;	/* <path/> */
+		if (!fx && t == GUMBO_TAG_PLAINTEXT)
 			break;		/* all the rest is text */
-		if (k & K_RAW) {
+		if (!fx && (k & K_RAW)) {
 			if (nl <= sizeof(lower))
 				i = skip_raw(s, n, i, lower, nl);
 			continue;
 		}
-		if (k & (K_VOID | K_NONE) || (self && m.foreign > 0))
+		if (!fx && (k & (K_VOID | K_NONE)))
 			continue;
-		implied_ends(&m, t);
+		if (!fx && table_part(t) && m.count[GUMBO_TAG_TABLE] == 0)
+			continue;	/* the tree builder ignores it too */
+		if (!fx && m.count[GUMBO_TAG_SELECT] > 0 && !in_select(t))
+			continue;	/* likewise */
+		if (!fx && t == GUMBO_TAG_SELECT &&
+		    (j = in_scope(&m, t, false)) >= 0) {
+			pop_to(&m, (size_t)j);	/* ends the open one */
+			continue;
+		}
+		if (!fx)
+			implied_ends(&m, t);
 		if (m.len < H2G_DEPTH_MAX) {
 			m.v[m.len].tag = t;
-			m.v[m.len++].name = name;
+			m.v[m.len].name = name;
+			m.v[m.len++].foreign = fx || t == GUMBO_TAG_SVG ||
+			    t == GUMBO_TAG_MATH;
 			m.count[t]++;
-			if (t == GUMBO_TAG_SVG || t == GUMBO_TAG_MATH)
-				m.foreign++;
 			continue;
 		}
 		/* Too deep: keep what came before, leave the tag out. */
+cut:
 		if (buf_append(out, s + copied, start - copied) == -1)
 			return -1;
 		copied = i;

@@ -20,7 +20,7 @@
 #define H2G_SITE_ASSETS	10000	/* images copied in site mode */
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
 #define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
-#define H2G_DEPTH_MAX	512	/* elements open at once, as in browsers */
+#define H2G_DEPTH_MAX	256	/* elements open at once (Blink: 512) */
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);

@@ -65,9 +65,27 @@ tree_attr(const GumboNode *n, const char *name)
 }
 
 /*
+ * Bytes of an invisible break hint at s (n bytes): a soft hyphen U+00AD,
+ * or a zero-width space U+200B; 0 for anything else.  Browsers show
+ * neither unless they break a line there, and gemtext lines do not break.
+ */
+static size_t
+invisible(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 2 && u[0] == 0xC2 && u[1] == 0xAD)
+		return 2;
+	if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && u[2] == 0x8B)
+		return 3;
+	return 0;
+}
+
+/*
  * Append s to b with HTML white space (and no-break spaces, which pages
- * use for layout) collapsed to single spaces; *space carries a pending
- * space between calls so that none leads or trails.  False on no memory.
+ * use for layout) collapsed to single spaces and the invisible break
+ * hints left out; *space carries a pending space between calls so that
+ * none leads or trails.  False on no memory.
  */
 bool
 collapse_into(struct buf *b, bool *space, const char *s, size_t n)
@@ -88,11 +106,14 @@ collapse_into(struct buf *b, bool *space, const char *s, size_t n)
 			run = 2;
 			continue;
 		}
+		if ((c == 0xC2 || c == 0xE2) && (run = invisible(s + i,
+		    n - i)) > 0)
+			continue;
 		/* A word at a time: this loop sees every byte of the page. */
 		for (run = 1; i + run < n; run++) {
 			c = (unsigned char)s[i + run];
 			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-			    c == '\f' || c == 0xC2)
+			    c == '\f' || c == 0xC2 || c == 0xE2)
 				break;
 		}
 		if (*space && b->len > 0 && buf_putc(b, ' ') == -1)

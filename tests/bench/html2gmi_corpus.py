@@ -4,7 +4,8 @@
 The corpus is HTML nobody here wrote: documentation that Debian ships,
 made by several generators (Sphinx: python3-doc; DocBook: debian-reference;
 gtk-doc: libglib2.0-doc; doxygen: doxygen-doc; texinfo: bash-doc;
-asciidoc: git-doc), installed by `contrib/deps.sh corpus`.  Up to
+texi2html: gettext-doc; asciidoc: git-doc), installed by
+`contrib/deps.sh corpus`.  Up to
 CORPUS_PAGES pages of each are taken, spread evenly over its sorted files.
 
 For each page its content words are the words of its visible text outside
@@ -40,6 +41,7 @@ SETS = [
     ("gtk-doc", "/usr/share/gtk-doc/html", "*/*.html"),
     ("doxygen", "/usr/share/doc/doxygen/html", "*.html"),
     ("texinfo", "/usr/share/doc/bash", "*.html"),
+    ("texi2html", "/usr/share/doc/gettext", "gettext_*.html"),
     ("asciidoc", "/usr/share/doc/git-doc", "*.html"),
 ]
 
@@ -170,6 +172,11 @@ def main():
             100 * l, 100 * results["lynx"][f][0], f))
     if not worst:
         print("  none")
+    print("html2gmi's highest losses:")
+    for l, f in sorted(((v[0], f) for f, v in results["html2gmi"].items()),
+                       reverse=True)[:3]:
+        print("  %5.1f%% (lynx %5.1f%%) %s" % (
+            100 * l, 100 * results["lynx"][f][0], f))
     return 0
 
 
