@@ -9,8 +9,11 @@
 #   contrib/screenshots/amfora-article.png    the article in Amfora (xterm)
 #   contrib/screenshots/lynx-gopher.png       the article's Gopher menu in lynx
 # Each client starts with an empty HOME, so it trusts the certificate on
-# first use as a new reader's would.  The pictures are cut to 64 colours
-# and checked to be under 150 KB.  Every process started here is stopped.
+# first use as a new reader's would.  A picture is taken once lumbar has
+# logged the client's request and two captures in a row agree (the client
+# has finished drawing); no fixed pauses.  The pictures are cut to 64
+# colours and checked to be under 150 KB.  Every process started here is
+# stopped.
 #
 # The packages: sh contrib/deps.sh screenshots
 set -eu
@@ -46,7 +49,7 @@ shrink() {
 
 # Inside xvfb-run: drive the clients, one at a time.
 if [ "${1:-}" = "--inner" ]; then
-	tmp=$2 url=$3 gurl=$4 title=$5
+	tmp=$2 url=$3 gurl=$4 title=$5 gsel=$6
 	pid=
 	stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; pid=; }
 	trap stop EXIT
@@ -66,6 +69,36 @@ if [ "${1:-}" = "--inner" ]; then
 		xdotool search --onlyvisible --pid "$1" 2>/dev/null | head -n 1
 	}
 	has_window() { [ -n "$(of_pid "$1")" ]; }
+	# lumbar has logged at least $1 requests for "$2" (a log line is
+	# written once the answer is sent).
+	served() {
+		[ "$(grep -c -F "\"$2\"" "$tmp/lumbar.log")" -ge "$1" ]
+	}
+	# Capture window $1 into $2 until two captures 0.2 s apart differ in
+	# at most 50 pixels (a blinking caret), at most 30 tries: a picture
+	# of the finished page, not of one half drawn.
+	settled() {
+		import -window "$1" "$2"
+		n=30
+		while [ $n -gt 0 ]; do
+			sleep 0.2
+			import -window "$1" "${2%.png}.next.png"
+			if compare -metric AE "$2" "${2%.png}.next.png" null: 2>&1 |
+			    awk '{ exit !($1 + 0 <= 50) }'; then
+				rm -f "${2%.png}.next.png"
+				return 0
+			fi
+			mv "${2%.png}.next.png" "$2"
+			n=$((n - 1))
+		done
+		echo "screenshots.sh: $2 did not settle" >&2
+		return 1
+	}
+	# The command an xterm runs: once its terminal has its final size
+	# (100x30), so that the client wraps to it.
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	sized='n=50; while [ "$(stty size)" != "30 100" ] && [ $n -gt 0 ]; do
+	    sleep 0.1; n=$((n - 1)); done; exec "$@"'
 
 	# (a) Kristall.  Debian 12's Kristall ignores a URL on its command
 	# line: type it into the address bar.  Its window title becomes the
@@ -87,25 +120,33 @@ if [ "${1:-}" = "--inner" ]; then
 		tail -n 20 "$tmp/kristall.log" >&2
 		exit 1
 	}
-	sleep 1		# the last paint after the title changes
-	import -window root "$tmp/kristall.png"
+	settled root "$tmp/kristall.png"
 	stop
 	shrink "$tmp/kristall.png" "$OUT/kristall-article.png" 800
 
-	# (b) Amfora in a real terminal, 100x30.  The client starts once the
-	# window is mapped, so that it wraps to the window's final size.
+	# (b) Amfora in a real terminal, 100x30.
 	fresh amfora
 	xterm -geometry 100x30+0+0 -fa 'DejaVu Sans Mono' -fs 11 \
 	    -bg black -fg gray90 -tn xterm-256color  \
-	    -e sh -c 'sleep 1; exec amfora "$0"' "$url" &
+	    -e sh -c "$sized" sh amfora "$url" &
 	pid=$!
 	wait_for 75 has_window "$pid" ||
 	    { echo "screenshots.sh: no xterm for Amfora" >&2; exit 1; }
-	# Amfora pins the key on first use (tofu.toml), then draws the page.
+	# Amfora pins the key on first use (tofu.toml) and shows the page.
 	wait_for 75 test -s "$XDG_CACHE_HOME/amfora/tofu.toml" ||
 	    { echo "screenshots.sh: Amfora did not reach lumbar" >&2; exit 1; }
-	sleep 1.5
-	import -window "$(of_pid "$pid")" "$tmp/amfora.png"
+	wait_for 75 served 1 "$url" ||
+	    { echo "screenshots.sh: Amfora's request not logged" >&2; exit 1; }
+	# A page that arrives before Amfora has measured its terminal is
+	# wrapped to max_width (100 columns), wider than the text area; a
+	# reload (Ctrl-R) wraps it to the terminal, as a reader sees it.
+	wid=$(of_pid "$pid")
+	settled "$wid" "$tmp/amfora.png"
+	xdotool windowfocus --sync "$wid"
+	xdotool key ctrl+r
+	wait_for 75 served 2 "$url" ||
+	    { echo "screenshots.sh: Amfora did not reload" >&2; exit 1; }
+	settled "$wid" "$tmp/amfora.png"
 	stop
 	shrink "$tmp/amfora.png" "$OUT/amfora-article.png" 800
 
@@ -113,12 +154,13 @@ if [ "${1:-}" = "--inner" ]; then
 	fresh lynx
 	xterm -geometry 100x30+0+0 -fa 'DejaVu Sans Mono' -fs 11 \
 	    -bg black -fg gray90 -tn xterm-256color  \
-	    -e sh -c 'sleep 1; exec lynx -nopause "$0"' "$gurl" &
+	    -e sh -c "$sized" sh lynx -nopause "$gurl" &
 	pid=$!
 	wait_for 75 has_window "$pid" ||
 	    { echo "screenshots.sh: no xterm for lynx" >&2; exit 1; }
-	sleep 2.5
-	import -window "$(of_pid "$pid")" "$tmp/lynx.png"
+	wait_for 75 served 1 "$gsel" ||
+	    { echo "screenshots.sh: lynx's request not logged" >&2; exit 1; }
+	settled "$(of_pid "$pid")" "$tmp/lynx.png"
 	stop
 	shrink "$tmp/lynx.png" "$OUT/lynx-gopher.png" 800
 	exit 0
@@ -193,5 +235,7 @@ host=localhost
     gurl="gopher://$host:$pport/1$ARTICLE"
 title=$(sed -n 's/^# //p' "capsule$ARTICLE" | head -n 1)
 
-xvfb-run -a -s "-screen 0 ${W}x${H}x24 -nolisten tcp" \
-    sh "$0" --inner "$tmp" "$url" "$gurl" "$title"
+# -noreset: by default the X server resets when its last client leaves,
+# and a client started during the reset (the next xterm) cannot connect.
+xvfb-run -a -s "-screen 0 ${W}x${H}x24 -nolisten tcp -noreset" \
+    sh "$0" --inner "$tmp" "$url" "$gurl" "$title" "$ARTICLE"
