@@ -423,7 +423,7 @@ main(int argc, char **argv)
 	banner(limits, lowered);
 	tls_check_expiry();
 	r = workers_run(pw);
-	tls_free();
+	tls_unload();
 	search_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");

@@ -350,7 +350,7 @@ tls_init(const char **err)
 		if ((fresh[i] = ctx_new(crt, key, err)) == NULL)
 			goto fail;
 	}
-	tls_free();
+	tls_unload();
 	memcpy(ctxs, fresh, sizeof(ctxs));
 	secrets_note();		/* the keys as they are now: never served */
 	return 0;
@@ -361,7 +361,7 @@ fail:
 }
 
 void
-tls_free(void)
+tls_unload(void)
 {
 	size_t i;
 

@@ -6,7 +6,7 @@
 #include <openssl/ssl.h>
 
 int	 tls_init(const char **);
-void	 tls_free(void);
+void	 tls_unload(void);
 void	 tls_check_expiry(void);
 int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
