@@ -150,6 +150,7 @@ struct config {
 						   from one client; 0: any */
 	int		 burst;			/* of them at once */
 	const char	*ticket_key;		/* session ticket key file */
+	const char	*tls_groups;		/* key exchange groups */
 	bool		 proxy_protocol;	/* PROXY headers expected */
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;

@@ -44,6 +44,8 @@ ssl_error(const char *what, const char *file)
 	return errbuf;
 }
 
+static int	 load_ticket_keys(const char **);
+
 static int
 cert_paths(const char *dir, const char *host, char *crt, char *key, size_t n)
 {
@@ -196,12 +198,20 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
-static SSL_CTX *
-ctx_new(const char *crt, const char *key, const char **err)
+/*
+ * One hostname's context, with every TLS setting lumbar serves with.
+ * Public so that tests/bench/tlsfloor.c measures these very settings.
+ */
+SSL_CTX *
+tls_ctx_new(const char *crt, const char *key, const char **err)
 {
 	static const unsigned char sid[] = "lumbar";
 	SSL_CTX *ctx;
 
+	/* A random ticket key unless tls_init loads one (--check does not). */
+	if (!have_ticket_keys && conf.ticket_key == NULL &&
+	    load_ticket_keys(err) == -1)
+		return NULL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		*err = ssl_error("SSL_CTX_new", NULL);
 		return NULL;
@@ -347,7 +357,7 @@ tls_init(const char **err)
 			if (make_cert(conf.hostnames[i], crt, key, err) == -1)
 				goto fail;
 		}
-		if ((fresh[i] = ctx_new(crt, key, err)) == NULL)
+		if ((fresh[i] = tls_ctx_new(crt, key, err)) == NULL)
 			goto fail;
 	}
 	tls_unload();
@@ -423,7 +433,7 @@ tls_check(void (*report)(const char *, ...))
 			    h, conf.certdir);
 			continue;
 		}
-		if ((ctx = ctx_new(crt, key, &err)) == NULL) {
+		if ((ctx = tls_ctx_new(crt, key, &err)) == NULL) {
 			report("%s", err);
 			n++;
 			continue;

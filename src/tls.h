@@ -12,5 +12,6 @@ int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
 int	 tls_key_path(size_t, char *, size_t);
 SSL	*tls_accept(int);
+SSL_CTX	*tls_ctx_new(const char *, const char *, const char **);
 
 #endif
