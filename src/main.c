@@ -48,6 +48,7 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_MAX_PER_CLIENT,
 	OPT_TICKET_KEY,
+	OPT_TLS_GROUPS,
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
@@ -80,6 +81,7 @@ static const struct option longopts[] = {
 	{ "rate",		required_argument, NULL, OPT_RATE },
 	{ "burst",		required_argument, NULL, OPT_BURST },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
+	{ "tls-groups",		required_argument, NULL, OPT_TLS_GROUPS },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
@@ -135,6 +137,9 @@ usage(FILE *f)
 "      --burst N           how many may come at once (default 200)\n"
 "      --ticket-key FILE   TLS session ticket key (80 random bytes), shared by\n"
 "                          instances so that each resumes the others' sessions\n"
+"      --tls-groups LIST   TLS key exchange groups, preferred first (default\n"
+"                          " TLS_GROUPS_DEFAULT "; on OpenSSL 3.5,\n"
+"                          X25519MLKEM768:X25519:P-256 adds post-quantum)\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
 "      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
 "                          repeatable\n"
@@ -269,6 +274,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_TICKET_KEY:
 			conf.ticket_key = optarg;
+			break;
+		case OPT_TLS_GROUPS:
+			conf.tls_groups = optarg;
 			break;
 		case OPT_PROXY_PROTOCOL:
 			conf.proxy_protocol = true;

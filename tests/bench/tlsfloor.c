@@ -240,7 +240,7 @@ usage:
 	printf("tlsfloor: openssl=\"%s\" groups=%s handshakes=%d full_us=%.1f "
 	    "resumed_us=%.1f reused=%d x25519_us=%.1f sign_us=%.1f\n",
 	    OpenSSL_version(OPENSSL_VERSION), conf.tls_groups ? conf.tls_groups :
-	    "default", n, full / n, resumed / n, reused,
+	    TLS_GROUPS_DEFAULT, n, full / n, resumed / n, reused,
 	    x25519_us(n), sign_us(sctx, n));
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(sctx);
