@@ -339,6 +339,11 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double, const char *);
 void	 log_escape(struct buf *, const char *, size_t);
+void	 log_buffer(void);
+void	 log_flush(void);
+bool	 log_pending(void);
+int64_t	 log_due(void);
+void	 log_tick(int64_t, bool);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {
 	time_t		 next;		/* monotonic s: the next line may go */

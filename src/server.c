@@ -903,6 +903,7 @@ on_signal(void)
 	while (read(sigsrc.fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
+			log_flush();
 			capsule_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
 			break;
@@ -911,6 +912,7 @@ on_signal(void)
 			if (!stopping)
 				log_msg(LOG_LVL_DEBUG, "worker %d stopping",
 				    (int)getpid());
+			log_flush();
 			stopping = true;
 			stop_listening();
 			hurry_readers();
@@ -941,6 +943,7 @@ server_prepare(void)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
 	if (watch_listeners() == -1)
 		fatal("epoll_ctl: %s", strerror(errno));
+	log_buffer();
 	return 0;
 }
 
@@ -977,6 +980,7 @@ server_run(void)
 				conn_step(evs[k].data.ptr);
 		}
 		now = now_ms();
+		log_tick(now, n == 0);
 		if (accept_paused != 0 && now >= accept_paused)
 			resume_accepting();
 		if (stopping && stop_at == 0)
