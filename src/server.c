@@ -174,6 +174,8 @@ bind_one(const char *addr, int port, enum proto proto)
 		if (fd == -1)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		/* Accepted sockets inherit it: no setsockopt per connection. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 			    addr ? &on : &off, sizeof(on));
@@ -242,7 +244,8 @@ conn_free(struct conn *c)
 {
 	nrefused -= c->slot == -1;	/* -2: never counted */
 	limit_release(c->slot);
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	/* Closing the only descriptor of the socket takes it out of the
+	 * epoll set: no EPOLL_CTL_DEL needed. */
 	close(c->fd);
 	SSL_free(c->ssl);
 	response_clear(&c->resp);
@@ -406,7 +409,7 @@ accept_conns(struct listener *l)
 	socklen_t		 len;
 	struct epoll_event	 e;
 	struct conn		*c;
-	int			 fd, one = 1;
+	int			 fd;
 
 	for (;;) {
 		len = sizeof(ss);
@@ -427,7 +430,6 @@ accept_conns(struct listener *l)
 			close(fd);
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->kind = KIND_CONN;
 		c->proto = l->proto;
 		c->fd = fd;
