@@ -955,10 +955,17 @@ server_run(void)
 	struct epoll_event	 evs[EVENTS_MAX];
 	int64_t			 stop_at = 0, next_sweep = 0, now;
 	int			 n, k;
-	bool			 busy = false;
+	bool			 busy = false, idle;
 
 	while (!stopping || conns != NULL) {
-		n = epoll_wait(ep, evs, EVENTS_MAX, 250);
+		/*
+		 * Nothing timed to do (no connection's deadline, no log line
+		 * waiting, no memory to trim, accepting): sleep until a client
+		 * or a signal comes, rather than waking 4 times a second.
+		 */
+		idle = conns == NULL && !busy && !log_pending() &&
+		    accept_paused == 0 && !stopping;
+		n = epoll_wait(ep, evs, EVENTS_MAX, idle ? -1 : 250);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
 		/*
