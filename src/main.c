@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +127,8 @@ usage(FILE *f)
 "                          and become USER (needed when started as root)\n"
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
-"  -j, --workers N         serving processes (default: one per core)\n"
+"  -j, --workers N         serving processes (default: one per core this\n"
+"                          process may run on)\n"
 "      --max-conns N       connections at once, all clients (default: what\n"
 "                          half the memory holds, at most 10000; lowered to\n"
 "                          what ulimit -n allows)\n"
@@ -332,8 +334,14 @@ parse_options(int argc, char **argv)
 		fatal("--proxy-protocol: say which load balancer may send "
 		    "PROXY headers with --proxy-from ADDR");
 	if (conf.workers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		/* The cores we may run on (taskset, CPUAffinity=, a cpuset),
+		 * not all the machine's: two workers on one core cost more
+		 * CPU per request than one. */
+		cpu_set_t	 set;
+		long		 n;
 
+		n = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+		    CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
 		conf.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
 }
