@@ -56,7 +56,7 @@ cpu_us(void)
 	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static void
+static void __attribute__((noreturn))
 die(const char *what)
 {
 	fprintf(stderr, "tlsfloor: %s\n", what);
