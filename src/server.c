@@ -74,6 +74,8 @@ struct conn {
 	bool		 answered;
 	const char	*cut;		/* why the answer was cut, or NULL */
 	bool		 eof;		/* the client closed its side */
+	bool		 held;		/* the answer waits for close_notify */
+	bool		 shut;		/* close_notify made */
 	struct conn	*prev, *next;
 };
 
@@ -693,6 +695,48 @@ read_request(struct conn *c)
 	}
 }
 
+/*
+ * A whole answer in one record: keep it in a buffer until SSL_shutdown
+ * adds the close_notify, so that both leave in one write(2) and one TCP
+ * segment instead of two.
+ */
+static void
+hold_answer(struct conn *c)
+{
+	BIO	*sock, *b;
+
+	if (c->ssl == NULL || (sock = SSL_get_wbio(c->ssl)) == NULL ||
+	    (b = BIO_new(BIO_f_buffer())) == NULL)
+		return;
+	if (BIO_set_write_buffer_size(b, COALESCE_MAX + 512) != 1 ||
+	    BIO_up_ref(sock) != 1) {
+		BIO_free(b);
+		return;
+	}
+	/* The new chain holds its own reference to the socket BIO: the one
+	 * SSL_set0_wbio lets go of was the write side's. */
+	BIO_push(b, sock);
+	SSL_set0_wbio(c->ssl, b);
+	c->held = true;
+}
+
+/* Write out what hold_answer kept: 1 done, 0 to wait, -1 on error. */
+static int
+flush_held(struct conn *c)
+{
+	BIO *w = SSL_get_wbio(c->ssl);
+
+	while (BIO_wpending(w) > 0) {
+		if (BIO_flush(w) > 0)
+			break;
+		if (!BIO_should_retry(w))
+			return -1;
+		set_events(c, EPOLLOUT);
+		return 0;
+	}
+	return 1;
+}
+
 /* Send the answer: its head, then the cached or streamed body. */
 static int
 write_response(struct conn *c)
@@ -710,6 +754,9 @@ write_response(struct conn *c)
 		rs->body = NULL;
 		rs->bodylen = 0;
 	}
+	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
+	    rs->out.len <= COALESCE_MAX)
+		hold_answer(c);
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
@@ -811,7 +858,7 @@ conn_step(struct conn *c)
 			break;
 		case ST_SHUTDOWN:
 			/* Gemini ends every answer with close_notify. */
-			if (c->ssl != NULL) {
+			if (c->ssl != NULL && !c->shut) {
 				ERR_clear_error();
 				r = SSL_shutdown(c->ssl);
 				if (r < 0 && SSL_get_error(c->ssl, r) ==
@@ -820,7 +867,10 @@ conn_step(struct conn *c)
 					return;
 				}
 				ERR_clear_error();
+				c->shut = true;
 			}
+			if (c->held && flush_held(c) == 0)
+				return;
 			conn_close(c);
 			return;
 		case ST_LINGER:

@@ -36,8 +36,9 @@ def one_worker(srv):
 
 
 def test_request_lines_share_writes(server_factory):
-    """A Gemini request costs the worker 4 writes (handshake, ticket, answer,
-    close_notify); before the log was buffered each line was a fifth."""
+    """A small Gemini answer costs the worker 3 writes (handshake, ticket,
+    answer with its close_notify); before the log was buffered each line
+    was one more."""
     srv = server_factory(args=["--workers", "1"])
     w = one_worker(srv)
     try:
