@@ -76,9 +76,10 @@ $(BUILD)/gemload: tests/bench/gemload.c
 
 # The least server CPU a handshake costs with this OpenSSL: client and
 # server in one process, no sockets.  make bench reports it as the floor.
-$(BUILD)/tlsfloor: tests/bench/tlsfloor.c
+# It links lumbar's own context setup (tls_ctx_new) from the archive.
+$(BUILD)/tlsfloor: tests/bench/tlsfloor.c $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
 
 # lumbar beside molly-brown and gophernicus on the same page, in a private
 # network namespace; prints the table and writes bench/results.md.

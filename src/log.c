@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,21 @@ log_style(int fmt, int cl, int verbose)
 	verbosity = verbose;
 }
 
+/*
+ * A worker's request lines wait here and go out in one write(2): when the
+ * next would not fit, when the oldest has waited LOG_FLUSH_MS, when the
+ * worker is idle, before any other line, on a signal and at exit.  At most
+ * PIPE_BUF bytes, so that a flush stays one atomic write even to a pipe
+ * that every worker shares.  The cost: a worker that crashes loses up to
+ * LOG_FLUSH_MS of request lines, and lines of different workers may reach
+ * the log up to that much out of time order.
+ */
+#define LOG_FLUSH_MS	1000
+static char	 pend[PIPE_BUF];
+static size_t	 npend;
+static int64_t	 pend_since;	/* ms: when the oldest waiting line came */
+static bool	 buffered;
+
 int
 log_init(const char *target, int verbose)
 {
@@ -78,15 +94,73 @@ log_init(const char *target, int verbose)
 	return 0;
 }
 
+static int
+log_fd(void)
+{
+	return fileno(logfp ? logfp : stderr);
+}
+
+/* Write the waiting request lines, if any. */
+void
+log_flush(void)
+{
+	if (npend > 0)
+		(void)!write(log_fd(), pend, npend);
+	npend = 0;
+}
+
+/* From now on request lines wait in the buffer (a worker; not syslog). */
+void
+log_buffer(void)
+{
+	static bool registered;
+
+	if (use_syslog)
+		return;
+	if (!registered && atexit(log_flush) != 0)
+		return;
+	registered = buffered = true;
+}
+
+bool
+log_pending(void)
+{
+	return npend > 0;
+}
+
+/* Called by the event loop: flush when idle or when the oldest is due. */
+void
+log_tick(int64_t now_ms, bool idle)
+{
+	if (npend > 0 && (idle || now_ms - pend_since >= LOG_FLUSH_MS))
+		log_flush();
+}
+
+/* The oldest waiting line's deadline, for the event loop's timeout. */
+int64_t
+log_due(void)
+{
+	return pend_since + LOG_FLUSH_MS;
+}
+
+/*
+ * One line out.  request: a request line, which may wait in a worker's
+ * buffer (above); stamp: the time goes first (Apache's formats carry their
+ * own).  A log in Apache's formats is read by analysers: only requests go
+ * to its file, the rest to stderr (the journal), as Apache keeps an
+ * error_log beside its access_log.
+ */
 static void
-emit_raw(enum log_level lvl, const char *line, bool stamp)
+emit_raw(enum log_level lvl, const char *line, bool request, bool stamp)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char		 ts[32];
+	static char	 ts[32];	/* the time, made once a second */
+	static time_t	 ts_made = -1;
 	struct tm	 tm;
 	time_t		 now;
+	size_t		 tslen, len, n;
 	struct buf	 b;
-	FILE		*fp;
+	int		 fd;
 
 	if ((int)lvl > verbosity)
 		return;
@@ -94,27 +168,42 @@ emit_raw(enum log_level lvl, const char *line, bool stamp)
 		syslog(prio[lvl], "%s", line);
 		return;
 	}
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((now = time(NULL)) != ts_made) {
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ts_made = now;
+	}
+	tslen = stamp ? strlen(ts) + 1 : 0;	/* with its space */
+	len = strlen(line);
+	n = tslen + len + 1;
+	if (request && buffered && n <= sizeof(pend)) {
+		if (npend + n > sizeof(pend))
+			log_flush();
+		if (npend == 0)
+			pend_since = now_us() / 1000;
+		if (stamp) {
+			memcpy(pend + npend, ts, tslen - 1);
+			pend[npend + tslen - 1] = ' ';
+		}
+		memcpy(pend + npend + tslen, line, len);
+		pend[npend + n - 1] = '\n';
+		npend += n;
+		return;
+	}
+	log_flush();		/* the lines keep their order */
 	/* One write(2) a line: workers share the descriptor (O_APPEND). */
-	fp = logfp ? logfp : stderr;
-	/* A log in Apache's formats is read by analysers: only requests go
-	 * to its file, the rest to stderr (the journal), as Apache keeps an
-	 * error_log beside its access_log. */
-	if (stamp && format != LOG_FMT_LUMBAR)
-		fp = stderr;
+	fd = !request && format != LOG_FMT_LUMBAR ? STDERR_FILENO : log_fd();
 	buf_init(&b);
 	if ((stamp ? buf_printf(&b, "%s %s\n", ts, line) :
 	    buf_printf(&b, "%s\n", line)) == 0)
-		(void)!write(fileno(fp), b.data, b.len);
+		(void)!write(fd, b.data, b.len);
 	buf_free(&b);
 }
 
 static void
 emit(enum log_level lvl, const char *line)
 {
-	emit_raw(lvl, line, true);
+	emit_raw(lvl, line, false, true);
 }
 
 void
@@ -167,6 +256,7 @@ fatal(const char *fmt, ...)
 	struct buf	 b;
 	va_list		 ap;
 
+	log_flush();
 	buf_init(&b);
 	va_start(ap, fmt);
 	if (buf_vprintf(&b, fmt, ap) == 0) {
@@ -343,18 +433,17 @@ void
 log_request(const char *proto, const char *addr, const char *req,
     size_t reqlen, int status, size_t bytes, double ms, const char *cut)
 {
-	struct buf	 b;
+	static struct buf b;	/* kept: no allocation per request */
 	char		 who[INET6_ADDRSTRLEN + 8];
 
 	if (verbosity < LOG_LVL_INFO)
 		return;
-	buf_init(&b);
+	buf_reset(&b);
 	if (format != LOG_FMT_LUMBAR) {
 		request_apache(&b, addr, req, reqlen, status, bytes);
 		if (b.data != NULL)
-			emit_raw(LOG_LVL_INFO, b.data, false);
-		buf_free(&b);
-		return;
+			emit_raw(LOG_LVL_INFO, b.data, true, false);
+		goto out;
 	}
 	buf_printf(&b, "%s %s \"", proto, log_client_addr(addr, true, who,
 	    sizeof(who)));
@@ -363,6 +452,9 @@ log_request(const char *proto, const char *addr, const char *req,
 	if (cut != NULL)
 		buf_printf(&b, " cut (%s)", cut);
 	if (b.data != NULL)
-		emit(LOG_LVL_INFO, b.data);
-	buf_free(&b);
+		emit_raw(LOG_LVL_INFO, b.data, true, true);
+out:
+	/* A rare long request does not keep its memory. */
+	if (b.cap > 4096)
+		buf_free(&b);
 }

@@ -177,6 +177,7 @@ struct config {
 	int		 burst;			/* of them at once */
 	const char	*ticket_key;		/* session ticket key file */
 	int		 ticket_rotate;		/* seconds a ticket key serves */
+	const char	*tls_groups;		/* key exchange groups */
 	bool		 proxy_protocol;	/* PROXY headers expected */
 	const char	*proxy_from[LISTEN_MAX];	/* from these addresses */
 	size_t		 nproxy_from;
@@ -380,6 +381,11 @@ int	 log_format_named(const char *);
 int	 log_client_named(const char *);
 void	 log_style(int, int, int);
 const char *log_client_addr(const char *, bool, char *, size_t);
+void	 log_buffer(void);
+void	 log_flush(void);
+bool	 log_pending(void);
+int64_t	 log_due(void);
+void	 log_tick(int64_t, bool);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {
 	time_t		 next;		/* monotonic s: the next line may go */

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ enum {
 	OPT_MAX_PER_CLIENT,
 	OPT_TICKET_KEY,
 	OPT_TICKET_ROTATE,
+	OPT_TLS_GROUPS,
 	OPT_PUBLIC_PORT,
 	OPT_PROXY_PROTOCOL,
 	OPT_PROXY_FROM,
@@ -96,6 +98,7 @@ static const struct option longopts[] = {
 	{ "gone",		required_argument, NULL, OPT_GONE },
 	{ "ticket-key",		required_argument, NULL, OPT_TICKET_KEY },
 	{ "ticket-rotate",	required_argument, NULL, OPT_TICKET_ROTATE },
+	{ "tls-groups",		required_argument, NULL, OPT_TLS_GROUPS },
 	{ "public-port",	required_argument, NULL, OPT_PUBLIC_PORT },
 	{ "proxy-protocol",	no_argument,	   NULL, OPT_PROXY_PROTOCOL },
 	{ "proxy-from",		required_argument, NULL, OPT_PROXY_FROM },
@@ -141,7 +144,8 @@ usage(FILE *f)
 "                          and become USER (needed when started as root)\n"
 "      --allow-root        keep serving as root without --user (not advised)\n"
 "      --no-seccomp        no system call filter in the workers\n"
-"  -j, --workers N         serving processes (default: one per core)\n"
+"  -j, --workers N         serving processes (default: one per core this\n"
+"                          process may run on)\n"
 "      --max-conns N       connections at once, all clients (default: what\n"
 "                          half the memory holds, at most 10000; lowered to\n"
 "                          what ulimit -n allows)\n"
@@ -159,6 +163,9 @@ usage(FILE *f)
 "                          instances so that each resumes the others' sessions\n"
 "      --ticket-rotate SECS  a new ticket key every SECS (default 3600); the\n"
 "                          previous one still decrypts\n"
+"      --tls-groups LIST   TLS key exchange groups, preferred first (default\n"
+"                          " TLS_GROUPS_DEFAULT "; on OpenSSL 3.5,\n"
+"                          X25519MLKEM768:X25519:P-256 adds post-quantum)\n"
 "      --proxy-protocol    expect a PROXY header (v1 or v2) from --proxy-from\n"
 "      --proxy-from ADDR   a load balancer's address trusted to send one;\n"
 "                          repeatable\n"
@@ -367,6 +374,9 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 	case OPT_TICKET_KEY:
 		c->ticket_key = arg;
 		return 0;
+	case OPT_TLS_GROUPS:
+		c->tls_groups = arg;
+		return 0;
 	case OPT_TICKET_ROTATE:
 		return number(opt, arg, 1, 7 * 24 * 3600, &c->ticket_rotate,
 		    why);
@@ -497,8 +507,14 @@ finish(struct config *c, struct buf *why)
 		return -1;
 	}
 	if (c->workers == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		/* The cores we may run on (taskset, CPUAffinity=, a cpuset),
+		 * not all the machine's: two workers on one core cost more
+		 * CPU per request than one. */
+		cpu_set_t	 set;
+		long		 n;
 
+		n = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+		    CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
 	return 0;
@@ -646,6 +662,8 @@ reread_config(void)
 	needs_restart(conf.workers == next.workers, "workers");
 	needs_restart(same_str(conf.ticket_key, next.ticket_key),
 	    "ticket-key");
+	needs_restart(same_str(conf.tls_groups, next.tls_groups),
+	    "tls-groups");
 	needs_restart(conf.proxy_protocol == next.proxy_protocol &&
 	    same_list(conf.proxy_from, conf.nproxy_from, next.proxy_from,
 	    next.nproxy_from), "proxy-protocol or proxy-from");
@@ -781,7 +799,7 @@ main(int argc, char **argv)
 	saved_argc = argc;
 	saved_argv = argv;
 	r = workers_run(pw, reread_config);
-	tls_free();
+	tls_unload();
 	search_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");

@@ -74,6 +74,8 @@ struct conn {
 	bool		 answered;
 	const char	*cut;		/* why the answer was cut, or NULL */
 	bool		 eof;		/* the client closed its side */
+	bool		 held;		/* the answer waits for close_notify */
+	bool		 shut;		/* close_notify made */
 	struct conn	*prev, *next;
 };
 
@@ -176,6 +178,8 @@ bind_one(const char *addr, int port, enum proto proto)
 		if (fd == -1)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		/* Accepted sockets inherit it: no setsockopt per connection. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 			    addr ? &on : &off, sizeof(on));
@@ -244,7 +248,8 @@ conn_free(struct conn *c)
 {
 	nrefused -= c->slot == -1;	/* -2: never counted */
 	limit_release(c->slot);
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	/* Closing the only descriptor of the socket takes it out of the
+	 * epoll set: no EPOLL_CTL_DEL needed. */
 	close(c->fd);
 	SSL_free(c->ssl);
 	response_clear(&c->resp);
@@ -408,7 +413,7 @@ accept_conns(struct listener *l)
 	socklen_t		 len;
 	struct epoll_event	 e;
 	struct conn		*c;
-	int			 fd, one = 1;
+	int			 fd;
 
 	for (;;) {
 		len = sizeof(ss);
@@ -429,7 +434,6 @@ accept_conns(struct listener *l)
 			close(fd);
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->kind = KIND_CONN;
 		c->proto = l->proto;
 		c->fd = fd;
@@ -696,6 +700,48 @@ read_request(struct conn *c)
 	}
 }
 
+/*
+ * A whole answer in one record: keep it in a buffer until SSL_shutdown
+ * adds the close_notify, so that both leave in one write(2) and one TCP
+ * segment instead of two.
+ */
+static void
+hold_answer(struct conn *c)
+{
+	BIO	*sock, *b;
+
+	if (c->ssl == NULL || (sock = SSL_get_wbio(c->ssl)) == NULL ||
+	    (b = BIO_new(BIO_f_buffer())) == NULL)
+		return;
+	if (BIO_set_write_buffer_size(b, COALESCE_MAX + 512) != 1 ||
+	    BIO_up_ref(sock) != 1) {
+		BIO_free(b);
+		return;
+	}
+	/* The new chain holds its own reference to the socket BIO: the one
+	 * SSL_set0_wbio lets go of was the write side's. */
+	BIO_push(b, sock);
+	SSL_set0_wbio(c->ssl, b);
+	c->held = true;
+}
+
+/* Write out what hold_answer kept: 1 done, 0 to wait, -1 on error. */
+static int
+flush_held(struct conn *c)
+{
+	BIO *w = SSL_get_wbio(c->ssl);
+
+	while (BIO_wpending(w) > 0) {
+		if (BIO_flush(w) > 0)
+			break;
+		if (!BIO_should_retry(w))
+			return -1;
+		set_events(c, EPOLLOUT);
+		return 0;
+	}
+	return 1;
+}
+
 /* Send the answer: its head, then the cached or streamed body. */
 static int
 write_response(struct conn *c)
@@ -713,6 +759,9 @@ write_response(struct conn *c)
 		rs->body = NULL;
 		rs->bodylen = 0;
 	}
+	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
+	    rs->out.len <= COALESCE_MAX)
+		hold_answer(c);
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
@@ -814,7 +863,7 @@ conn_step(struct conn *c)
 			break;
 		case ST_SHUTDOWN:
 			/* Gemini ends every answer with close_notify. */
-			if (c->ssl != NULL) {
+			if (c->ssl != NULL && !c->shut) {
 				ERR_clear_error();
 				r = SSL_shutdown(c->ssl);
 				if (r < 0 && SSL_get_error(c->ssl, r) ==
@@ -823,7 +872,10 @@ conn_step(struct conn *c)
 					return;
 				}
 				ERR_clear_error();
+				c->shut = true;
 			}
+			if (c->held && flush_held(c) == 0)
+				return;
 			conn_close(c);
 			return;
 		case ST_LINGER:
@@ -910,6 +962,7 @@ on_signal(void)
 	while (read(sigsrc.fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
+			log_flush();
 			capsule_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
 			break;
@@ -918,6 +971,7 @@ on_signal(void)
 			if (!stopping)
 				log_msg(LOG_LVL_DEBUG, "worker %d stopping",
 				    (int)getpid());
+			log_flush();
 			stopping = true;
 			stop_listening();
 			hurry_readers();
@@ -948,6 +1002,7 @@ server_prepare(void)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigsrc.fd, &e);
 	if (watch_listeners() == -1)
 		fatal("epoll_ctl: %s", strerror(errno));
+	log_buffer();
 	return 0;
 }
 
@@ -957,10 +1012,17 @@ server_run(void)
 	struct epoll_event	 evs[EVENTS_MAX];
 	int64_t			 stop_at = 0, next_sweep = 0, now;
 	int			 n, k;
-	bool			 busy = false;
+	bool			 busy = false, idle;
 
 	while (!stopping || conns != NULL) {
-		n = epoll_wait(ep, evs, EVENTS_MAX, 250);
+		/*
+		 * Nothing timed to do (no connection's deadline, no log line
+		 * waiting, no memory to trim, accepting): sleep until a client
+		 * or a signal comes, rather than waking 4 times a second.
+		 */
+		idle = conns == NULL && !busy && !log_pending() &&
+		    accept_paused == 0 && !stopping;
+		n = epoll_wait(ep, evs, EVENTS_MAX, idle ? -1 : 250);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait: %s", strerror(errno));
 		/*
@@ -984,6 +1046,7 @@ server_run(void)
 				conn_step(evs[k].data.ptr);
 		}
 		now = now_ms();
+		log_tick(now, n == 0);
 		if (accept_paused != 0 && now >= accept_paused)
 			resume_accepting();
 		if (stopping && stop_at == 0)

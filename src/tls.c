@@ -27,6 +27,14 @@
 
 #define CERT_DAYS	(365 * 30)	/* long-lived: clients pin it (TOFU) */
 
+#define TLS13_CIPHERS	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
+			"TLS_AES_256_GCM_SHA384"
+/* The same order for TLS 1.2, then the rest of OpenSSL's DEFAULT set
+ * (DEFAULT itself may only come first in a cipher string). */
+#define TLS12_CIPHERS	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+			"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+			"ALL:!COMPLEMENTOFDEFAULT:!eNULL"
+
 #define TICKET_KEYS_LEN	80	/* the --ticket-key file: the ticket secret */
 #define TICKET_NAME_LEN	16	/* as OpenSSL's ticket callback names it */
 
@@ -56,6 +64,8 @@ ssl_error(const char *what, const char *file)
 	ERR_clear_error();
 	return errbuf;
 }
+
+static int	 load_ticket_keys(const char **);
 
 static int
 cert_paths(const char *dir, const char *host, char *crt, char *key, size_t n)
@@ -314,12 +324,20 @@ ticket_cb(SSL *ssl, unsigned char name[TICKET_NAME_LEN], unsigned char *iv,
 	return 0;	/* too old, or another secret's: a full handshake */
 }
 
-static SSL_CTX *
-ctx_new(const char *crt, const char *key, const char **err)
+/*
+ * One hostname's context, with every TLS setting lumbar serves with.
+ * Public so that tests/bench/tlsfloor.c measures these very settings.
+ */
+SSL_CTX *
+tls_ctx_new(const char *crt, const char *key, const char **err)
 {
 	static const unsigned char sid[] = "lumbar";
 	SSL_CTX *ctx;
 
+	/* A random ticket key unless tls_init loads one (--check does not). */
+	if (!have_ticket_keys && conf.ticket_key == NULL &&
+	    load_ticket_keys(err) == -1)
+		return NULL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		*err = ssl_error("SSL_CTX_new", NULL);
 		return NULL;
@@ -327,6 +345,26 @@ ctx_new(const char *crt, const char *key, const char **err)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_NO_RENEGOTIATION);
+	/*
+	 * AES-128-GCM first: cheaper per handshake than OpenSSL's default
+	 * AES-256-GCM (SHA-256 key schedule), and as safe.  ChaCha20 and
+	 * AES-256 are still offered.
+	 */
+	if (SSL_CTX_set_ciphersuites(ctx, TLS13_CIPHERS) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		*err = ssl_error("cannot set the cipher suites", NULL);
+		goto fail;
+	}
+	if (SSL_CTX_set1_groups_list(ctx, conf.tls_groups ? conf.tls_groups :
+	    TLS_GROUPS_DEFAULT) != 1) {
+		snprintf(errbuf, sizeof(errbuf), "--tls-groups %s: not a list "
+		    "of key exchange groups this OpenSSL (%s) knows",
+		    conf.tls_groups ? conf.tls_groups : TLS_GROUPS_DEFAULT,
+		    OpenSSL_version(OPENSSL_VERSION));
+		ERR_clear_error();
+		*err = errbuf;
+		goto fail;
+	}
 	/*
 	 * Idle connections give their buffers back.  The chain sent is the
 	 * one in the certificate file: without NO_AUTO_CHAIN OpenSSL would
@@ -466,10 +504,10 @@ tls_init(const char **err)
 			if (make_cert(conf.hostnames[i], crt, key, err) == -1)
 				goto fail;
 		}
-		if ((fresh[i] = ctx_new(crt, key, err)) == NULL)
+		if ((fresh[i] = tls_ctx_new(crt, key, err)) == NULL)
 			goto fail;
 	}
-	tls_free();
+	tls_unload();
 	memcpy(ctxs, fresh, sizeof(ctxs));
 	secrets_note();		/* the keys as they are now: never served */
 	return 0;
@@ -480,7 +518,7 @@ fail:
 }
 
 void
-tls_free(void)
+tls_unload(void)
 {
 	size_t i;
 
@@ -542,7 +580,7 @@ tls_check(void (*report)(const char *, ...))
 			    h, conf.certdir);
 			continue;
 		}
-		if ((ctx = ctx_new(crt, key, &err)) == NULL) {
+		if ((ctx = tls_ctx_new(crt, key, &err)) == NULL) {
 			report("%s", err);
 			n++;
 			continue;
