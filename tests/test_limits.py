@@ -289,9 +289,10 @@ def test_rate_per_address_gemini_44_with_seconds(server_factory, capsule):
     # another address is not affected
     assert srv.get("/", host="::1")[0].startswith("20")
     # request lines are written in batches: when the worker is idle
-    wait_for(lambda: re.search(r'gemini 127\.0\.0\.1:\d+ '
-                               r'"gemini://localhost:\d+/" 44 ', srv.output()),
-             what="the 44 in the request log")
+    wait_until(lambda: re.search(r'gemini 127\.0\.0\.1:\d+ '
+                                 r'"gemini://localhost:\d+/" 44 ',
+                                 srv.output()),
+               "the 44 in the request log")
 
 
 def test_rate_per_address_gopher_error_and_on_by_default(server_factory,
