@@ -243,8 +243,9 @@ def server_report(srv, seen):
 
 
 def schedule(seed, steps, conns, reqs):
-    """The steps of seed: (connection, action, argument), drawn before
-    anything is sent so that no outcome can change them."""
+    """The steps of seed: (connection, action, request and kind of a
+    connection opened there, bytes to send or read, steps to pause),
+    drawn before anything is sent so that no outcome can change them."""
     rnd = random.Random(seed)
     aliases = [r for r in reqs if r[1].split(b"\r")[0].decode(
         "utf-8", "replace") in ALIASES]
@@ -306,8 +307,8 @@ def run_seed(seed, steps, conns, tmp, trace=False):
                 note = f"step {step}: SIGHUP {a}"
             elif c is None:         # any action opens an empty slot
                 a = "open"
-                c = cur = slots[i] = Conn(opened, step, req[0], req[1], slow, srv,
-                                    ctx)
+                c = cur = slots[i] = Conn(opened, step, *req, slow, srv,
+                                          ctx)
                 opened += 1
                 live.append(c)
                 note = f"step {step}: open {c.what()}"
@@ -356,6 +357,7 @@ def run_seed(seed, steps, conns, tmp, trace=False):
                     if len(c.got) == had:
                         break
             rest = [c for c in rest if not c.done]
+            log_size = server_report(srv, log_size)
     except Failure as e:
         failure = f"seed {seed} failed at step {step}: {e}"
     except (OSError, ssl.SSLError) as e:    # e.g. the worker died
