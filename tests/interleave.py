@@ -47,8 +47,9 @@ from stress import HOST, make_capsule  # noqa: E402
 SEND_SIZES = (1, 1, 2, 3, 5, 8, 13, 64, 4096)
 READ_SIZES = (1, 7, 100, 1500, 16384, 65536)
 SLOW_RCVBUF = 4096
-READ_WAIT = 0.005       # seconds a read waits for bytes already on the way
-DRAIN_SECONDS = 60      # the end: every open connection reads to its end
+WAIT_SECONDS = 20       # for the bytes of one step: longer is a hang
+SEED_SECONDS = 300      # for a whole schedule, its end included
+DRAIN_READ = 65536      # at the end, a round reads this from each
 LINGER_RST = b"\x01\x00\x00\x00\x00\x00\x00\x00"    # on, 0 s: a reset
 # Names of the large menu's page: rendering one replaces the menu the
 # cache holds for the page, which another connection may be sending.
@@ -117,7 +118,6 @@ class Conn:
         self.n, self.opened, self.proto, self.req = n, opened, proto, req
         self.slow = slow
         self.sent, self.got = 0, bytearray()
-        self.pending = b""      # a TLS write to retry as it was
         self.paused_until = 0
         self.done = False
         port = srv.gopher_port if proto == "gopher" else srv.port
@@ -144,66 +144,84 @@ class Conn:
         return (f"conn {self.n} ({self.proto}{' slow' if self.slow else ''}"
                 f", opened at step {self.opened}) {self.req[:70]!r}")
 
+    def wait(self, deadline, what, write=False):
+        """Until the socket is readable (writable), at most until
+        deadline: a server that answers nothing is hung."""
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([] if write else [self.s],
+                                          [self.s] if write else [], [],
+                                          left)[1 if write else 0]:
+            raise Failure(f"{self.what()}: hung: no {what} in "
+                          f"{WAIT_SECONDS} s ({len(self.got)} bytes read)")
+
     def ready(self):
-        """Advance the TCP connect and the TLS handshake without
-        blocking; True once the request can be sent."""
+        """Finish the TCP connect and the TLS handshake (bounded): done
+        on the connection's first step after its opening, whatever the
+        kernel's timing, so that the schedule's effect stays the same."""
+        deadline = time.monotonic() + WAIT_SECONDS
         if not self.connected:
-            if not select.select([], [self.raw], [], 0)[1]:
-                return False
+            self.wait(deadline, "connection", write=True)
             err = self.raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
                 raise Failure(f"{self.what()}: connect: {os.strerror(err)}")
             self.connected = True
-        if not self.shaken:
+        while not self.shaken:
             try:
                 self.tls.do_handshake()
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                return False
-            self.shaken = True
-        return True
+                self.shaken = True
+            except ssl.SSLWantReadError:
+                self.wait(deadline, "handshake")
+            except ssl.SSLWantWriteError:
+                self.wait(deadline, "handshake", write=True)
 
     def send(self, n):
         """Send the next n bytes of the request (fewer when it ends)."""
-        if not self.ready() or self.sent == len(self.req):
-            return 0
-        chunk = self.pending or self.req[self.sent:self.sent + n]
-        try:
-            k = self.s.send(chunk)
-        except (BlockingIOError, ssl.SSLWantReadError,
-                ssl.SSLWantWriteError):
-            self.pending = chunk
-            return 0
-        except (BrokenPipeError, ConnectionResetError):
-            # The server stopped reading: only when it had its line.
-            return 0
-        self.pending = b""
-        self.sent += k
-        return k
+        self.ready()
+        chunk = self.req[self.sent:self.sent + n]
+        deadline = time.monotonic() + WAIT_SECONDS
+        while chunk:
+            try:
+                # A TLS write is retried with the same bytes.
+                k = self.s.send(chunk)
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                self.wait(deadline, "room to send", write=True)
+                continue
+            except ssl.SSLWantReadError:
+                self.wait(deadline, "room to send")
+                continue
+            self.sent += k
+            return k
+        return 0
 
-    def read(self, n, wait=READ_WAIT):
-        """Read up to n bytes, waiting a little for bytes on the way
-        once the request is sent; True at the end of the answer."""
-        if not self.ready():
-            return False
-        if self.sent == len(self.req) and not self.pending and \
-                not (self.tls and self.tls.pending()):
-            select.select([self.s], [], [], wait)
-        try:
-            chunk = self.s.recv(n)
-        except (BlockingIOError, ssl.SSLWantReadError,
-                ssl.SSLWantWriteError):
-            return False
-        except (ConnectionResetError, ssl.SSLEOFError) as e:
-            raise Failure(f"{self.what()}: cut after {len(self.got)} "
-                          f"bytes: {e!r}")
-        except ssl.SSLError as e:
-            if e.reason == "UNEXPECTED_EOF_WHILE_READING":
-                raise Failure(f"{self.what()}: no close_notify after "
-                              f"{len(self.got)} bytes")
-            raise
-        if not chunk:
-            return True
-        self.got += chunk
+    def read(self, n):
+        """Read n bytes, or to the end of the answer when it ends first;
+        True at its end.  Nothing is waited for while the request is not
+        all sent: the server has no line to answer yet."""
+        self.ready()
+        want = len(self.got) + n
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(self.got) < want:
+            try:
+                chunk = self.s.recv(want - len(self.got))
+            except (BlockingIOError, ssl.SSLWantReadError):
+                if self.sent < len(self.req):
+                    return False
+                self.wait(deadline, "answer")
+                continue
+            except ssl.SSLWantWriteError:
+                self.wait(deadline, "answer", write=True)
+                continue
+            except (ConnectionResetError, ssl.SSLEOFError) as e:
+                raise Failure(f"{self.what()}: cut after {len(self.got)} "
+                              f"bytes: {e!r}")
+            except ssl.SSLError as e:
+                if e.reason == "UNEXPECTED_EOF_WHILE_READING":
+                    raise Failure(f"{self.what()}: no close_notify after "
+                                  f"{len(self.got)} bytes")
+                raise
+            if not chunk:
+                return True
+            self.got += chunk
         return False
 
     def close(self, reset):
@@ -284,6 +302,7 @@ def run_seed(seed, steps, conns, tmp, trace=False):
         reqs = pool(srv.port)
         expected = {r: fetch_alone(srv, *r) for r in reqs}
         ctx = client_ctx()
+        deadline = time.monotonic() + SEED_SECONDS
         slots = [None] * conns
         opened = 0
 
@@ -296,6 +315,8 @@ def run_seed(seed, steps, conns, tmp, trace=False):
                 schedule(seed, steps, conns, reqs)):
             if srv.proc.poll() is not None:
                 raise Failure(f"lumbar exited {srv.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise Failure(f"hung: over {SEED_SECONDS} s")
             c = cur = slots[i]
             if c is not None and c.done:
                 c = slots[i] = None
@@ -337,25 +358,19 @@ def run_seed(seed, steps, conns, tmp, trace=False):
                 print(note, flush=True)
             log_size = server_report(srv, log_size)
         step = "end"
-        # Every connection still open sends the rest and reads to the end.
-        deadline = time.monotonic() + DRAIN_SECONDS
+        # Every connection still open sends the rest and reads to the
+        # end, in rounds: each one's answer keeps moving, as the server's
+        # per-write deadline wants.
         rest = [c for c in live if not c.done]
         while rest:
             if time.monotonic() > deadline:
-                raise Failure("hung: no end after {} s for {}".format(
-                    DRAIN_SECONDS, "; ".join(c.what() + f" ({len(c.got)} "
-                                             "bytes)" for c in rest)))
-            select.select([c.s for c in rest], [], [], 0.05)
+                raise Failure(f"hung: over {SEED_SECONDS} s; open: " +
+                              "; ".join(c.what() for c in rest))
             for c in rest:
                 cur = c
-                c.send(65536)
-                for _ in range(64):     # what is there, then the next
-                    had = len(c.got)
-                    if c.read(65536, wait=0):
-                        finish(c)
-                        break
-                    if len(c.got) == had:
-                        break
+                c.send(len(c.req))
+                if c.read(DRAIN_READ):
+                    finish(c)
             rest = [c for c in rest if not c.done]
             log_size = server_report(srv, log_size)
     except Failure as e:
