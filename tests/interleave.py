@@ -6,21 +6,25 @@ One thread drives K non-blocking connections (Gemini over real TLS, Gopher
 over TCP) through a schedule drawn only from the seed: at each step it
 picks a connection and an action: open it with a request from the pool,
 send the next few bytes of its request (requests are split at any byte, in
-the middle of a UTF-8 sequence or of the CRLF), read up to N bytes, stop
-reading for a number of steps (slow connections have a small receive
-buffer, so the worker's writes block), close it (FIN) or abort it (RST)
-in the middle of the answer, or send SIGHUP to the parent (a reload) or to
-the worker (a cache flush).  After the last step every connection still
+the middle of a UTF-8 sequence or of the CRLF), read the next N bytes of
+its answer, stop reading for a number of steps (slow connections have a
+small receive buffer, so the worker's writes block), close it (FIN, or
+the kernel's RST when unread bytes wait) or abort it (RST) in the middle
+of the answer, or send SIGHUP to the parent (a reload) or to the worker
+(a cache flush).  After the last step every connection still
 open reads to its end.  Each answer read to its end is compared byte for
 byte with the one fetched alone before the schedule; the server must not
 die, hang (steps and seconds are bounded) or log a sanitizer report.
 
 tests/stress.py is the random, timed counterpart: threads and sleeps make
 its failures unrepeatable.  Here the same seed gives the same schedule
-(the steps and their arguments never depend on what the sockets did), so
-`--seed N` replays a failure's schedule; on one, the seed, the step and
-the last steps are printed.  What the kernel does with a schedule (how
-many bytes a read finds) can still vary from run to run.
+(the steps and their arguments never depend on what the sockets did), and
+each step finishes what it does before the next (a connect, a handshake,
+a send, a read of N bytes or to the end, each bounded in time), so
+`--seed N` replays a failure: the same steps with the same results at the
+client; on one, the seed, the step and the last steps are printed.  Only
+the server's order among events that arrive together, and when a reloaded
+worker exits, are left to the kernel.
 
     tests/interleave.py [--seeds N] [--first N] [--seed N] [--steps S]
                         [--conns K] [--trace]
