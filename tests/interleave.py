@@ -325,10 +325,14 @@ def run_seed(seed, steps, conns, tmp, trace=False):
             if c is not None and c.done:
                 c = slots[i] = None
             if a in ("reload", "flush"):
+                cur = None
                 pids = [srv.proc.pid] if a == "reload" else \
                     workers_of(srv.proc.pid)
                 for pid in pids:
-                    os.kill(pid, signal.SIGHUP)
+                    try:
+                        os.kill(pid, signal.SIGHUP)
+                    except ProcessLookupError:  # a reloaded one ended
+                        pass
                 note = f"step {step}: SIGHUP {a}"
             elif c is None:         # any action opens an empty slot
                 a = "open"
