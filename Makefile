@@ -146,6 +146,19 @@ stress-asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" stress
 
+# Seeded schedules of Gemini and Gopher connections' events through one
+# worker (tests/interleave.py; make test runs seeds 1-3): a failure prints
+# its seed, and INTERLEAVE_ARGS="--seed N --trace" replays its schedule.
+.PHONY: interleave interleave-asan
+interleave: all
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/interleave.py $(INTERLEAVE_ARGS)
+
+interleave-asan:
+	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    interleave
+
 # A bounded soak (not part of make test): thousands of mixed requests.
 soak: all
 	$(PYTHON) tests/soak.py $(SOAK_ARGS)
