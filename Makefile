@@ -128,11 +128,15 @@ test check:
 	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
 	@BUILD=$(BUILD) PYTEST_ARGS="$(PYTEST_ARGS)" $(PYTHON) tests/run.py
 
-# The same tests against an ASan+UBSan build, which aborts on any report.
+# The ASan+UBSan build in build-asan/, which aborts on any report; the
+# *-asan targets run their namesake on it.
+ASAN_MAKE	 = LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
+		   CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		   SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all"
+
+# The same tests against the ASan+UBSan build.
 check-asan:
-	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+	$(ASAN_MAKE) test
 
 # Interleaved clients of mixed behaviour against one worker, every whole
 # answer checked byte for byte (tests/stress.py; make test runs 3 s of it).
@@ -142,9 +146,7 @@ stress: all
 	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/stress.py $(STRESS_ARGS)
 
 stress-asan:
-	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" stress
+	$(ASAN_MAKE) stress
 
 # Seeded schedules of Gemini and Gopher connections' events through one
 # worker (tests/interleave.py; make test runs seeds 1-3): a failure prints
@@ -154,10 +156,7 @@ interleave: all
 	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/interleave.py $(INTERLEAVE_ARGS)
 
 interleave-asan:
-	LUMBAR_SANITIZED=1 $(MAKE) BUILD=build-asan \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-	    interleave
+	$(ASAN_MAKE) interleave
 
 # A bounded soak (not part of make test): thousands of mixed requests.
 soak: all
