@@ -28,6 +28,19 @@ case $extra in
 ''|clients|bench) ;;
 *) echo "usage: sh tests/distro.sh bookworm|trixie [clients|bench]" >&2; exit 2 ;;
 esac
+# The benchmark's knobs, if set, passed into the chroot; digits, dots,
+# commas and letters only, so that they need no quoting.
+bench_env=
+for v in BENCH_SECS BENCH_N BENCH_HOLD BENCH_LAYOUTS; do
+	isset='' val=''
+	eval "isset=\${$v+1} val=\${$v-}"
+	[ -n "$isset" ] || continue
+	case $val in
+	*[!0-9a-z.,]*) echo "distro.sh: $v=$val: digits, letters, dots and commas only" >&2; exit 2 ;;
+	esac
+	bench_env="${bench_env}export $v=$val
+"
+done
 if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
 	echo "distro.sh: needs root and debootstrap (apt-get install debootstrap)" >&2
 	exit 1
@@ -82,16 +95,7 @@ if [ -z "${LUMBAR_DISTRO_NS:-}" ]; then
 		echo "$clone_line" | sed 's|<repository-url>|/root/lumbar.bundle|'
 		[ "$extra" = clients ] && echo 'sh contrib/deps.sh clients'
 		if [ "$extra" = bench ]; then
-			# The benchmark's knobs, if set; digits, dots, commas
-			# and letters only, so they need no quoting.
-			for v in BENCH_SECS BENCH_N BENCH_HOLD BENCH_LAYOUTS; do
-				eval "isset=\${$v+1} val=\${$v-}"
-				[ -n "$isset" ] || continue
-				case $val in
-				*[!0-9a-z.,]*) echo "distro.sh: $v=$val: bad value" >&2; exit 2 ;;
-				esac
-				echo "export $v=$val"
-			done
+			printf '%s' "$bench_env"
 			# The report is copied out even when a peer was skipped
 			# (make bench-servers then exits 1, and so do we).
 			echo 'status=0; make bench-servers || status=$?'
