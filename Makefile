@@ -85,7 +85,11 @@ $(BUILD)/tlsfloor: tests/bench/tlsfloor.c $(BUILD)/liblumbar.a
 # network namespace; prints the table and writes bench/results.md.
 bench: bench-servers
 bench: bench-html2gmi
-bench-servers: $(BUILD)/lumbar $(BUILD)/gemload $(BUILD)/tlsfloor
+# Installs what it needs first when root, as make test does.
+bench-servers:
+	@V=$(V) sh contrib/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/lumbar $(BUILD)/gemload \
+	    $(BUILD)/tlsfloor
 	BUILD=$(BUILD) $(PYTHON) tests/bench/servers.py
 
 # The search index over 10,000 generated articles: build, memory, queries.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh: the Debian packages lumbar needs, in one list.
-#   deps.sh build|test|clients|fuzz|all|screenshots|corpus
+#   deps.sh build|test|clients|fuzz|all|screenshots|corpus|bench
 #                            install what is missing when root (or through
 #                            sudo without a password), else print the exact
 #                            apt-get line to run and fail.
@@ -37,6 +37,13 @@ screenshots="kristall xvfb xauth xdotool imagemagick xterm fonts-dejavu-core amf
 # asciidoc) and the two text browsers html2gmi is measured against.
 corpus="lynx w3m python3-doc debian-reference-en libglib2.0-doc doxygen-doc bash-doc gettext-doc git-doc"
 
+# `make bench-servers` (not part of `make test`): the load generator and
+# the OpenSSL floor are built, the peers run in a network namespace (ip),
+# gophernicus behind systemd-socket-activate (package systemd), and the
+# report names the openssl command's version.  The peers themselves,
+# molly-brown and gophernicus, are installed by tests/bench/servers.py.
+bench="$build python3 openssl iproute2 systemd"
+
 list=0
 if [ "${1:-}" = "--list" ]; then list=1; shift; fi
 case "${1:-build}" in
@@ -47,7 +54,8 @@ fuzz) want=$fuzz ;;
 all) want=$all ;;
 screenshots) want="$build $screenshots" ;;
 corpus) want="$build python3 $corpus" ;;
-*) echo "usage: deps.sh [--list] build|test|clients|fuzz|all|screenshots|corpus" >&2; exit 2 ;;
+bench) want=$bench ;;
+*) echo "usage: deps.sh [--list] build|test|clients|fuzz|all|screenshots|corpus|bench" >&2; exit 2 ;;
 esac
 if [ $list = 1 ]; then echo $want; exit 0; fi
 

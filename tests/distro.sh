@@ -1,9 +1,15 @@
 #!/bin/sh
-# distro.sh RELEASE [clients]: what a newcomer does, on a fresh minimal
+# distro.sh RELEASE [clients|bench]: what a newcomer does, on a fresh minimal
 # Debian RELEASE (bookworm or trixie), as root: the README's apt-get line,
 # its git clone (of this repository's HEAD, from a bundle) and `make test`,
 # in a chroot made by debootstrap --variant=minbase.  With "clients", also
 # `sh contrib/deps.sh clients` before the tests (the real clients they drive).
+# With "bench", `make bench-servers` instead of `make test` (it installs
+# what it needs, molly-brown and gophernicus included), and its report is
+# copied out to bench/results-RELEASE.md: the figures of that release's
+# OpenSSL and peers.  BENCH_SECS, BENCH_N, BENCH_HOLD and BENCH_LAYOUTS
+# (see tests/bench/servers.py) are passed on, e.g. BENCH_SECS=0.5 for a
+# quick check of the mechanism.
 #
 # The debootstrapped base is cached in $LUMBAR_DISTRO_CACHE/RELEASE/base
 # (default /var/cache/lumbar-distro); every run starts from a fresh copy of
@@ -16,12 +22,25 @@ release=${1:-}
 extra=${2:-}
 case $release in
 bookworm|trixie) ;;
-*) echo "usage: sh tests/distro.sh bookworm|trixie [clients]" >&2; exit 2 ;;
+*) echo "usage: sh tests/distro.sh bookworm|trixie [clients|bench]" >&2; exit 2 ;;
 esac
 case $extra in
-''|clients) ;;
-*) echo "usage: sh tests/distro.sh bookworm|trixie [clients]" >&2; exit 2 ;;
+''|clients|bench) ;;
+*) echo "usage: sh tests/distro.sh bookworm|trixie [clients|bench]" >&2; exit 2 ;;
 esac
+# The benchmark's knobs, if set, passed into the chroot; digits, dots,
+# commas and letters only, so that they need no quoting.
+bench_env=
+for v in BENCH_SECS BENCH_N BENCH_HOLD BENCH_LAYOUTS; do
+	isset='' val=''
+	eval "isset=\${$v+1} val=\${$v-}"
+	[ -n "$isset" ] || continue
+	case $val in
+	*[!0-9a-z.,]*) echo "distro.sh: $v=$val: digits, letters, dots and commas only" >&2; exit 2 ;;
+	esac
+	bench_env="${bench_env}export $v=$val
+"
+done
 if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
 	echo "distro.sh: needs root and debootstrap (apt-get install debootstrap)" >&2
 	exit 1
@@ -32,6 +51,12 @@ cache=${LUMBAR_DISTRO_CACHE:-/var/cache/lumbar-distro}/$release
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 base=$cache/base
 root=$cache/root
+# A benchmark has its own root, so that a `make test` run of the same
+# release at the same time does not wipe it.
+if [ "$extra" = bench ]; then root=$cache/root-bench; fi
+# Where the benchmark's report lands, inside the root and out of it.
+report=root/bench-results.md
+results=$top/bench/results-$release.md
 
 # Mounts live in a private mount namespace, so that nothing done under
 # root/ reaches the host's /dev or /sys, and nothing outlives the run even
@@ -69,7 +94,16 @@ if [ -z "${LUMBAR_DISTRO_NS:-}" ]; then
 		echo "$apt_line"
 		echo "$clone_line" | sed 's|<repository-url>|/root/lumbar.bundle|'
 		[ "$extra" = clients ] && echo 'sh contrib/deps.sh clients'
-		echo 'make test'
+		if [ "$extra" = bench ]; then
+			printf '%s' "$bench_env"
+			# The report is copied out even when a peer was skipped
+			# (make bench-servers then exits 1, and so do we).
+			echo 'status=0; make bench-servers || status=$?'
+			echo "cp bench/results.md /$report"
+			echo 'exit $status'
+		else
+			echo 'make test'
+		fi
 	} >"$root/root/newcomer.sh"
 	echo "distro.sh: Debian $release, as a newcomer:"
 	sed 's/^/    /' "$root/root/newcomer.sh"
@@ -93,5 +127,14 @@ status=0
 chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     DEBIAN_FRONTEND=noninteractive sh /root/newcomer.sh || status=$?
+if [ "$extra" = bench ]; then
+	if [ -s "$root/$report" ]; then
+		cp "$root/$report" "$results"
+		echo "distro.sh: wrote $results"
+	else
+		echo "distro.sh: no benchmark report in $root/$report" >&2
+		[ $status != 0 ] || status=1
+	fi
+fi
 echo "distro.sh: Debian $release: exit $status after $(( $(date +%s) - start )) s"
 exit $status

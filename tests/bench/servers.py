@@ -619,9 +619,35 @@ def machine():
         r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         return r.stdout.decode() or "not installed"
-    return ("%d cores (%s), Linux %s, %s; molly-brown %s, gophernicus %s" % (
-        os.cpu_count(), model, platform.release(),
-        openssl_version(), ver("molly-brown"), ver("gophernicus")))
+    return ("%s, %d cores (%s), Linux %s, %s; molly-brown %s, gophernicus %s"
+            % (os_release(), os.cpu_count(), model, platform.release(),
+               openssl_version(), ver("molly-brown"), ver("gophernicus")))
+
+
+def os_release():
+    """The system's name and release, e.g. "Debian GNU/Linux 13 (trixie)":
+    its OpenSSL and peers come with it (tests/distro.sh RELEASE bench runs
+    this on each)."""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                if k == "PRETTY_NAME":
+                    return v.strip('"') + (" " + debian_version()
+                                           if v.startswith('"Debian') else "")
+    except OSError:
+        pass
+    return "unknown system"
+
+
+def debian_version():
+    """The point release (12.12, 13.2) from /etc/debian_version, in
+    brackets, or nothing."""
+    try:
+        with open("/etc/debian_version") as f:
+            return "[%s]" % f.read().strip()
+    except OSError:
+        return ""
 
 
 def openssl_version():
@@ -882,8 +908,8 @@ def main():
     failed = False
     try:
         content, content_note = prepare_content(tmp)
-        say("benchmark: %s, %g s or %d requests per row; %s" % (
-            content_note, SECS, NREQ, openssl_version()))
+        say("benchmark: %s, %g s or %d requests per row; %s; %s" % (
+            content_note, SECS, NREQ, os_release(), openssl_version()))
 
         floors = {}
         for i, lay in enumerate(LAYOUTS):
