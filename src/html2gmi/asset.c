@@ -150,50 +150,33 @@ assets_find(struct assets *a, const char *path)
 int
 assets_copy(const struct assets *a, struct outdir *od)
 {
-	struct buf	 full, data;
-	ssize_t		 r;
+	struct buf	 full, data, why;
 	size_t		 i;
-	int		 fd, rc = 0;
+	int		 r, rc = 0;
 
 	buf_init(&full);
 	buf_init(&data);
+	buf_init(&why);
 	for (i = 0; rc == 0 && i < a->len; i++) {
 		buf_reset(&full);
 		buf_reset(&data);
+		buf_reset(&why);
 		if (buf_printf(&full, "%s/%s", a->sitedir, a->v[i]) == -1) {
 			rc = -1;
 			break;
 		}
-		if ((fd = open(full.data, O_RDONLY | O_CLOEXEC)) == -1) {
+		/* Noted at most H2G_INPUT_MAX bytes: more now, it grew. */
+		if ((r = h2g_read_file(full.data, &data, &why)) < 0) {
 			fprintf(stderr, "html2gmi: %s: %s; %s is left as it "
-			    "was\n", full.data, strerror(errno), od->out);
-			rc = -1;
-			break;
-		}
-		for (;;) {
-			if (buf_reserve(&data, 65536) == -1) {
-				r = -1;
-				errno = ENOMEM;
-				break;
-			}
-			r = read(fd, data.data + data.len, data.cap - data.len -
-			    1);
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r <= 0 || (data.len += (size_t)r) > H2G_INPUT_MAX)
-				break;
-		}
-		if (r != 0) {
-			fprintf(stderr, "html2gmi: %s: %s; %s is left as it "
-			    "was\n", full.data, r == -1 ? strerror(errno) :
-			    "grew too large while copied", od->out);
+			    "was\n", full.data, r == -2 ? "grew too large "
+			    "while copied" : why.data, od->out);
 			rc = -1;
 		}
-		close(fd);
 		if (rc == 0)
 			rc = outdir_write(od, a->v[i], &data);
 	}
 	buf_free(&full);
 	buf_free(&data);
+	buf_free(&why);
 	return rc;
 }

@@ -1492,9 +1492,13 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	return r;
 }
 
-/* Read a whole file, or standard input for "-", up to the size limit. */
-static int
-read_all(const char *path, struct buf *b, struct buf *err)
+/*
+ * Read a whole file, or standard input for "-", into b: -1 with the
+ * reason in err, -2 (err untouched) when it is larger than H2G_INPUT_MAX,
+ * which each caller words for what it was doing.
+ */
+int
+h2g_read_file(const char *path, struct buf *b, struct buf *err)
 {
 	struct stat	st;
 	ssize_t		r;
@@ -1527,9 +1531,9 @@ read_all(const char *path, struct buf *b, struct buf *err)
 		b->len += (size_t)r;
 		b->data[b->len] = '\0';
 		if (b->len > H2G_INPUT_MAX) {
-			buf_printf(err, "larger than %d MiB, not converted",
-			    H2G_INPUT_MAX / (1024 * 1024));
-			goto fail;
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return -2;
 		}
 	}
 	if (fd != STDIN_FILENO)
@@ -1574,12 +1578,16 @@ convert_file(const char *path, const char *name, const struct profile *prof,
 	struct buf	 raw, text;
 	char		 label[H2G_CHARSET_MAX];
 	const char	*why;
-	int		 r = -1, cs;
+	int		 r = -1, rd, cs;
 
 	buf_init(&raw);
 	buf_init(&text);
-	if (read_all(path, &raw, err) == -1)
+	if ((rd = h2g_read_file(path, &raw, err)) < 0) {
+		if (rd == -2)
+			buf_printf(err, "larger than %d MiB, not converted",
+			    H2G_INPUT_MAX / (1024 * 1024));
 		goto out;
+	}
 	if ((cs = charset_to_utf8(raw.data ? raw.data : "", raw.len, &text,
 	    label, sizeof(label))) == -1) {
 		buf_puts(err, "out of memory");

@@ -153,6 +153,7 @@ void	 page_init(struct page *);
 void	 page_free(struct page *);
 int	 convert_html(const char *, size_t, const struct profile *,
 	    const struct linkctx *, struct page *);
+int	 h2g_read_file(const char *, struct buf *, struct buf *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
 
