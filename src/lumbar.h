@@ -285,6 +285,24 @@ int	 search_build(const char **);
 void	 search_close(void);
 int	 search_page(struct gmi_doc *, const char *, size_t);
 
+/* tls.c: one client's TLS connection, non-blocking, in the shape of
+ * libtls; the certificates' set-up is in tls.h. */
+enum {
+	TCONN_ERROR = -1,	/* over: an error, or the client closed */
+	TCONN_WANT_READ = -2,	/* call again when the socket is readable */
+	TCONN_WANT_WRITE = -3,	/* call again when it is writable */
+};
+struct tconn;
+struct tconn *tconn_accept(int);
+int	 tconn_handshake(struct tconn *);
+ssize_t	 tconn_read(struct tconn *, void *, size_t);
+ssize_t	 tconn_write(struct tconn *, const void *, size_t);
+int	 tconn_close(struct tconn *);
+bool	 tconn_hold(struct tconn *, size_t);
+int	 tconn_flush(struct tconn *);
+const char *tconn_servername(struct tconn *);
+void	 tconn_free(struct tconn *);
+
 /* server.c: what a protocol handler hands back to the event loop.
  * Every byte it sends is its own or held by a reference (file, blob)
  * until the response is cleared, whatever other requests do meanwhile. */

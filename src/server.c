@@ -22,10 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
 #include "lumbar.h"
-#include "tls.h"
 
 #define LISTEN_BACKLOG	1024
 #define EVENTS_MAX	256
@@ -54,7 +51,7 @@ struct conn {
 	enum proto	 proto;
 	enum state	 state;
 	int		 fd;
-	SSL		*ssl;
+	struct tconn	*tls;		/* Gemini's, or NULL */
 	uint32_t	 events;	/* epoll interest now */
 	int64_t		 deadline;	/* monotonic ms */
 	int64_t		 start;		/* monotonic us */
@@ -251,7 +248,7 @@ conn_free(struct conn *c)
 	/* Closing the only descriptor of the socket takes it out of the
 	 * epoll set: no EPOLL_CTL_DEL needed. */
 	close(c->fd);
-	SSL_free(c->ssl);
+	tconn_free(c->tls);
 	response_clear(&c->resp);
 	free(c->chunk);
 	if (c->prev)
@@ -451,7 +448,7 @@ accept_conns(struct listener *l)
 		/* A proxied client is counted once its address is known. */
 		if (!c->trusted && admit(c, &ss) == -1)
 			goto discard;
-		if (l->proto == PROTO_GEMINI && (c->ssl = tls_accept(fd)) == NULL)
+		if (l->proto == PROTO_GEMINI && (c->tls = tconn_accept(fd)) == NULL)
 			goto discard;
 		c->state = conf.proxy_protocol ? ST_PROXY : first_state(c);
 		e.events = c->events = EPOLLIN;
@@ -467,7 +464,7 @@ accept_conns(struct listener *l)
 discard:
 		nrefused -= c->slot == -1;
 		limit_release(c->slot);
-		SSL_free(c->ssl);
+		tconn_free(c->tls);
 		close(fd);
 		free(c);
 	}
@@ -540,23 +537,21 @@ read_proxy(struct conn *c)
 }
 
 /*
- * Map the result of an SSL call to what the loop does next: 1 to go on,
- * 0 to wait for the event it asked for, -1 when the connection is over.
+ * Map what a TLS call waits for to epoll interest: 0 to wait for that
+ * event, -1 when the connection is over.
  */
 static int
-tls_wait(struct conn *c, int r)
+tls_wait(struct conn *c, ssize_t r)
 {
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
+	if (r == TCONN_WANT_READ) {
 		set_events(c, EPOLLIN);
 		return 0;
-	case SSL_ERROR_WANT_WRITE:
+	}
+	if (r == TCONN_WANT_WRITE) {
 		set_events(c, EPOLLOUT);
 		return 0;
-	default:
-		ERR_clear_error();
-		return -1;
 	}
+	return -1;
 }
 
 /* Read into buf: bytes read, 0 to wait, -1 on EOF or error. */
@@ -564,13 +559,11 @@ static ssize_t
 conn_read(struct conn *c, void *buf, size_t n)
 {
 	ssize_t	 r;
-	int	 t;
 
-	if (c->ssl != NULL) {
-		ERR_clear_error();
-		if ((t = SSL_read(c->ssl, buf, (int)n)) > 0)
-			return t;
-		return tls_wait(c, t) == 0 ? 0 : -1;
+	if (c->tls != NULL) {
+		if ((r = tconn_read(c->tls, buf, n)) > 0)
+			return r;
+		return tls_wait(c, r) == 0 ? 0 : -1;
 	}
 	if ((r = recv(c->fd, buf, n, 0)) > 0)
 		return r;
@@ -587,15 +580,11 @@ static ssize_t
 conn_write(struct conn *c, const void *buf, size_t n)
 {
 	ssize_t	 r;
-	int	 t;
 
-	if (n > INT32_MAX)
-		n = INT32_MAX;
-	if (c->ssl != NULL) {
-		ERR_clear_error();
-		if ((t = SSL_write(c->ssl, buf, (int)n)) > 0)
-			return t;
-		return tls_wait(c, t) == 0 ? 0 : -1;
+	if (c->tls != NULL) {
+		if ((r = tconn_write(c->tls, buf, n)) > 0)
+			return r;
+		return tls_wait(c, r) == 0 ? 0 : -1;
 	}
 	if ((r = send(c->fd, buf, n, MSG_NOSIGNAL)) >= 0)
 		return r;
@@ -620,7 +609,7 @@ dispatch(struct conn *c)
 			    c->wait);
 	} else if (c->proto == PROTO_GEMINI)
 		gemini_handle(c->req, c->linelen,
-		    SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name),
+		    tconn_servername(c->tls),
 		    &c->resp);
 	else
 		gopher_handle(c->req, c->linelen, &c->resp);
@@ -700,48 +689,6 @@ read_request(struct conn *c)
 	}
 }
 
-/*
- * A whole answer in one record: keep it in a buffer until SSL_shutdown
- * adds the close_notify, so that both leave in one write(2) and one TCP
- * segment instead of two.
- */
-static void
-hold_answer(struct conn *c)
-{
-	BIO	*sock, *b;
-
-	if (c->ssl == NULL || (sock = SSL_get_wbio(c->ssl)) == NULL ||
-	    (b = BIO_new(BIO_f_buffer())) == NULL)
-		return;
-	if (BIO_set_write_buffer_size(b, COALESCE_MAX + 512) != 1 ||
-	    BIO_up_ref(sock) != 1) {
-		BIO_free(b);
-		return;
-	}
-	/* The new chain holds its own reference to the socket BIO: the one
-	 * SSL_set0_wbio lets go of was the write side's. */
-	BIO_push(b, sock);
-	SSL_set0_wbio(c->ssl, b);
-	c->held = true;
-}
-
-/* Write out what hold_answer kept: 1 done, 0 to wait, -1 on error. */
-static int
-flush_held(struct conn *c)
-{
-	BIO *w = SSL_get_wbio(c->ssl);
-
-	while (BIO_wpending(w) > 0) {
-		if (BIO_flush(w) > 0)
-			break;
-		if (!BIO_should_retry(w))
-			return -1;
-		set_events(c, EPOLLOUT);
-		return 0;
-	}
-	return 1;
-}
-
 /* Send the answer: its head, then the cached or streamed body. */
 static int
 write_response(struct conn *c)
@@ -759,9 +706,11 @@ write_response(struct conn *c)
 		rs->body = NULL;
 		rs->bodylen = 0;
 	}
+	/* A whole answer in one record: held until its close_notify, so
+	 * that both leave in one write(2) and one TCP segment, not two. */
 	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
-	    rs->out.len <= COALESCE_MAX)
-		hold_answer(c);
+	    rs->out.len <= COALESCE_MAX && c->tls != NULL)
+		c->held = tconn_hold(c->tls, COALESCE_MAX + 512);
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
@@ -829,8 +778,7 @@ conn_step(struct conn *c)
 			}
 			break;
 		case ST_HANDSHAKE:
-			ERR_clear_error();
-			if ((r = SSL_do_handshake(c->ssl)) != 1) {
+			if ((r = tconn_handshake(c->tls)) != 0) {
 				if (tls_wait(c, r) == 0)
 					return;
 				conn_close(c);
@@ -863,19 +811,18 @@ conn_step(struct conn *c)
 			break;
 		case ST_SHUTDOWN:
 			/* Gemini ends every answer with close_notify. */
-			if (c->ssl != NULL && !c->shut) {
-				ERR_clear_error();
-				r = SSL_shutdown(c->ssl);
-				if (r < 0 && SSL_get_error(c->ssl, r) ==
-				    SSL_ERROR_WANT_WRITE) {
+			if (c->tls != NULL && !c->shut) {
+				if (tconn_close(c->tls) == TCONN_WANT_WRITE) {
 					set_events(c, EPOLLOUT);
 					return;
 				}
-				ERR_clear_error();
 				c->shut = true;
 			}
-			if (c->held && flush_held(c) == 0)
+			if (c->held && (r = tconn_flush(c->tls)) ==
+			    TCONN_WANT_WRITE) {
+				set_events(c, EPOLLOUT);
 				return;
+			}
 			conn_close(c);
 			return;
 		case ST_LINGER:

@@ -1,7 +1,9 @@
 /*
  * tls.c: the OpenSSL side of lumbar: one context per served hostname,
  * certificates loaded from the certificate directory or created there on
- * first start, and SNI choosing between them.
+ * first start, SNI choosing between them, and each client's connection
+ * behind a small non-blocking API (tconn_*), so that no other file calls
+ * OpenSSL to serve.
  */
 #include <sys/stat.h>
 
@@ -632,9 +634,38 @@ tls_describe(size_t i, char *out, size_t outsz)
 	return 0;
 }
 
+/*
+ * One client's connection, in the shape of libtls: non-blocking calls that
+ * return what they wait for (TCONN_WANT_READ, TCONN_WANT_WRITE) instead of
+ * an OpenSSL error code, so that the event loop needs no OpenSSL.  The
+ * prefix is not libtls' tls_conn_: that names libtls functions of its own.
+ * A struct tconn is the SSL object itself, under a name of ours: wrapping
+ * it would cost an allocation per connection.
+ */
+static SSL *
+ssl_of(struct tconn *t)
+{
+	return (SSL *)(void *)t;
+}
+
+/* What a failed SSL call r waits for, or TCONN_ERROR when it is over. */
+static int
+tconn_wait(SSL *ssl, int r)
+{
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return TCONN_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TCONN_WANT_WRITE;
+	default:
+		ERR_clear_error();
+		return TCONN_ERROR;
+	}
+}
+
 /* A new server-side TLS session on fd, with the primary certificate. */
-SSL *
-tls_accept(int fd)
+struct tconn *
+tconn_accept(int fd)
 {
 	SSL *ssl;
 
@@ -645,5 +676,114 @@ tls_accept(int fd)
 		return NULL;
 	}
 	SSL_set_accept_state(ssl);
-	return ssl;
+	return (struct tconn *)(void *)ssl;
+}
+
+/* 0 when the handshake is done, else what it waits for or TCONN_ERROR. */
+int
+tconn_handshake(struct tconn *t)
+{
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(ssl_of(t))) == 1)
+		return 0;
+	return tconn_wait(ssl_of(t), r);
+}
+
+/* Bytes read, what the read waits for, or TCONN_ERROR (the client's
+ * close_notify included: a request never ends that way). */
+ssize_t
+tconn_read(struct tconn *t, void *buf, size_t n)
+{
+	int r;
+
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	ERR_clear_error();
+	if ((r = SSL_read(ssl_of(t), buf, (int)n)) > 0)
+		return r;
+	return tconn_wait(ssl_of(t), r);
+}
+
+/* Bytes written (partial writes are on), what it waits for, or an error. */
+ssize_t
+tconn_write(struct tconn *t, const void *buf, size_t n)
+{
+	int r;
+
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	ERR_clear_error();
+	if ((r = SSL_write(ssl_of(t), buf, (int)n)) > 0)
+		return r;
+	return tconn_wait(ssl_of(t), r);
+}
+
+/*
+ * Send close_notify: 0 when made (or when it cannot be, which ends the
+ * connection as well), TCONN_WANT_WRITE to call again when writable.  The
+ * client's own close_notify is not awaited: the connection is closed next.
+ */
+int
+tconn_close(struct tconn *t)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_shutdown(ssl_of(t));
+	if (r < 0 && SSL_get_error(ssl_of(t), r) == SSL_ERROR_WANT_WRITE)
+		return TCONN_WANT_WRITE;
+	ERR_clear_error();
+	return 0;
+}
+
+/*
+ * A whole answer in one record: keep what is written in a buffer of size
+ * bytes until tconn_flush, so that the answer and the close_notify after
+ * it leave in one write(2) and one TCP segment instead of two.  false when
+ * it cannot (out of memory): the answer then goes out unbuffered.
+ */
+bool
+tconn_hold(struct tconn *t, size_t size)
+{
+	BIO	*sock, *b;
+
+	if ((sock = SSL_get_wbio(ssl_of(t))) == NULL ||
+	    (b = BIO_new(BIO_f_buffer())) == NULL)
+		return false;
+	if (BIO_set_write_buffer_size(b, (long)size) != 1 ||
+	    BIO_up_ref(sock) != 1) {
+		BIO_free(b);
+		return false;
+	}
+	/* The new chain holds its own reference to the socket BIO: the one
+	 * SSL_set0_wbio lets go of was the write side's. */
+	BIO_push(b, sock);
+	SSL_set0_wbio(ssl_of(t), b);
+	return true;
+}
+
+/* Write out what tconn_hold kept: 0 done, TCONN_WANT_WRITE, TCONN_ERROR. */
+int
+tconn_flush(struct tconn *t)
+{
+	BIO *w = SSL_get_wbio(ssl_of(t));
+
+	if (BIO_wpending(w) == 0 || BIO_flush(w) > 0)
+		return 0;
+	return BIO_should_retry(w) ? TCONN_WANT_WRITE : TCONN_ERROR;
+}
+
+/* The name the client asked for (SNI), or NULL. */
+const char *
+tconn_servername(struct tconn *t)
+{
+	return SSL_get_servername(ssl_of(t), TLSEXT_NAMETYPE_host_name);
+}
+
+void
+tconn_free(struct tconn *t)
+{
+	SSL_free(ssl_of(t));
 }

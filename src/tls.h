@@ -1,5 +1,6 @@
-/* tls.h: the OpenSSL-facing part of lumbar, kept out of lumbar.h so that
- * modules that do not speak TLS do not include OpenSSL. */
+/* tls.h: tls.c's set-up functions, kept out of lumbar.h so that modules
+ * that do not set TLS up do not include OpenSSL; a connection's functions
+ * (tconn_*) name no OpenSSL type and are in lumbar.h. */
 #ifndef LUMBAR_TLS_H
 #define LUMBAR_TLS_H
 
@@ -20,7 +21,6 @@ void	 tls_check_expiry(void);
 int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
 int	 tls_key_path(size_t, char *, size_t);
-SSL	*tls_accept(int);
 SSL_CTX	*tls_ctx_new(const char *, const char *, const char **);
 
 #endif
