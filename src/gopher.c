@@ -109,15 +109,15 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 {
 	struct gmi_doc	 doc;
 	struct buf	 big;
+	struct blob	*blob;
 	int		 rc;
 
 	/* Made before for this selector: sent from the cache as it is, the
 	 * response holding its own reference to the bytes. */
-	if ((r->blob = capsule_derived(lk->file, form, sel)) != NULL) {
+	if ((blob = capsule_derived(lk->file, form, sel)) != NULL) {
 		r->status = 20;
 		buf_reset(&r->out);
-		r->body = r->blob->data;
-		r->bodylen = r->blob->len;
+		response_blob(r, blob);
 		return 0;
 	}
 	gmi_init(&doc);
@@ -132,10 +132,9 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 		render(r, sel, &doc, form);
 	/* The render becomes a blob the response and the cache share. */
 	if (rc == 0 && r->status == 20 && lk->file != NULL &&
-	    (r->blob = blob_from(&r->out)) != NULL) {
-		r->body = r->blob->data;
-		r->bodylen = r->blob->len;
-		capsule_derive(lk->file, form, sel, r->blob);
+	    (blob = blob_from(&r->out)) != NULL) {
+		response_blob(r, blob);
+		capsule_derive(lk->file, form, sel, blob);
 	}
 	gmi_free(&doc);
 	return rc;

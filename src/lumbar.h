@@ -243,6 +243,24 @@ bool	 is_gemtext_name(const char *);
 typedef int (*capsule_walk_fn)(void *, const char *, const char *, size_t);
 int	 capsule_walk(capsule_walk_fn, void *, size_t);
 
+/* response.c: what a protocol handler hands back to the event loop.
+ * Every byte it sends is its own or held by a reference (file, blob)
+ * until the response is cleared, whatever other requests do meanwhile. */
+struct response {
+	int		 status;	/* Gemini code; Gopher logs the same */
+	struct buf	 out;		/* header, and a generated body */
+	struct cfile	*file;		/* then a cached body, which holds */
+	struct blob	*blob;		/* or a shared one, which holds */
+	const char	*body;		/* these bytes */
+	size_t		 bodylen;
+	int		 fd;		/* or a streamed one */
+	off_t		 left;
+};
+void	 response_init(struct response *);
+void	 response_clear(struct response *);
+void	 response_take(struct response *, struct lookup *);
+void	 response_blob(struct response *, struct blob *);
+
 /* search.c: the full-text index of the capsule and its results pages. */
 #define SEARCH_PATH	  "/search"	/* wins over a capsule file */
 #define SEARCH_QUERY_MAX  256		/* bytes of a decoded query */
@@ -303,22 +321,7 @@ int	 tconn_flush(struct tconn *);
 const char *tconn_servername(struct tconn *);
 void	 tconn_free(struct tconn *);
 
-/* server.c: what a protocol handler hands back to the event loop.
- * Every byte it sends is its own or held by a reference (file, blob)
- * until the response is cleared, whatever other requests do meanwhile. */
-struct response {
-	int		 status;	/* Gemini code; Gopher logs the same */
-	struct buf	 out;		/* header, and a generated body */
-	struct cfile	*file;		/* then a cached body, which holds */
-	struct blob	*blob;		/* or a shared one, which holds */
-	const char	*body;		/* these bytes */
-	size_t		 bodylen;
-	int		 fd;		/* or a streamed one */
-	off_t		 left;
-};
-void	 response_init(struct response *);
-void	 response_clear(struct response *);
-void	 response_take(struct response *, struct lookup *);
+/* server.c: the event loop. */
 int64_t	 now_us(void);
 int	 server_listen(void);
 int	 server_prepare(void);

@@ -103,51 +103,6 @@ now_ms(void)
 	return now_us() / 1000;
 }
 
-void
-response_init(struct response *r)
-{
-	r->status = 0;
-	buf_init(&r->out);
-	r->file = NULL;
-	r->blob = NULL;
-	r->body = NULL;
-	r->bodylen = 0;
-	r->fd = -1;
-	r->left = 0;
-}
-
-/* The body is the file a lookup found: the response takes it over, its
- * cached bytes, or the descriptor to stream a large one from. */
-void
-response_take(struct response *r, struct lookup *lk)
-{
-	if (lk->file != NULL && lk->file->data != NULL) {
-		r->file = lk->file;
-		r->body = r->file->data;
-		r->bodylen = r->file->size;
-	} else
-		capsule_release(lk->file);
-	r->fd = lk->fd;
-	r->left = lk->size;
-	lk->file = NULL;
-	lk->fd = -1;
-}
-
-void
-response_clear(struct response *r)
-{
-	buf_free(&r->out);
-	capsule_release(r->file);
-	r->file = NULL;
-	blob_release(r->blob);
-	r->blob = NULL;
-	r->body = NULL;
-	r->bodylen = 0;
-	if (r->fd != -1)
-		close(r->fd);
-	r->fd = -1;
-}
-
 /* Bind one listener; addr NULL means every address (IPv6 and IPv4). */
 static int
 bind_one(const char *addr, int port, enum proto proto)

@@ -1,0 +1,66 @@
+/*
+ * response.c: what a protocol handler hands back to the event loop, and
+ * its life cycle.  Below the protocols: gemini.c and gopher.c fill a
+ * response, server.c sends and clears it, and none of them owns the
+ * bytes another holds.  Every byte a response sends is its own (out) or
+ * held by a reference (a cached file, a shared blob, a descriptor) until
+ * it is cleared, whatever other requests do meanwhile.
+ */
+#include <unistd.h>
+
+#include "lumbar.h"
+
+void
+response_init(struct response *r)
+{
+	r->status = 0;
+	buf_init(&r->out);
+	r->file = NULL;
+	r->blob = NULL;
+	r->body = NULL;
+	r->bodylen = 0;
+	r->fd = -1;
+	r->left = 0;
+}
+
+/* The body is the file a lookup found: the response takes it over, its
+ * cached bytes, or the descriptor to stream a large one from. */
+void
+response_take(struct response *r, struct lookup *lk)
+{
+	if (lk->file != NULL && lk->file->data != NULL) {
+		r->file = lk->file;
+		r->body = r->file->data;
+		r->bodylen = r->file->size;
+	} else
+		capsule_release(lk->file);
+	r->fd = lk->fd;
+	r->left = lk->size;
+	lk->file = NULL;
+	lk->fd = -1;
+}
+
+/* The body is a blob shared with the cache: the response takes over the
+ * reference it is given. */
+void
+response_blob(struct response *r, struct blob *b)
+{
+	r->blob = b;
+	r->body = b->data;
+	r->bodylen = b->len;
+}
+
+void
+response_clear(struct response *r)
+{
+	buf_free(&r->out);
+	capsule_release(r->file);
+	r->file = NULL;
+	blob_release(r->blob);
+	r->blob = NULL;
+	r->body = NULL;
+	r->bodylen = 0;
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+}
