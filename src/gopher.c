@@ -27,7 +27,9 @@ static void
 refuse(struct response *r, int status, const char *why)
 {
 	buf_reset(&r->out);
+	r->kind = RESP_REFUSAL;
 	r->status = status;
+	r->reason = why;
 	if (gopher_error(&r->out, why) == -1)
 		r->status = 40;
 }
@@ -95,8 +97,10 @@ render(struct response *r, const char *sel, const struct gmi_doc *doc,
 	buf_free(&ts);
 	if (rc == -1)
 		refuse(r, 40, "out of memory");
-	else
+	else {
 		r->status = 20;
+		r->kind = form == FORM_MENU ? RESP_MENU : RESP_PLAIN;
+	}
 }
 
 /*
@@ -116,6 +120,7 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 	 * response holding its own reference to the bytes. */
 	if ((blob = capsule_derived(lk->file, form, sel)) != NULL) {
 		r->status = 20;
+		r->kind = form == FORM_MENU ? RESP_MENU : RESP_PLAIN;
 		buf_reset(&r->out);
 		response_blob(r, blob);
 		return 0;
@@ -162,6 +167,7 @@ static void
 serve_raw(struct response *r, struct lookup *lk)
 {
 	r->status = 20;
+	r->kind = RESP_PLAIN;
 	response_take(r, lk);
 }
 
@@ -237,6 +243,7 @@ serve_caps(struct response *r)
 		return;
 	}
 	r->status = 20;
+	r->kind = RESP_PLAIN;
 }
 
 /*
@@ -271,8 +278,10 @@ serve_url(struct response *r, const char *url, size_t n)
 	if (buf_append(&u, url, n) == -1 || gopher_url_page(&r->out, u.data) ==
 	    -1)
 		refuse(r, 40, "out of memory");
-	else
+	else {
 		r->status = 20;
+		r->kind = RESP_PLAIN;
+	}
 	buf_free(&u);
 }
 
@@ -295,38 +304,28 @@ serve_attributes(struct response *r, const char *sel)
 		return;
 	}
 	r->status = 20;
+	r->kind = RESP_MENU;	/* ended by "." as a menu is */
 }
 
 /*
  * An answer made for a Gopher+ request: the item behind a length line,
- * "+-1" for what ends in a "." line (menus), "+-2" for what the close
- * ends; a refusal as a Gopher+ error, "--1", the error code (1: not
- * available, 2: try again later) and the reason, ended by ".".
+ * "+-1" for a menu, which its "." line ends, "+-2" for what the close
+ * ends (text, a file); a refusal as a Gopher+ error, code 1 (not
+ * available) or 2 (try again later) and the reason.
  */
 static void
 plus_answer(struct response *r)
 {
 	struct buf	 out;
-	const char	*tail, *tab;
-	size_t		 n;
-	bool		 made, dotted;
 	int		 rc;
 
 	buf_init(&out);
-	if (r->status != 20 && r->out.len > 1 && r->out.data[0] == '3' &&
-	    (tab = memchr(r->out.data, '\t', r->out.len)) != NULL)
-		rc = buf_printf(&out, "--1\r\n%d %.*s\r\n.\r\n",
-		    r->status == 44 ? 2 : 1, (int)(tab - r->out.data - 1),
-		    r->out.data + 1);
+	if (r->kind == RESP_REFUSAL)
+		rc = gopher_plus_error(&out, r->status == 44 ? 2 : 1,
+		    r->reason);
 	else {
-		/* Made here (a menu, or one kept in the cache), not a file
-		 * sent as it is; then its end says how it is ended. */
-		made = r->blob != NULL || (r->fd == -1 && r->file == NULL);
-		tail = r->bodylen > 0 ? r->body : r->out.data;
-		n = r->bodylen > 0 ? r->bodylen : r->out.len;
-		dotted = made && n >= 3 &&
-		    memcmp(tail + n - 3, ".\r\n", 3) == 0;
-		rc = buf_puts(&out, dotted ? "+-1\r\n" : "+-2\r\n");
+		rc = buf_puts(&out, r->kind == RESP_MENU ? "+-1\r\n" :
+		    "+-2\r\n");
 		if (rc == 0)
 			rc = buf_append(&out, r->out.data, r->out.len);
 	}
@@ -386,8 +385,10 @@ serve_search(struct response *r, const char *sel, const char *words,
 	if (r->out.len == 0) {
 		if (gopher_render_menu(&r->out, &doc, &pg) == -1)
 			refuse(r, 40, "out of memory");
-		else
+		else {
 			r->status = 20;
+			r->kind = RESP_MENU;
+		}
 	}
 	gmi_free(&doc);
 	if (plus)	/* "selector<TAB>words<TAB>+" */
@@ -423,8 +424,10 @@ serve_moved(struct response *r, const char *sel, const struct redirect *rd)
 	    gmi_add_link(&doc, url.data, to.data) == -1 ||
 	    gopher_render_menu(&r->out, &doc, &pg) == -1)
 		refuse(r, 40, "out of memory");
-	else
+	else {
 		r->status = rd->status;
+		r->kind = RESP_MENU;
+	}
 	buf_free(&label);
 	buf_free(&url);
 	buf_free(&to);

@@ -246,8 +246,17 @@ int	 capsule_walk(capsule_walk_fn, void *, size_t);
 /* response.c: what a protocol handler hands back to the event loop.
  * Every byte it sends is its own or held by a reference (file, blob)
  * until the response is cleared, whatever other requests do meanwhile. */
+enum resp_kind {
+	RESP_PLAIN,		/* ends where the connection does: a Gemini
+				   answer, a Gopher text or file */
+	RESP_MENU,		/* a Gopher menu, ended by its "." line */
+	RESP_REFUSAL,		/* a refusal or failure: status and reason */
+};
 struct response {
+	enum resp_kind	 kind;
 	int		 status;	/* Gemini code; Gopher logs the same */
+	const char	*reason;	/* RESP_REFUSAL: why; a literal, as it
+					   may outlive what made it */
 	struct buf	 out;		/* header, and a generated body */
 	struct cfile	*file;		/* then a cached body, which holds */
 	struct blob	*blob;		/* or a shared one, which holds */
@@ -380,6 +389,7 @@ int	 gopher_render_text(struct buf *, const struct gmi_doc *,
 int	 gopher_item(struct buf *, char, const char *, const char *,
 	    const char *, int);
 int	 gopher_error(struct buf *, const char *);
+int	 gopher_plus_error(struct buf *, int, const char *);
 int	 gopher_menu_end(struct buf *);
 int	 gopher_url_page(struct buf *, const char *);
 char	 gopher_type_for_mime(const char *);

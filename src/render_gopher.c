@@ -563,6 +563,17 @@ gopher_error(struct buf *b, const char *msg)
 	return gopher_menu_end(b);
 }
 
+/* The same refusal after a Gopher+ request: "--1", then the error code
+ * (1: not available, 2: try again later) and msg on one line, then ".". */
+int
+gopher_plus_error(struct buf *b, int code, const char *msg)
+{
+	if (buf_printf(b, "--1\r\n%d ", code) == -1 ||
+	    put_clean(b, msg, strlen(msg)) == -1 || buf_puts(b, "\r\n") == -1)
+		return -1;
+	return gopher_menu_end(b);
+}
+
 int
 gopher_menu_end(struct buf *b)
 {

@@ -13,7 +13,9 @@
 void
 response_init(struct response *r)
 {
+	r->kind = RESP_PLAIN;
 	r->status = 0;
+	r->reason = NULL;
 	buf_init(&r->out);
 	r->file = NULL;
 	r->blob = NULL;
