@@ -104,6 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	}
 	if (r.status != 20) {
 		FUZZ_ASSERT(r.file == NULL && r.fd == -1);
+		FUZZ_ASSERT(r.kind == RESP_REFUSAL && r.reason != NULL);
 		if (body.len >= 5 && memcmp(body.data, "--1\r\n", 5) == 0)
 			check_plus_refusal(&body);
 		else
