@@ -8,13 +8,35 @@
 
 #include "lumbar.h"
 
+/* The status line.  Every meta of a failure (4x, 5x) is a literal: it
+ * is kept as the response's reason. */
 static void
 reply(struct response *r, int status, const char *meta)
 {
 	r->status = status;
+	r->kind = status >= 40 ? RESP_REFUSAL : RESP_PLAIN;
+	r->reason = status >= 40 ? meta : NULL;
 	buf_reset(&r->out);
 	if (buf_printf(&r->out, "%d %s\r\n", status, meta) == -1)
 		r->status = 40;
+}
+
+/* A request line the event loop could not read as one (why: a literal). */
+void
+gemini_refuse(struct response *r, const char *why)
+{
+	reply(r, 59, why);
+}
+
+/* A client over a connection limit: 44, to come back in secs seconds. */
+void
+gemini_busy(struct response *r, int secs)
+{
+	char meta[16];
+
+	snprintf(meta, sizeof(meta), "%d", secs);
+	reply(r, 44, meta);
+	r->reason = "too many connections";
 }
 
 /* Is host one of the names this server serves (--hostname)? */

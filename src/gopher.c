@@ -8,6 +8,7 @@
  * How menus look is render_gopher.c's business; where files are is
  * capsule.c's.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -22,7 +23,8 @@ enum form { FORM_MENU, FORM_TEXT };
 
 static void	serve_path(struct response *, const char *);
 
-/* A refused or failed request: one type 3 item, and the log's status. */
+/* A refused or failed request: one type 3 item, and the log's status;
+ * why is a literal (the response keeps it). */
 static void
 refuse(struct response *r, int status, const char *why)
 {
@@ -32,6 +34,25 @@ refuse(struct response *r, int status, const char *why)
 	r->reason = why;
 	if (gopher_error(&r->out, why) == -1)
 		r->status = 40;
+}
+
+/* A request line the event loop could not read as one: logged 59. */
+void
+gopher_refuse(struct response *r, const char *why)
+{
+	refuse(r, 59, why);
+}
+
+/* A client over a connection limit: the wait in words, logged 44. */
+void
+gopher_busy(struct response *r, int secs)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "Too many connections, try again in %d "
+	    "seconds", secs);
+	refuse(r, 44, why);
+	r->reason = "too many connections";	/* why is gone on return */
 }
 
 static bool

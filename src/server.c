@@ -555,13 +555,10 @@ dispatch(struct conn *c)
 {
 	c->answered = true;
 	if (c->slot == -1) {
-		c->resp.status = 44;
 		if (c->proto == PROTO_GEMINI)
-			buf_printf(&c->resp.out, "44 %d\r\n", c->wait);
+			gemini_busy(&c->resp, c->wait);
 		else
-			buf_printf(&c->resp.out, "3Too many connections, try "
-			    "again in %d seconds\t\terror.host\t1\r\n.\r\n",
-			    c->wait);
+			gopher_busy(&c->resp, c->wait);
 	} else if (c->proto == PROTO_GEMINI)
 		gemini_handle(c->req, c->linelen,
 		    tconn_servername(c->tls),
@@ -573,16 +570,15 @@ dispatch(struct conn *c)
 	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 }
 
-/* Answer a request line that cannot be read as one. */
+/* Answer a request line that cannot be read as one, in its protocol. */
 static void
 refuse(struct conn *c, const char *why)
 {
 	c->answered = true;
-	c->resp.status = 59;
 	if (c->proto == PROTO_GEMINI)
-		buf_printf(&c->resp.out, "59 %s\r\n", why);
+		gemini_refuse(&c->resp, why);
 	else
-		buf_printf(&c->resp.out, "3%s\t\terror.host\t1\r\n.\r\n", why);
+		gopher_refuse(&c->resp, why);
 	c->state = ST_WRITE;
 	c->off = 0;
 	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
@@ -794,8 +790,8 @@ conn_step(struct conn *c)
 
 /*
  * Deal with every connection past its deadline: one that has not sent its
- * request in time is told so (a 59, or a Gopher error line) once, then
- * closed; any other is dropped.
+ * request in time is told so once, in its protocol, then closed; any
+ * other is dropped.
  */
 static void
 sweep(int64_t now)
