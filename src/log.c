@@ -250,6 +250,12 @@ log_rated(struct log_rate *r, enum log_level lvl, const char *fmt, ...)
 	r->next = ts.tv_sec + LOG_RATE_SECS;
 }
 
+/*
+ * The error that stops this process: to stderr, where whoever started
+ * lumbar reads it, and to the log as every other error, so that a
+ * worker's reason to exit is where its "exited with 1" is.  An Apache
+ * format's file holds only requests: its errors are on stderr already.
+ */
 void
 fatal(const char *fmt, ...)
 {
@@ -260,8 +266,9 @@ fatal(const char *fmt, ...)
 	buf_init(&b);
 	va_start(ap, fmt);
 	if (buf_vprintf(&b, fmt, ap) == 0) {
-		if (use_syslog)
-			syslog(LOG_ERR, "%s", b.data);
+		if (use_syslog || (logfp != NULL && logfp != stderr &&
+		    format == LOG_FMT_LUMBAR))
+			emit(LOG_LVL_ERR, b.data);
 		fprintf(stderr, "lumbar: %s\n", b.data);
 	}
 	va_end(ap);
