@@ -1,6 +1,8 @@
 /*
  * gemini.c: speaks Gemini.  One request line in (already read, without
  * its CRLF), one status line and body out; the event loop sends them.
+ * The refusals the event loop makes before there is a line to handle
+ * (too long, too late, too many connections) are said here too.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /*
- * gopher.c: one Gopher request (RFC 1436) in, a menu, text or file out.
+ * gopher.c: one Gopher request (RFC 1436) in, a menu, text or file out,
+ * and the refusals the event loop makes before there is a line to handle.
  * Selectors are the capsule's own paths, so that one tree serves both
  * protocols: "" and "/" are the home page, "/articles/" a directory and
  * "/articles/x.gmi" a page, rendered as a menu.  Every page also has a

@@ -372,7 +372,8 @@ int	 sandbox_user_reads(const struct passwd *);
 /* workers.c: the parent process, forking and supervising workers. */
 int	 workers_run(const struct passwd *, int (*)(void));
 
-/* gemini.c: one Gemini request line in, a response out. */
+/* gemini.c: one Gemini request line in, a response out; the event
+ * loop's refusals (59, 44) in Gemini. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
 void	 gemini_refuse(struct response *, const char *);
 void	 gemini_busy(struct response *, int);
@@ -398,7 +399,8 @@ char	 gopher_type_for_mime(const char *);
 const char *gopher_menu_host(void);
 int	 gopher_menu_port(void);
 
-/* gopher.c: one Gopher request line in, a response out. */
+/* gopher.c: one Gopher request line in, a response out; the event
+ * loop's refusals as Gopher error items. */
 void	 gopher_handle(const char *, size_t, struct response *);
 void	 gopher_refuse(struct response *, const char *);
 void	 gopher_busy(struct response *, int);

@@ -1,8 +1,9 @@
 /*
  * render_gopher.c: turn the gemtext line model into a Gopher menu (type 1)
- * or plain text (type 0).  Every detail of the Gopher wire format (item
- * lines, info lines, error items, the URL: convention) lives here, so that
- * gopher.c only decides what to answer and this file decides how it looks.
+ * or plain text (type 0).  The Gopher wire format's lines (item lines,
+ * info lines, error items and their Gopher+ form, the URL: convention) are
+ * written here, so that gopher.c decides what to answer and this file how
+ * it looks; gopher.c keeps only Gopher+ framing and caps.txt, its own.
  * Pure functions: the only outside knowledge, a link target's MIME type,
  * comes through a callback, so the golden tests need no capsule.
  */

@@ -1,8 +1,10 @@
 /*
  * server.c: the event loop.  It accepts connections on the Gemini (TLS)
  * and Gopher (plain TCP) listeners, reads one request line from each with
- * a deadline, hands it to the protocol's handler and writes the answer,
- * all with non-blocking sockets under epoll.  It knows no protocol.
+ * a deadline, hands it to the protocol's handler and writes the response
+ * it gets back, all with non-blocking sockets under epoll.  What is said
+ * on the wire, refusals included, is gemini.c's and gopher.c's business;
+ * TLS is tls.c's, the response's life cycle response.c's.
  */
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -66,7 +68,8 @@ struct conn {
 	off_t		 fileoff;
 	size_t		 sent;		/* body bytes, for the log */
 	int		 slot;		/* limit.c slot, -1: over a limit */
-	int		 wait;		/* then the seconds its 44 says */
+	int		 wait;		/* then the seconds to wait, which
+					   its refusal says */
 	bool		 trusted;	/* a proxy whose PROXY header counts */
 	bool		 answered;
 	const char	*cut;		/* why the answer was cut, or NULL */
@@ -296,7 +299,7 @@ static int
 admit(struct conn *c, const struct sockaddr_storage *ss)
 {
 	c->slot = limit_acquire((const struct sockaddr *)ss, &c->wait);
-	/* Over a limit: answered (44 or an error line) while few; beyond
+	/* Over a limit: answered (come back later) while few; beyond
 	 * that, or when limit.c says so (a client far over its rate),
 	 * closed at once so that they cost nothing. */
 	if (c->slot == -2 || (c->slot == -1 && nrefused >= REFUSED_MAX)) {
@@ -860,6 +863,10 @@ on_signal(void)
 	while (read(sigsrc.fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
+			/* Not from the parent, whose reload starts a new
+			 * generation instead; sent to a worker itself (make
+			 * stress, tests/interleave.py), it empties the
+			 * worker's cache while its answers are in flight. */
 			log_flush();
 			capsule_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
