@@ -691,33 +691,30 @@ tconn_handshake(struct tconn *t)
 	return tconn_wait(ssl_of(t), r);
 }
 
-/* Bytes read, what the read waits for, or TCONN_ERROR (the client's
- * close_notify included: a request never ends that way). */
+/* One read into in, or one write from out (partial writes are on): the
+ * bytes moved, what the call waits for, or TCONN_ERROR. */
+static ssize_t
+tconn_io(struct tconn *t, void *in, const void *out, size_t n)
+{
+	int	 len = n > INT32_MAX ? INT32_MAX : (int)n, r;
+
+	ERR_clear_error();
+	r = in != NULL ? SSL_read(ssl_of(t), in, len) :
+	    SSL_write(ssl_of(t), out, len);
+	return r > 0 ? r : tconn_wait(ssl_of(t), r);
+}
+
+/* The client's close_notify is TCONN_ERROR too: a request never ends so. */
 ssize_t
 tconn_read(struct tconn *t, void *buf, size_t n)
 {
-	int r;
-
-	if (n > INT32_MAX)
-		n = INT32_MAX;
-	ERR_clear_error();
-	if ((r = SSL_read(ssl_of(t), buf, (int)n)) > 0)
-		return r;
-	return tconn_wait(ssl_of(t), r);
+	return tconn_io(t, buf, NULL, n);
 }
 
-/* Bytes written (partial writes are on), what it waits for, or an error. */
 ssize_t
 tconn_write(struct tconn *t, const void *buf, size_t n)
 {
-	int r;
-
-	if (n > INT32_MAX)
-		n = INT32_MAX;
-	ERR_clear_error();
-	if ((r = SSL_write(ssl_of(t), buf, (int)n)) > 0)
-		return r;
-	return tconn_wait(ssl_of(t), r);
+	return tconn_io(t, NULL, buf, n);
 }
 
 /*
