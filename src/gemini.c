@@ -23,22 +23,22 @@ reply(struct response *r, int status, const char *meta)
 		r->status = 40;
 }
 
-/* A request line the event loop could not read as one (why: a literal). */
+/*
+ * The event loop's refusals, made before there is a request to handle:
+ * a line it cannot read as one (59, why), or with wait > 0 a client over
+ * a connection limit, told to come back in wait seconds (44).  why is a
+ * literal: it stays the response's reason.
+ */
 void
-gemini_refuse(struct response *r, const char *why)
+gemini_refuse(struct response *r, const char *why, int wait)
 {
-	reply(r, 59, why);
-}
+	char secs[16];
 
-/* A client over a connection limit: 44, to come back in secs seconds. */
-void
-gemini_busy(struct response *r, int secs)
-{
-	char meta[16];
-
-	snprintf(meta, sizeof(meta), "%d", secs);
-	reply(r, 44, meta);
-	r->reason = "too many connections";
+	if (wait > 0 && snprintf(secs, sizeof(secs), "%d", wait) > 0)
+		reply(r, 44, secs);
+	else
+		reply(r, 59, why);
+	r->reason = why;
 }
 
 /* Is host one of the names this server serves (--hostname)? */

@@ -37,23 +37,24 @@ refuse(struct response *r, int status, const char *why)
 		r->status = 40;
 }
 
-/* A request line the event loop could not read as one: logged 59. */
+/*
+ * The event loop's refusals, as gemini_refuse's: a line it cannot read
+ * as one (logged 59), or a client over a limit, told the wait in words
+ * (logged 44).
+ */
 void
-gopher_refuse(struct response *r, const char *why)
+gopher_refuse(struct response *r, const char *why, int wait)
 {
-	refuse(r, 59, why);
-}
+	char text[128];
 
-/* A client over a connection limit: the wait in words, logged 44. */
-void
-gopher_busy(struct response *r, int secs)
-{
-	char why[64];
-
-	snprintf(why, sizeof(why), "Too many connections, try again in %d "
-	    "seconds", secs);
-	refuse(r, 44, why);
-	r->reason = "too many connections";	/* why is gone on return */
+	if (wait <= 0) {
+		refuse(r, 59, why);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s, try again in %d seconds", why,
+	    wait);
+	refuse(r, 44, text);
+	r->reason = why;	/* text is gone on return */
 }
 
 static bool

@@ -375,8 +375,7 @@ int	 workers_run(const struct passwd *, int (*)(void));
 /* gemini.c: one Gemini request line in, a response out; the event
  * loop's refusals (59, 44) in Gemini. */
 void	 gemini_handle(const char *, size_t, const char *, struct response *);
-void	 gemini_refuse(struct response *, const char *);
-void	 gemini_busy(struct response *, int);
+void	 gemini_refuse(struct response *, const char *, int);
 bool	 gemini_serves_host(const char *);
 
 /* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
@@ -402,8 +401,7 @@ int	 gopher_menu_port(void);
 /* gopher.c: one Gopher request line in, a response out; the event
  * loop's refusals as Gopher error items. */
 void	 gopher_handle(const char *, size_t, struct response *);
-void	 gopher_refuse(struct response *, const char *);
-void	 gopher_busy(struct response *, int);
+void	 gopher_refuse(struct response *, const char *, int);
 
 /* log.c: the request log and diagnostics. */
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };

@@ -553,38 +553,41 @@ conn_write(struct conn *c, const void *buf, size_t n)
 	return -1;
 }
 
+/* The response is made: send it, within the write deadline. */
 static void
-dispatch(struct conn *c)
+answer(struct conn *c)
 {
 	c->answered = true;
-	if (c->slot == -1) {
-		if (c->proto == PROTO_GEMINI)
-			gemini_busy(&c->resp, c->wait);
-		else
-			gopher_busy(&c->resp, c->wait);
-	} else if (c->proto == PROTO_GEMINI)
-		gemini_handle(c->req, c->linelen,
-		    tconn_servername(c->tls),
-		    &c->resp);
-	else
-		gopher_handle(c->req, c->linelen, &c->resp);
 	c->state = ST_WRITE;
 	c->off = 0;
 	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
 }
 
-/* Answer a request line that cannot be read as one, in its protocol. */
+/* Refuse in the client's protocol: a request line that cannot be read as
+ * one, or with wait > 0 a client over a limit (come back in wait s). */
 static void
-refuse(struct conn *c, const char *why)
+refuse(struct conn *c, const char *why, int wait)
 {
-	c->answered = true;
 	if (c->proto == PROTO_GEMINI)
-		gemini_refuse(&c->resp, why);
+		gemini_refuse(&c->resp, why, wait);
 	else
-		gopher_refuse(&c->resp, why);
-	c->state = ST_WRITE;
-	c->off = 0;
-	c->deadline = now_ms() + (int64_t)conf.timeout * 1000;
+		gopher_refuse(&c->resp, why, wait);
+	answer(c);
+}
+
+static void
+dispatch(struct conn *c)
+{
+	if (c->slot == -1) {
+		refuse(c, "Too many connections", c->wait);
+		return;
+	}
+	if (c->proto == PROTO_GEMINI)
+		gemini_handle(c->req, c->linelen, tconn_servername(c->tls),
+		    &c->resp);
+	else
+		gopher_handle(c->req, c->linelen, &c->resp);
+	answer(c);
 }
 
 /* The request line ends at len (before LF, or at the client's close). */
@@ -595,7 +598,7 @@ end_line(struct conn *c, size_t len, size_t limit)
 	if (c->linelen > 0 && c->req[c->linelen - 1] == '\r')
 		c->linelen--;
 	if (c->linelen > limit)
-		refuse(c, "request too long");
+		refuse(c, "request too long", 0);
 	else
 		dispatch(c);
 }
@@ -628,7 +631,7 @@ read_request(struct conn *c)
 		for (i = start; i < end; i++)
 			if (c->req[i] == '\0') {
 				c->linelen = i;
-				refuse(c, "NUL byte in request");
+				refuse(c, "NUL byte in request", 0);
 				return 1;
 			}
 		if (nl != NULL) {
@@ -637,7 +640,7 @@ read_request(struct conn *c)
 		}
 		if (c->reqlen == max) {
 			c->linelen = c->reqlen;
-			refuse(c, "request too long");
+			refuse(c, "request too long", 0);
 			return 1;
 		}
 	}
@@ -811,7 +814,7 @@ sweep(int64_t now)
 			log_msg(LOG_LVL_DEBUG, "%s: no request in time",
 			    log_client_addr(c->addr, true, who, sizeof(who)));
 			c->linelen = 0;
-			refuse(c, "No request in time");
+			refuse(c, "No request in time", 0);
 			c->deadline = now + LINGER_MS;
 			conn_step(c);
 		} else if (c->state == ST_LINGER)
