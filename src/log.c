@@ -25,6 +25,17 @@ static int	 client = LOG_CLIENT_FULL;
 static const char *const format_names[] = { "lumbar", "common", "combined" };
 static const char *const client_names[] = { "full", "anonymized", "none" };
 
+/* Monotonic microseconds: the same clock in every worker, which times
+ * requests and the log's flushes (and limit.c's rates). */
+int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int
 name_index(const char *const *names, size_t n, const char *s)
 {

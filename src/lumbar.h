@@ -331,7 +331,6 @@ const char *tconn_servername(struct tconn *);
 void	 tconn_free(struct tconn *);
 
 /* server.c: the event loop. */
-int64_t	 now_us(void);
 int	 server_listen(void);
 int	 server_prepare(void);
 int	 server_run(void);
@@ -429,5 +428,6 @@ struct log_rate {
 void	 log_rated(struct log_rate *, enum log_level, const char *, ...)
 	    ATTR_PRINTF(3, 4);
 void	 fatal(const char *, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
+int64_t	 now_us(void);
 
 #endif

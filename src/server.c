@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lumbar.h"
@@ -89,16 +88,6 @@ static bool		 stopping;
 static int64_t		 accept_paused;	/* until then (ms), or 0 */
 static struct log_rate	 accept_warned;
 static struct { enum kind kind; int fd; } sigsrc = { KIND_SIGNAL, -1 };
-
-/* Monotonic microseconds: the same clock in every worker. */
-int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t
 now_ms(void)
