@@ -655,8 +655,9 @@ write_response(struct conn *c)
 	/* A whole answer in one record: held until its close_notify, so
 	 * that both leave in one write(2) and one TCP segment, not two. */
 	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
-	    rs->out.len <= COALESCE_MAX && c->tls != NULL)
-		c->held = tconn_hold(c->tls, COALESCE_MAX + 512);
+	    rs->out.len <= COALESCE_MAX && c->tls != NULL &&
+	    tconn_hold(c->tls, COALESCE_MAX + 512))
+		c->held = true;
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
