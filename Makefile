@@ -65,9 +65,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/liblumbar.a
+# The tools link the fuzzers' fixture: render_gopher's stand-in for
+# capsule_mime() is the one fuzz_render_gopher uses.
+$(BUILD)/tests/%: tests/tools/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
+    $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/fuzz -o $@ $< tests/fuzz/common.c \
+	    $(BUILD)/liblumbar.a $(LIBS)
 
 # The load generator: timings only, never part of `make test`.
 $(BUILD)/gemload: tests/bench/gemload.c
