@@ -147,28 +147,28 @@ check-asan:
 	$(ASAN_MAKE) test
 
 # Interleaved clients of mixed behaviour against one worker, every whole
-# answer checked byte for byte (tests/stress.py; make test runs 3 s of it).
+# answer checked byte for byte (tests/tools/stress.py; make test runs 3 s of it).
 # STRESS_ARGS="--seconds 20" bounds it; stress-asan runs the ASan build.
 .PHONY: stress stress-asan
 stress: all
-	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/stress.py $(STRESS_ARGS)
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/tools/stress.py $(STRESS_ARGS)
 
 stress-asan:
 	$(ASAN_MAKE) stress
 
 # Seeded schedules of Gemini and Gopher connections' events through one
-# worker (tests/interleave.py; make test runs seeds 1-3): a failure prints
+# worker (tests/tools/interleave.py; make test runs seeds 1-3): a failure prints
 # its seed, and INTERLEAVE_ARGS="--seed N --trace" replays its schedule.
 .PHONY: interleave interleave-asan
 interleave: all
-	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/interleave.py $(INTERLEAVE_ARGS)
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/tools/interleave.py $(INTERLEAVE_ARGS)
 
 interleave-asan:
 	$(ASAN_MAKE) interleave
 
 # A bounded soak (not part of make test): thousands of mixed requests.
 soak: all
-	$(PYTHON) tests/soak.py $(SOAK_ARGS)
+	$(PYTHON) tests/tools/soak.py $(SOAK_ARGS)
 
 # The capsule's public address goes into atom.xml (its ids and links):
 # give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from conftest import BUILD, HTML2GMI, LUMBAR, ROOT
-from test_html2gmi import (SITE, TIMEOUT, as_nobody, makefile_public_url,
-                           public_tmp, run, tree)  # noqa: F401
+from helpers.html2gmi import (SITE, TIMEOUT, as_nobody, makefile_public_url,
+                              public_tmp, run, tree)  # noqa: F401
 
 
 def write_site(root, pages):
