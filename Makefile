@@ -219,9 +219,9 @@ uninstall:
 # and an optional dictionary tests/fuzz/NAME.dict.  `make fuzz` builds them
 # with clang into build-fuzz/ from objects of their own (coverage and
 # sanitizers must be compiled into the code under test, not only linked)
-# and runs each for FUZZ_SECONDS; any crash, leak or timeout fails, and
-# the input is kept in build-fuzz/artifacts/.  Some only:
-# `make fuzz FUZZ_TARGETS="url gemtext"`.  The same targets linked with
+# and runs each for FUZZ_SECONDS (tests/fuzz/run.sh); any crash, leak or
+# timeout fails, and the input is kept in build-fuzz/artifacts/.  Some
+# only: `make fuzz FUZZ_TARGETS="url gemtext"`.  The same targets linked with
 # tests/fuzz/replay.c instead of libFuzzer replay every seed in `make test`.
 FUZZ_CC		?= clang
 FUZZ_DIR	 = build-fuzz
@@ -230,7 +230,6 @@ FUZZ_TIMEOUT	?= 10
 # FUZZ_RUNS=N: N executions from a fixed seed instead of a time: the same
 # inputs every time, so that a run that passes here passes in CI too.
 FUZZ_RUNS	?=
-FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
 		   $(WARN) -O1 -g -fno-omit-frame-pointer \
@@ -277,28 +276,12 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SUPPORT) $(
 	    tests/fuzz/common.c $(REPLAY_EXTRA) $(BUILD)/liblumbar.a \
 	    $(H2G_LIBS) $(LIBS)
 
-# New inputs go to build-fuzz/corpus/NAME; the seeds are only read.
+# tests/fuzz/run.sh runs each target (new inputs go to build-fuzz/corpus/
+# NAME; the seeds are only read) and fails if any found a crash.
 fuzz: fuzz-build
-	@mkdir -p $(FUZZ_DIR)/artifacts
-	@failed=; for t in $(FUZZ_TARGETS); do \
-	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
-	    dict=; test -f tests/fuzz/$$t.dict && dict=-dict=tests/fuzz/$$t.dict; \
-	    echo "fuzz_$$t: $(FUZZ_LIMIT), log in $(FUZZ_DIR)/fuzz_$$t.log"; \
-	    if $(FUZZ_DIR)/fuzz_$$t $$dict $(FUZZ_LIMIT) \
-	        -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
-	        -artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$$t- \
-	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
-	        >$(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
-	        grep -E '(DONE|average_exec_per_sec)' $(FUZZ_DIR)/fuzz_$$t.log | \
-	            sed 's/^/  /'; \
-	    else \
-	        tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; failed="$$failed $$t"; \
-	    fi; \
-	done; \
-	if test -n "$$failed"; then \
-	    echo "fuzz: failed:$$failed; inputs in $(FUZZ_DIR)/artifacts/"; \
-	    exit 1; \
-	fi
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	    FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) sh tests/fuzz/run.sh
 
 clean:
 	rm -rf build build-asan $(FUZZ_DIR)
