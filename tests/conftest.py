@@ -169,9 +169,11 @@ def tcp_sockets(port):
     return found
 
 
-def wait_until(cond, what, timeout=10.0, detail=None):
-    """Poll cond() until it is true, for at most timeout seconds; on time-out
-    the failure says what, and detail() if given (a log, a state)."""
+def wait_until(cond, what, timeout=10.0, detail=None, interval=0.01):
+    """Poll cond() every interval seconds until it is true, for at most
+    timeout seconds; on time-out the failure says what, and detail() if
+    given (a log, a state).  A cond that makes a TLS handshake wants a
+    longer interval: each one counts against the per-address --rate."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
@@ -179,7 +181,7 @@ def wait_until(cond, what, timeout=10.0, detail=None):
             if detail is not None:
                 msg += "\n" + str(detail())
             raise AssertionError(msg)
-        time.sleep(0.01)
+        time.sleep(interval)
 
 
 def wait_quiet(port):
