@@ -2,4 +2,4 @@
 interleave.py (make interleave), soak.py (make soak), netns_dualstack.py
 (run by test_scaleout.py in a network namespace), and render_gopher.c, the
 Gopher renderer's golden driver.  A package so that test_stress.py and
-test_interleaver.py can import the first two."""
+test_interleave_seeds.py can import the first two."""
