@@ -187,6 +187,8 @@ struct outdir {
 	int		 pfd;		/* parent, open and flock()ed */
 	bool		 had_old;
 	struct stat	 oldst;
+	struct buf	 made;		/* what this run wrote, a line each */
+	struct buf	 oldmade;	/* what the last run wrote, a line each */
 };
 int	 outdir_begin(struct outdir *, const char *);
 int	 outdir_write(struct outdir *, const char *, const struct buf *);

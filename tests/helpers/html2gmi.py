@@ -61,9 +61,13 @@ def public_tmp():
 
 
 def tree(root):
+    """The capsule's files by path, but for site mode's list of what it
+    wrote (test_site_rerun.py checks that one)."""
     files = {}
     for d, _, fs in os.walk(root):
         for f in fs:
+            if d == str(root) and f == ".html2gmi-made":
+                continue
             p = os.path.join(d, f)
             with open(p, "rb") as fh:
                 files[os.path.relpath(p, root)] = fh.read()
