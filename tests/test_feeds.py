@@ -11,6 +11,8 @@ import shutil
 import pytest
 
 from conftest import ROOT
+from test_clients import (amfora_at, amfora_follow, amfora_url, flat,  # noqa
+                          need, term)
 from test_html2gmi import public_tmp, run  # noqa: F401
 from test_subscriptions import (NS, check_feed, check_subscription_page,
                                 check_valid, entries_of)
@@ -176,3 +178,32 @@ def test_served(capsule, server_factory):
     head, body, _ = srv.get("/atom.xml")
     assert head == "20 application/atom+xml"
     assert body == (capsule / "atom.xml").read_bytes()
+
+
+def test_amfora_subscribes_to_the_feed(capsule, server_factory,
+                                       term):  # noqa: F811
+    """A real client reads the feed: Amfora offers to subscribe when it
+    opens atom.xml, and its subscriptions page then lists every entry,
+    newest first, under the feed's title and author."""
+    need("amfora")
+    gemlog(capsule)
+    srv = server_factory(root=capsule)
+    # Opened from the index, as a reader would: given atom.xml on its
+    # command line, Amfora may show the offer before it can take a key.
+    t = term(["amfora", amfora_url(srv.port, "/articles/index.gmi")])
+    amfora_at(t, amfora_url(srv.port, "/articles/index.gmi"),
+              "Lifting without a twinge")
+    amfora_follow(t, 1)             # "The Atom feed of these notes"
+    # The dialog takes keys once focused, when its frame turns double.
+    t.wait(lambda s: "subscribe to this" in flat(s) and "\u2554" in s,
+           "Amfora's offer to subscribe, focused")
+    t.keys("Enter")                 # "Yes", where the dialog opens
+    t.wait(lambda s: "subscribe to this" not in flat(s), "the dialog gone")
+    t.keys("C-a")                   # about:subscriptions
+    want = [f"The notebook (A Back Pain Notebook) - {title}" for title in
+            ("Chairs & <stools>", "Lifting without a twinge",
+             "Sleeping on the side")]
+    s = flat(t.wait_text(*want))
+    assert [s.index(w) for w in want] == sorted(s.index(w) for w in want)
+    for bad in ("Error", "error:"):
+        assert bad not in s, s
