@@ -178,6 +178,16 @@ def test_served(capsule, server_factory):
     head, body, _ = srv.get("/atom.xml")
     assert head == "20 application/atom+xml"
     assert body == (capsule / "atom.xml").read_bytes()
+    # A page added and the command run again: the server, not reloaded,
+    # serves the new index and feed (each file was renamed into place).
+    (capsule / "articles" / "2026-11-28-walking.gmi").write_text(
+        "# Walking after lunch\n\nTen minutes is enough.\n")
+    gemlog(capsule)
+    for path in ("/articles/index.gmi", "/atom.xml"):
+        head, body, _ = srv.get(path)
+        assert head.startswith("20 "), head
+        assert "Walking after lunch" in body.decode()
+        assert body == (capsule / path.lstrip("/")).read_bytes()
 
 
 def test_amfora_subscribes_to_the_feed(capsule, server_factory,
