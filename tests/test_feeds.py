@@ -217,3 +217,42 @@ def test_amfora_subscribes_to_the_feed(capsule, server_factory,
     assert [s.index(w) for w in want] == sorted(s.index(w) for w in want)
     for bad in ("Error", "error:"):
         assert bad not in s, s
+
+
+def test_failed_write_leaves_the_old_files(capsule):
+    """Past the file size limit every write fails: the run says so and
+    exits 1, the index stays as it was, and no temporary is left."""
+    import resource
+    import subprocess
+    from conftest import HTML2GMI
+
+    page = capsule / "articles" / "index.gmi"
+    before = page.read_bytes()
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    proc = subprocess.run([HTML2GMI, "-g", "--feed-url", BASE,
+                           str(capsule)], capture_output=True, timeout=60,
+                          preexec_fn=small_files)
+    assert proc.returncode == 1, proc.stderr
+    assert b"cannot write" in proc.stderr
+    assert page.read_bytes() == before
+    assert not (capsule / "atom.xml").exists()
+    for d in (capsule, capsule / "articles"):
+        assert not [n for n in os.listdir(d) if n.startswith(".")]
+
+
+def test_articles_option_in_site_mode(public_tmp):  # noqa: F811
+    """--articles is the profile's articles line, in site mode too."""
+    site = public_tmp / "site"
+    (site / "posts").mkdir(parents=True)
+    (site / "index.html").write_text("<title>Home</title><h1>Home</h1>")
+    (site / "posts" / "a.html").write_text(
+        '<title>A</title><meta name="date" content="2024-02-03">'
+        "<h1>A</h1><p>Text.")
+    out = public_tmp / "out"
+    rc, _, err = run(["-a", "posts", "-o", str(out), str(site)])
+    assert rc == 0, err
+    assert "=> a.gmi 2024-02-03 A" in (out / "posts" / "index.gmi").read_text()
+    assert not (out / "articles").exists()
