@@ -705,3 +705,99 @@ outdir_abort(struct outdir *o)
 	buf_free(&o->made);
 	buf_free(&o->oldmade);
 }
+
+/*
+ * One file replaced whole, where no capsule is rebuilt (gemlog mode's
+ * index and feed, site mode's redirect list): the bytes go to a hidden
+ * temporary beside it (".NAME.XXXXXX": lumbar does not serve dotfiles,
+ * and a later build drops a stray one), are written through and renamed
+ * over it, so that a reader finds the old file or the new, never part
+ * of one.  The file keeps its mode and owner (a new one gets 0666 less
+ * the umask); a symbolic link is followed.  A file that holds these
+ * bytes already is left alone, time stamp and all.  Returns 1 then, 0
+ * when written, -1 after saying on stderr why not (the file unchanged).
+ */
+int
+file_replace(const char *path, const struct buf *data)
+{
+	struct stat	 st;
+	struct buf	 old, err, tmp;
+	char		*real = NULL, *slash;
+	mode_t		 mask;
+	bool		 had;
+	int		 fd = -1, r = -1;
+
+	buf_init(&old);
+	buf_init(&err);
+	buf_init(&tmp);
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    (real = realpath(path, NULL)) != NULL)
+		path = real;
+	if ((had = stat(path, &st) == 0)) {
+		if (!S_ISREG(st.st_mode)) {
+			say(path, "not a regular file; left as it was");
+			goto out;
+		}
+		if (h2g_read_file(path, &old, &err) == 0 &&
+		    old.len == data->len &&
+		    (data->len == 0 || memcmp(old.data, data->data, data->len)
+		    == 0)) {
+			r = 1;
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		say_errno(path, "cannot read");
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	if (buf_printf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) :
+	    0, path, slash ? slash + 1 : path) == -1) {
+		say(path, "out of memory");
+		goto out;
+	}
+	if ((fd = mkostemp(tmp.data, O_CLOEXEC)) == -1) {
+		say_errno(tmp.data, "cannot create");
+		goto out;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (write_fd(fd, data->data, data->len) == -1) {
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	if (had && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) == -1) {
+		fprintf(stderr, "html2gmi: %s: owned by uid %u gid %u, which "
+		    "html2gmi cannot give its new version; left as it was "
+		    "(run html2gmi as that user, or as root)\n", path,
+		    (unsigned)st.st_uid, (unsigned)st.st_gid);
+		goto fail;
+	}
+	if (fchmod(fd, had ? st.st_mode & 07777 : 0666 & ~mask) == -1 ||
+	    fsync(fd) == -1) {
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp.data, path) == -1) {
+		say_errno(path, "cannot rename the new version into place");
+		goto fail;
+	}
+	r = 0;
+	goto out;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp.data);
+out:
+	free(real);
+	buf_free(&old);
+	buf_free(&err);
+	buf_free(&tmp);
+	return r;
+}
