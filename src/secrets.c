@@ -86,18 +86,21 @@ secrets_check(void (*problem)(const char *, ...))
 		{ conf.ticket_key, "the session ticket key (--ticket-key)" },
 		{ log_file(), "the log file (--log)" },
 	};
-	size_t		 i;
+	const struct host *h;
+	size_t		 i, k;
 	int		 n = 0;
 
-	if (stat(conf.root, &rootst) == -1)
-		return 0;	/* the capsule's own error is reported */
-	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
-		if (what[i][0] != NULL && inside(what[i][0], &rootst)) {
-			problem("%s: %s lies inside the capsule %s and would be "
-			    "served; move it out of --root", what[i][0],
-			    what[i][1], conf.root);
-			n++;
-		}
+	for (k = 0; (h = host_at(k)) != NULL; k++) {
+		if (stat(h->root, &rootst) == -1)
+			continue;	/* the capsule's own error is reported */
+		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+			if (what[i][0] != NULL && inside(what[i][0], &rootst)) {
+				problem("%s: %s lies inside the capsule %s and "
+				    "would be served; move it out of the root",
+				    what[i][0], what[i][1], h->root);
+				n++;
+			}
+	}
 	return n;
 }
 

@@ -963,7 +963,7 @@ on_signal(void)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_flush();
-			capsule_flush();
+			hosts_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
 			break;
 		case SIGTERM:

@@ -34,7 +34,7 @@ suffix(const char *s, const char *suf)
 
 /* Stands in for capsule_mime(): the name alone decides, or "missing". */
 static int
-fake_mime(const char *path, char *out, size_t n)
+fake_mime(void *arg, const char *path, char *out, size_t n)
 {
 	static const struct { const char *ext, *mime; } map[] = {
 		{ ".gmi", "text/gemini; charset=utf-8" },
