@@ -119,9 +119,6 @@ hosts_open(const struct host *v, size_t n, const struct redirects *global,
 	memcpy(live, fresh, sizeof(live));
 	nlive = n;
 	memcpy(jail, common, sizeof(jail));
-	for (i = 0; i < nlive; i++)
-		log_msg(LOG_LVL_INFO, "search: %s: indexed %zu pages",
-		    live[i].names[0], search_docs(live[i].index));
 	return 0;
 fail:
 	if (n == 1)	/* as before hosts: the capsule is the server's */
@@ -133,6 +130,17 @@ fail:
 	for (i = 0; i < n; i++)
 		host_free(&fresh[i]);
 	return -1;
+}
+
+/* What was indexed, once the server is sure to start (or reload). */
+void
+hosts_note(void)
+{
+	size_t i;
+
+	for (i = 0; i < nlive; i++)
+		log_msg(LOG_LVL_INFO, "search: %s: indexed %zu pages",
+		    live[i].names[0], search_docs(live[i].index));
 }
 
 void

@@ -158,6 +158,7 @@ struct host {
 };
 int	 hosts_open(const struct host *, size_t, const struct redirects *,
 	    const char **);
+void	 hosts_note(void);
 void	 hosts_close(void);
 size_t	 hosts_count(void);
 const struct host *host_at(size_t);

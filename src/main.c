@@ -939,6 +939,7 @@ banner(const char *limits, int lowered)
 	char			 line[512];
 	size_t			 i;
 
+	hosts_note();
 	for (i = 0; (h = host_at(i)) != NULL; i++)
 		log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/", h->root,
 		    h->names[0], conf.public_port);

@@ -145,6 +145,7 @@ reload(void)
 		    "capsule", err);
 		return;
 	}
+	hosts_note();
 	tls_check_expiry();
 	generation++;
 	if (spawn_generation() == -1) {
