@@ -133,7 +133,8 @@ usage(FILE *f)
 "                          forward or load balancer differs (default: --port)\n"
 "  -g, --gopher-port N     Gopher port (default 70; 0 disables Gopher)\n"
 "      --gopher-host NAME  host name written into Gopher menus\n"
-"                          (default: the first --hostname)\n"
+"                          (default: the first --hostname); with host blocks\n"
+"                          (lumbar.conf(5)), the host Gopher serves\n"
 "      --gopher-menu-port N  port written into Gopher menus\n"
 "                          (default: the Gopher port)\n"
 "  -c, --certs DIR         certificates, made there on first start\n"
@@ -949,6 +950,11 @@ banner(const char *limits, int lowered)
 	for (i = 0; i < conf.nhostnames; i++)
 		if (tls_describe(i, line, sizeof(line)) == 0)
 			log_msg(LOG_LVL_INFO, "%s", line);
+	/* Each root is still reached only beneath its own descriptor. */
+	if (hosts_count() > 1 && strcmp(hosts_jail(), "/") == 0)
+		log_msg(LOG_LVL_WARN, "the hosts' roots share no directory but "
+		    "/, so a worker's chroot hides nothing: put the capsules "
+		    "under one directory (/srv/gemini/NAME)");
 	log_msg(LOG_LVL_INFO, "open it with Lagrange, or: amfora gemini://%s:%d/",
 	    conf.hostnames[0], conf.public_port);
 	if (conf.gopher_port != 0)
