@@ -192,6 +192,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 53, "This server does not serve that host and port");
 		return;
 	}
+	r->logfd = h->logfd;	/* the request goes to its host's log */
 	if (sni != NULL && !url_host_equal(sni, host)) {
 		reply(r, 53, "The TLS server name does not match the URL's host");
 		return;

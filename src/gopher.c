@@ -510,6 +510,7 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		refuse(r, 40, "server error");
 		return;
 	}
+	r->logfd = h->logfd;	/* the request goes to its host's log */
 	tab = memchr(line, '\t', len);
 	sl = tab ? (size_t)(tab - line) : len;
 	for (i = 0; i < len; i++) {

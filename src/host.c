@@ -8,10 +8,12 @@
  * the one host, as lumbar always served.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lumbar.h"
 
@@ -45,13 +47,18 @@ redirects_copy(struct redirects *dst, const struct redirects *src)
 	return 0;
 }
 
+/* What hosts_open() made of h (only: the settings are the config's). */
 static void
 host_free(struct host *h)
 {
 	redirect_free(&h->redirects);
 	capsule_free(h->capsule);
+	h->capsule = NULL;
 	search_free(h->index);
-	memset(h, 0, sizeof(*h));
+	h->index = NULL;
+	if (h->logfd != -1)
+		close(h->logfd);
+	h->logfd = -1;
 }
 
 /* The longest directory holding both a and b (real paths), into a. */
@@ -71,20 +78,21 @@ common_dir(char *a, const char *b)
 
 /*
  * Open the n hosts of v for serving: each root, its cache and its search
- * index.  Everything is made before anything is replaced, so that a root
+ * index, and its access log when logs (not for --check, which makes
+ * nothing).  Everything is made before anything is replaced, so that a root
  * that cannot be opened leaves the hosts served as they were (-1, and
  * why in *err, naming the host).  global is the redirect list every host
  * has after its own.
  */
 int
 hosts_open(const struct host *v, size_t n, const struct redirects *global,
-    const char **err)
+    bool logs, const char **err)
 {
 	static char	 msg[PATH_MAX + HOSTNAME_MAX + 64];
 	struct host	 fresh[HOSTS_MAX];
 	char		 real[PATH_MAX], common[PATH_MAX];
-	const char	*why;
-	size_t		 i;
+	const char	*why, *what;
+	size_t		 i, k;
 
 	if (n == 0 || n > HOSTS_MAX) {
 		*err = "no host to serve";
@@ -96,6 +104,16 @@ hosts_open(const struct host *v, size_t n, const struct redirects *global,
 		fresh[i].global = global;
 		fresh[i].capsule = NULL;
 		fresh[i].index = NULL;
+		fresh[i].logfd = -1;
+		memset(&fresh[i].redirects, 0, sizeof(fresh[i].redirects));
+		what = v[i].root;
+		/* Opened here, before the chroot, as the server's log is. */
+		if (logs && v[i].log != NULL && (fresh[i].logfd = open(v[i].log,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+			what = v[i].log;
+			why = strerror(errno);
+			goto fail;
+		}
 		if (redirects_copy(&fresh[i].redirects, &v[i].redirects) ==
 		    -1) {
 			why = "out of memory";
@@ -121,14 +139,15 @@ hosts_open(const struct host *v, size_t n, const struct redirects *global,
 	memcpy(jail, common, sizeof(jail));
 	return 0;
 fail:
-	if (n == 1)	/* as before hosts: the capsule is the server's */
-		snprintf(msg, sizeof(msg), "capsule %s: %s", v[i].root, why);
+	if (n == 1 && what == v[i].root)	/* as before hosts */
+		snprintf(msg, sizeof(msg), "capsule %s: %s", what, why);
 	else
-		snprintf(msg, sizeof(msg), "capsule %s (host %s): %s",
-		    v[i].root, v[i].names[0], why);
+		snprintf(msg, sizeof(msg), "%s %s (host %s): %s",
+		    what == v[i].root ? "capsule" : "log", what, v[i].names[0],
+		    why);
 	*err = msg;
-	for (i = 0; i < n; i++)
-		host_free(&fresh[i]);
+	for (k = 0; k <= i; k++)
+		host_free(&fresh[k]);
 	return -1;
 }
 
@@ -151,6 +170,7 @@ hosts_close(void)
 	for (i = 0; i < nlive; i++)
 		host_free(&live[i]);
 	nlive = 0;
+	memset(live, 0, sizeof(live));
 }
 
 size_t

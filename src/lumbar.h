@@ -151,13 +151,15 @@ struct host {
 	const char	*lang;			/* NULL or "": no lang= */
 	int		 listing;		/* 1, 0; -1: the global one */
 	struct redirects redirects;		/* its own; the global after */
+	const char	*log;			/* its access log, or NULL */
 	/* What hosts_open() makes of it for the workers to serve: */
 	const struct redirects *global;		/* the global redirects */
 	struct capsule	*capsule;		/* the root and its caches */
 	struct search_index *index;		/* its pages only */
+	int		 logfd;			/* log opened, or -1 */
 };
 int	 hosts_open(const struct host *, size_t, const struct redirects *,
-	    const char **);
+	    bool, const char **);
 void	 hosts_note(void);
 void	 hosts_close(void);
 size_t	 hosts_count(void);
@@ -331,6 +333,7 @@ struct response {
 	size_t		 bodylen;
 	int		 fd;		/* or a streamed one */
 	off_t		 left;
+	int		 logfd;		/* the host's access log, or -1 */
 };
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
@@ -409,7 +412,7 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int	 log_init(const char *, int);
 void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
-	    int, size_t, double, const char *);
+	    int, size_t, double, const char *, int);
 void	 log_escape(struct buf *, const char *, size_t);
 enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
 enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };

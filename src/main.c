@@ -556,6 +556,16 @@ block_set(struct file_ctx *fc, const struct option *o, const char *name,
 			return -1;
 		h->listing = on;
 		return 0;
+	case OPT_LOG:
+		/* A file: the server's log (stderr, syslog) keeps the rest. */
+		if (v[0] == '\0' || strcmp(v, "stderr") == 0 ||
+		    strcmp(v, "syslog") == 0) {
+			buf_printf(why, "log: a host's access log is a file, "
+			    "not \"%s\"", v);
+			return -1;
+		}
+		h->log = v;
+		return 0;
 	case OPT_REDIRECT:
 	case OPT_REDIRECT_TEMPORARY:
 	case OPT_GONE:
@@ -567,8 +577,8 @@ block_set(struct file_ctx *fc, const struct option *o, const char *name,
 		return 0;
 	}
 	buf_printf(why, "%s is not a setting of a host block (root, lang, "
-	    "listing, redirect, redirect-temporary, gone, alias): put it "
-	    "before the first host line", name);
+	    "listing, redirect, redirect-temporary, gone, alias, log): put "
+	    "it before the first host line", name);
 	return -1;
 }
 
@@ -986,7 +996,8 @@ main(int argc, char **argv)
 	if (capsule_init(&err) == -1)
 		fatal("libmagic: %s", err);
 	/* Before the workers fork, so that they share the hosts' indexes. */
-	if (hosts_open(conf.hosts, conf.nhosts, &conf.redirects, &err) == -1)
+	if (hosts_open(conf.hosts, conf.nhosts, &conf.redirects,
+	    !conf.check_only, &err) == -1)
 		fatal("%s", err);
 	for (i = 0; pw != NULL && (h = host_at(i)) != NULL; i++)
 		if ((r = sandbox_user_reads(pw, h->root)) != 0)

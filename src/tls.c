@@ -219,8 +219,10 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
-	for (i = 0; i < conf.nhostnames; i++) {
-		if (url_host_equal(name, conf.hostnames[i])) {
+	/* The names the contexts were loaded for: conf's may be newer, when
+	 * a reload read them but could not load their certificates. */
+	for (i = 0; i < nloaded; i++) {
+		if (url_host_equal(name, loaded[i])) {
 			if (ctxs[i] != SSL_get_SSL_CTX(ssl))
 				SSL_set_SSL_CTX(ssl, ctxs[i]);
 			return SSL_TLSEXT_ERR_OK;

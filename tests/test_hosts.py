@@ -309,3 +309,41 @@ def test_bad_reload_keeps_the_old_hosts(server_factory, roots, tmp_path):
             "or directory") in s.output(), s.output()
     assert "# Beta home" in fetch(s, "beta.test", "/")[1]
     assert "# Alpha home" in fetch(s, "www.alpha.test", "/")[1]
+
+
+def test_per_host_access_log(server_factory, roots, tmp_path):
+    a, b = roots
+    alpha_log = tmp_path / "alpha.log"
+    conf = hosts_conf(tmp_path, a, b, extra_alpha=f"  log {alpha_log}\n")
+    s = server_factory(args=["-f", conf])
+    fetch(s, "alpha.test", "/only-alpha.gmi")
+    fetch(s, "beta.test", "/only-beta.gmi")
+    s.gopher("/page.gmi\r\n")           # Gopher serves alpha.test
+    wait_until(lambda: "only-beta.gmi" in s.output(),
+               "beta's request in the server's log")
+    wait_until(lambda: alpha_log.exists() and
+               "/page.gmi" in alpha_log.read_text(),
+               "alpha's Gopher request in its own log")
+    own = alpha_log.read_text()
+    assert re.search(r'^\S+Z gemini 127\.0\.0\.1:\d+ "gemini://alpha\.test:'
+                     r'\d+/only-alpha\.gmi" 20 ', own, re.M), own
+    assert "only-beta" not in own, own
+    assert "only-alpha" not in s.output(), s.output()
+    # The log file is a secret like the server's: never served.
+    os.chmod(alpha_log, 0o644)        # readable: only the rule hides it
+    os.link(alpha_log, a / "alpha.log")
+    assert fetch(s, "alpha.test", "/alpha.log")[0].startswith("51")
+
+
+def test_host_log_inside_a_root_is_refused(roots, tmp_path):
+    a, b = roots
+    conf = hosts_conf(tmp_path, a, b, extra_beta=f"  log {a}/x.log\n")
+    r = check(["-c", str(tmp_path / "c"), "-f", conf])
+    assert r.returncode == 1, r.stderr
+    assert not (a / "x.log").exists(), "--check makes nothing"
+    assert (f"{a}/x.log: the access log of beta.test lies inside the "
+            f"capsule {a}") in r.stderr, r.stderr
+    conf = hosts_conf(tmp_path, a, b, extra_beta="  log syslog\n")
+    r = check(["-c", str(tmp_path / "c"), "-f", conf])
+    assert r.returncode == 1 and ":9: log: a host's access log is a file" \
+        in r.stderr, r.stderr
