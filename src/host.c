@@ -19,6 +19,7 @@
 
 static struct host	 live[HOSTS_MAX];	/* what the workers serve */
 static size_t		 nlive;
+static const struct host *gopher;	/* the one Gopher serves */
 static char		 jail[PATH_MAX];	/* the roots' common directory */
 
 /* A copy of src into dst, a rule list of its own. */
@@ -77,17 +78,20 @@ common_dir(char *a, const char *b)
 }
 
 /*
- * Open the n hosts of v for serving: each root, its cache and its search
+ * Open the hosts of c for serving: each root, its cache and its search
  * index, and its access log when logs (not for --check, which makes
- * nothing).  Everything is made before anything is replaced, so that a root
- * that cannot be opened leaves the hosts served as they were (-1, and
- * why in *err, naming the host).  global is the redirect list every host
- * has after its own.
+ * nothing).  Everything is made before anything is replaced, so that a
+ * root that cannot be opened leaves the hosts served as they were (-1,
+ * and why in *err, naming the host).  c's global redirects apply to every
+ * host after its own; its gopher_host names the host Gopher serves when
+ * it is one of theirs, else the first host is.
  */
 int
-hosts_open(const struct host *v, size_t n, const struct redirects *global,
-    bool logs, const char **err)
+hosts_open(const struct config *c, bool logs, const char **err)
 {
+	const struct host	*v = c->hosts;
+	const struct redirects	*global = &c->redirects;
+	size_t			 n = c->nhosts;
 	static char	 msg[PATH_MAX + HOSTNAME_MAX + 64];
 	struct host	 fresh[HOSTS_MAX];
 	char		 real[PATH_MAX], common[PATH_MAX];
@@ -137,6 +141,9 @@ hosts_open(const struct host *v, size_t n, const struct redirects *global,
 	memcpy(live, fresh, sizeof(live));
 	nlive = n;
 	memcpy(jail, common, sizeof(jail));
+	gopher = c->gopher_host != NULL ? host_find(c->gopher_host) : NULL;
+	if (gopher == NULL)
+		gopher = &live[0];
 	return 0;
 fail:
 	if (n == 1 && what == v[i].root)	/* as before hosts */
@@ -170,6 +177,7 @@ hosts_close(void)
 	for (i = 0; i < nlive; i++)
 		host_free(&live[i]);
 	nlive = 0;
+	gopher = NULL;
 	memset(live, 0, sizeof(live));
 }
 
@@ -198,18 +206,11 @@ host_find(const char *name)
 	return NULL;
 }
 
-/*
- * The host Gopher serves, which has no host name in its requests: the
- * one --gopher-host names when it is one of ours, else the first.
- */
+/* The host Gopher serves, which has no host name in its requests. */
 const struct host *
 host_gopher(void)
 {
-	const struct host *h = NULL;
-
-	if (conf.gopher_host != NULL)
-		h = host_find(conf.gopher_host);
-	return h != NULL ? h : nlive > 0 ? &live[0] : NULL;
+	return gopher;
 }
 
 /* The redirect rule of h for path: its own first, then the global ones. */

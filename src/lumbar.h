@@ -158,8 +158,8 @@ struct host {
 	struct search_index *index;		/* its pages only */
 	int		 logfd;			/* log opened, or -1 */
 };
-int	 hosts_open(const struct host *, size_t, const struct redirects *,
-	    bool, const char **);
+struct config;
+int	 hosts_open(const struct config *, bool, const char **);
 void	 hosts_note(void);
 void	 hosts_close(void);
 size_t	 hosts_count(void);

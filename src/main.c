@@ -276,6 +276,30 @@ host_name(struct config *c, const char *opt, const char *arg,
 	return s;
 }
 
+/* A lang= value: one token a client can read back out of the header. */
+static int
+lang_tag(const char *opt, const char *arg, struct buf *why)
+{
+	if (strpbrk(arg, " \t\r\n;") != NULL) {
+		buf_printf(why, "%s: \"%s\" is not a language tag", opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A redirect, redirect-temporary or gone line (ch) into rds. */
+static int
+add_redirect(struct redirects *rds, int ch, const char *opt, const char *arg,
+    struct buf *why)
+{
+	if (redirect_add(rds, ch == OPT_REDIRECT ? 31 : ch == OPT_GONE ? 52 :
+	    30, arg, why) == -1) {
+		buf_printf(why, " (%s)", opt);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Set the option ch to arg in c: the one handler of the command line and
  * of the configuration file, so that both know the same settings.  opt
@@ -328,11 +352,8 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 		c->certdir = arg;
 		return 0;
 	case 'L':
-		if (strpbrk(arg, " \t\r\n;") != NULL) {
-			buf_printf(why, "%s: \"%s\" is not a language tag",
-			    opt, arg);
+		if (lang_tag(opt, arg, why) == -1)
 			return -1;
-		}
 		c->lang = arg;
 		return 0;
 	case OPT_NO_LISTING:
@@ -414,12 +435,7 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 	case OPT_REDIRECT:
 	case OPT_REDIRECT_TEMPORARY:
 	case OPT_GONE:
-		if (redirect_add(&c->redirects, ch == OPT_REDIRECT ? 31 :
-		    ch == OPT_GONE ? 52 : 30, arg, why) == -1) {
-			buf_printf(why, " (%s)", opt);
-			return -1;
-		}
-		return 0;
+		return add_redirect(&c->redirects, ch, opt, arg, why);
 	case 'n':
 		c->check_only = on;
 		return 0;
@@ -539,11 +555,8 @@ block_set(struct file_ctx *fc, const struct option *o, const char *name,
 		h->root = v;
 		return 0;
 	case 'L':
-		if (strpbrk(v, " \t\r\n;") != NULL) {
-			buf_printf(why, "%s: \"%s\" is not a language tag",
-			    name, v);
+		if (lang_tag(name, v, why) == -1)
 			return -1;
-		}
 		h->lang = v;
 		return 0;
 	case OPT_NO_LISTING:
@@ -569,12 +582,7 @@ block_set(struct file_ctx *fc, const struct option *o, const char *name,
 	case OPT_REDIRECT:
 	case OPT_REDIRECT_TEMPORARY:
 	case OPT_GONE:
-		if (redirect_add(&h->redirects, o->val == OPT_REDIRECT ? 31 :
-		    o->val == OPT_GONE ? 52 : 30, v, why) == -1) {
-			buf_printf(why, " (%s)", name);
-			return -1;
-		}
-		return 0;
+		return add_redirect(&h->redirects, o->val, name, v, why);
 	}
 	buf_printf(why, "%s is not a setting of a host block (root, lang, "
 	    "listing, redirect, redirect-temporary, gone, alias, log): put "
@@ -996,8 +1004,7 @@ main(int argc, char **argv)
 	if (capsule_init(&err) == -1)
 		fatal("libmagic: %s", err);
 	/* Before the workers fork, so that they share the hosts' indexes. */
-	if (hosts_open(conf.hosts, conf.nhosts, &conf.redirects,
-	    !conf.check_only, &err) == -1)
+	if (hosts_open(&conf, !conf.check_only, &err) == -1)
 		fatal("%s", err);
 	for (i = 0; pw != NULL && (h = host_at(i)) != NULL; i++)
 		if ((r = sandbox_user_reads(pw, h->root)) != 0)

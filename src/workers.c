@@ -140,8 +140,7 @@ reload(void)
 	}
 	/* Every root opened again (it may have been replaced, or the file
 	 * names another), with empty caches and new search indexes. */
-	if (hosts_open(conf.hosts, conf.nhosts, &conf.redirects, true, &err)
-	    == -1) {
+	if (hosts_open(&conf, true, &err) == -1) {
 		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
 		    "capsule", err);
 		return;

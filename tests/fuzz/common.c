@@ -227,8 +227,7 @@ fuzz_capsule(void)
 	conf.hosts[0].listing = conf.listing;
 	conf.nhosts = 1;
 	if (capsule_init(&err) == -1 ||
-	    hosts_open(conf.hosts, conf.nhosts, &conf.redirects, false, &err)
-	    == -1) {
+	    hosts_open(&conf, false, &err) == -1) {
 		fprintf(stderr, "fuzz_capsule: %s\n", err);
 		abort();
 	}
