@@ -53,6 +53,7 @@ was_loaded(const char *name)
 			return true;
 	return false;
 }
+
 static unsigned char ticket_keys[TICKET_KEYS_LEN];	/* the secret */
 static bool	 have_ticket_keys;
 

@@ -24,7 +24,7 @@ suffix(const char *s, const char *suf)
 
 /* Stands in for capsule_mime(): names, not files, decide. */
 static int
-fake_mime(const char *path, char *out, size_t n)
+fake_mime(void *arg, const char *path, char *out, size_t n)
 {
 	static const struct { const char *ext, *mime; } map[] = {
 		{ ".gmi", "text/gemini; charset=utf-8" },
