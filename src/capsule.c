@@ -32,10 +32,12 @@
 struct capsule {
 	int		 rootfd;
 	struct cfile	*cache[CACHE_BUCKETS];
-	size_t		 cache_bytes;
 };
 
 static magic_t		 magic;		/* shared by every capsule */
+/* Bytes cached by all capsules: one budget, so that serving more hosts
+ * takes no more memory than one did. */
+static size_t		 cache_bytes;
 
 /* libmagic, loaded once: a request must never wait on its database. */
 int
@@ -312,15 +314,15 @@ capsule_derive(struct cfile *f, int slot, const char *key, struct blob *bl)
 	    slot >= CFILE_DERIVED)
 		return;
 	old = f->derived[slot] ? f->derived[slot]->len : 0;
-	if (f->cap->cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
+	if (cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
 	    (k = strdup(key)) == NULL)
 		return;
-	f->cap->cache_bytes -= old;
+	cache_bytes -= old;
 	blob_release(f->derived[slot]);
 	free(f->derivedkey[slot]);
 	f->derived[slot] = blob_ref(bl);
 	f->derivedkey[slot] = k;
-	f->cap->cache_bytes += bl->len;
+	cache_bytes += bl->len;
 }
 
 void
@@ -333,13 +335,13 @@ capsule_release(struct cfile *f)
 }
 
 static void
-cache_unlink(struct capsule *cap, struct cfile **pp)
+cache_unlink(struct cfile **pp)
 {
 	struct cfile *f = *pp;
 
 	*pp = f->next;
 	f->next = NULL;
-	cap->cache_bytes -= cfile_bytes(f);
+	cache_bytes -= cfile_bytes(f);
 	f->stale = true;
 	if (f->refs == 0)
 		cfile_free(f);
@@ -352,7 +354,7 @@ capsule_flush(struct capsule *cap)
 
 	for (i = 0; i < CACHE_BUCKETS; i++)
 		while (cap->cache[i] != NULL)
-			cache_unlink(cap, &cap->cache[i]);
+			cache_unlink(&cap->cache[i]);
 }
 
 /* The MIME type a file's name gives, into out; false when it gives none. */
@@ -433,15 +435,14 @@ cache_fill(struct capsule *cap, int fd, const struct stat *st)
 		mime_by_magic(f->data, f->size < MAGIC_PEEK ? f->size :
 		    MAGIC_PEEK, f->mime, sizeof(f->mime));
 	}
-	if (cap->cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
+	if (cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
 		f->stale = true;	/* served once, then freed */
 		return f;
 	}
-	f->cap = cap;
 	h = hash(f->dev, f->ino);
 	f->next = cap->cache[h];
 	cap->cache[h] = f;
-	cap->cache_bytes += cfile_bytes(f);
+	cache_bytes += cfile_bytes(f);
 	return f;
 }
 
@@ -480,7 +481,7 @@ lookup_file(struct capsule *cap, const char *name, int fd,
 			f = *pp;
 			f->refs++;
 		} else
-			cache_unlink(cap, pp);
+			cache_unlink(pp);
 		break;
 	}
 	if (f == NULL && (f = cache_fill(cap, fd, st)) == NULL) {

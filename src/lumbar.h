@@ -241,7 +241,6 @@ struct cfile {					/* one cached file */
 	int		 refs;
 	bool		 stale;			/* unlinked, freed at refs 0 */
 	struct cfile	*next;
-	struct capsule	*cap;			/* whose cache holds it */
 	/* Forms made from it (a Gopher menu, its text), with the key they
 	 * were made for, so that a request costs no re-render.  Shared with
 	 * the responses sending them: replacing one frees nothing in use. */

@@ -347,3 +347,30 @@ def test_host_log_inside_a_root_is_refused(roots, tmp_path):
     r = check(["-c", str(tmp_path / "c"), "-f", conf])
     assert r.returncode == 1 and ":9: log: a host's access log is a file" \
         in r.stderr, r.stderr
+
+
+def test_no_link_leads_into_another_host(server_factory, roots, tmp_path):
+    """The workers' chroot holds both roots; each host's paths are still
+    resolved beneath its own root, so no link reaches the other's files."""
+    a, b = roots
+    (a / "to-beta.gmi").symlink_to("../beta/only-beta.gmi")
+    (a / "beta-dir").symlink_to("../beta")
+    (a / "abs.gmi").symlink_to(b / "only-beta.gmi")
+    (a / "inside.gmi").symlink_to("page.gmi")
+    s = server_factory(args=["-f", hosts_conf(tmp_path, a, b)])
+    for path in ("/to-beta.gmi", "/beta-dir/only-beta.gmi", "/abs.gmi",
+                 "/../beta/only-beta.gmi", "/%2e%2e/beta/only-beta.gmi"):
+        head, body, _ = fetch(s, "alpha.test", path)
+        assert head[:1] == "5" and "Beta" not in body, (path, head)
+        assert b"Beta" not in s.gopher(path + "\r\n"), path
+    assert "# Alpha page" in fetch(s, "alpha.test", "/inside.gmi")[1]
+    # Nor a listing or the search index shows what such links lead to.
+    (a / "links").mkdir()
+    (a / "links" / "to-beta.gmi").symlink_to("../../beta/only-beta.gmi")
+    (a / "links" / "beta-dir").symlink_to("../../beta")
+    (a / "links" / "here.gmi").symlink_to("../page.gmi")
+    head, listing, _ = fetch(s, "alpha.test", "/links/")
+    assert head.startswith("20") and "here.gmi" in listing, listing
+    assert "to-beta" not in listing and "beta-dir" not in listing, listing
+    body = fetch(s, "alpha.test", "/search?yak")[1]
+    assert "No page has all these words" in body, body
