@@ -89,14 +89,13 @@ common_dir(char *a, const char *b)
 int
 hosts_open(const struct config *c, bool logs, const char **err)
 {
+	static char		 msg[PATH_MAX + HOSTNAME_MAX + 64];
 	const struct host	*v = c->hosts;
 	const struct redirects	*global = &c->redirects;
-	size_t			 n = c->nhosts;
-	static char	 msg[PATH_MAX + HOSTNAME_MAX + 64];
-	struct host	 fresh[HOSTS_MAX];
-	char		 real[PATH_MAX], common[PATH_MAX];
-	const char	*why, *what;
-	size_t		 i, k;
+	struct host		 fresh[HOSTS_MAX];
+	char			 real[PATH_MAX], common[PATH_MAX];
+	const char		*why, *what;
+	size_t			 n = c->nhosts, i, k;
 
 	if (n == 0 || n > HOSTS_MAX) {
 		*err = "no host to serve";
