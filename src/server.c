@@ -117,6 +117,7 @@ response_init(struct response *r)
 	r->bodylen = 0;
 	r->fd = -1;
 	r->left = 0;
+	r->logfd = -1;
 }
 
 /* The body is the file a lookup found: the response takes it over, its
@@ -271,7 +272,7 @@ conn_log(struct conn *c)
 {
 	log_request(c->proto == PROTO_GEMINI ? "gemini" : "gopher", c->addr,
 	    c->req, c->linelen, c->resp.status, c->sent,
-	    (double)(now_us() - c->start) / 1000.0, c->cut);
+	    (double)(now_us() - c->start) / 1000.0, c->cut, c->resp.logfd);
 }
 
 /*
@@ -963,7 +964,7 @@ on_signal(void)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_flush();
-			capsule_flush();
+			hosts_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
 			break;
 		case SIGTERM:

@@ -67,7 +67,7 @@ fuzz_suffix(const char *s, const char *suf)
  * without a dot is a directory named without its slash.
  */
 int
-fuzz_mime(const char *path, char *out, size_t n)
+fuzz_mime(void *arg, const char *path, char *out, size_t n)
 {
 	static const struct { const char *ext, *mime; } map[] = {
 		{ ".gmi", "text/gemini; charset=utf-8" },
@@ -184,6 +184,7 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 cleanup(void)
 {
+	hosts_close();
 	capsule_close();
 	if (made)
 		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -284,8 +285,18 @@ fuzz_capsule(void)
 		perror(d);
 		abort();
 	}
-	if (capsule_init(root, &err) == -1) {
-		fprintf(stderr, "capsule_init: %s\n", err);
+	/* The one host a server started with two names has. */
+	conf.root = root;
+	conf.hosts[0].names[0] = conf.hostnames[0];
+	conf.hosts[0].names[1] = conf.hostnames[1];
+	conf.hosts[0].nnames = 2;
+	conf.hosts[0].root = root;
+	conf.hosts[0].lang = conf.lang;
+	conf.hosts[0].listing = conf.listing;
+	conf.nhosts = 1;
+	if (capsule_init(&err) == -1 ||
+	    hosts_open(&conf, false, &err) == -1) {
+		fprintf(stderr, "fuzz_capsule: %s\n", err);
 		abort();
 	}
 	return root;

@@ -31,7 +31,7 @@ void	 fuzz_no_secret(const char *, size_t);
 void	 fuzz_check_response(const struct response *, const char *, size_t);
 char	*fuzz_strndup(const uint8_t *, size_t);
 bool	 fuzz_suffix(const char *, const char *);
-int	 fuzz_mime(const char *, char *, size_t);
+int	 fuzz_mime(void *, const char *, char *, size_t);
 void	 fuzz_check_text(const struct buf *, bool);
 
 #endif

@@ -105,6 +105,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		FUZZ_ASSERT(body.len == 0);
 	response_clear(&r);
 	/* No cache carried over: an input replays alone as it ran here. */
-	capsule_flush();
+	hosts_flush();
 	return 0;
 }
