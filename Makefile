@@ -65,9 +65,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/liblumbar.a
+# The tools link the fuzzers' fixture: render_gopher's stand-in for
+# capsule_mime() is the one fuzz_render_gopher uses.
+$(BUILD)/tests/%: tests/tools/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
+    $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itests/fuzz -o $@ $< tests/fuzz/common.c \
+	    $(BUILD)/liblumbar.a $(LIBS)
 
 # The load generator: timings only, never part of `make test`.
 $(BUILD)/gemload: tests/bench/gemload.c
@@ -143,28 +147,28 @@ check-asan:
 	$(ASAN_MAKE) test
 
 # Interleaved clients of mixed behaviour against one worker, every whole
-# answer checked byte for byte (tests/stress.py; make test runs 3 s of it).
+# answer checked byte for byte (tests/tools/stress.py; make test runs 3 s of it).
 # STRESS_ARGS="--seconds 20" bounds it; stress-asan runs the ASan build.
 .PHONY: stress stress-asan
 stress: all
-	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/stress.py $(STRESS_ARGS)
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/tools/stress.py $(STRESS_ARGS)
 
 stress-asan:
 	$(ASAN_MAKE) stress
 
 # Seeded schedules of Gemini and Gopher connections' events through one
-# worker (tests/interleave.py; make test runs seeds 1-3): a failure prints
+# worker (tests/tools/interleave.py; make test runs seeds 1-3): a failure prints
 # its seed, and INTERLEAVE_ARGS="--seed N --trace" replays its schedule.
 .PHONY: interleave interleave-asan
 interleave: all
-	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/interleave.py $(INTERLEAVE_ARGS)
+	LUMBAR_BUILD=$(BUILD) $(PYTHON) tests/tools/interleave.py $(INTERLEAVE_ARGS)
 
 interleave-asan:
 	$(ASAN_MAKE) interleave
 
 # A bounded soak (not part of make test): thousands of mixed requests.
 soak: all
-	$(PYTHON) tests/soak.py $(SOAK_ARGS)
+	$(PYTHON) tests/tools/soak.py $(SOAK_ARGS)
 
 # The capsule's public address goes into atom.xml (its ids and links):
 # give the one readers use, e.g. make capsule PUBLIC_URL=gemini://example.org/
@@ -215,9 +219,9 @@ uninstall:
 # and an optional dictionary tests/fuzz/NAME.dict.  `make fuzz` builds them
 # with clang into build-fuzz/ from objects of their own (coverage and
 # sanitizers must be compiled into the code under test, not only linked)
-# and runs each for FUZZ_SECONDS; any crash, leak or timeout fails, and
-# the input is kept in build-fuzz/artifacts/.  Some only:
-# `make fuzz FUZZ_TARGETS="url gemtext"`.  The same targets linked with
+# and runs each for FUZZ_SECONDS (tests/fuzz/run.sh); any crash, leak or
+# timeout fails, and the input is kept in build-fuzz/artifacts/.  Some
+# only: `make fuzz FUZZ_TARGETS="url gemtext"`.  The same targets linked with
 # tests/fuzz/replay.c instead of libFuzzer replay every seed in `make test`.
 FUZZ_CC		?= clang
 FUZZ_DIR	 = build-fuzz
@@ -226,7 +230,6 @@ FUZZ_TIMEOUT	?= 10
 # FUZZ_RUNS=N: N executions from a fixed seed instead of a time: the same
 # inputs every time, so that a run that passes here passes in CI too.
 FUZZ_RUNS	?=
-FUZZ_LIMIT	 = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) -seed=1,-max_total_time=$(FUZZ_SECONDS))
 FUZZ_SAN	 = address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	 = -std=c17 -D_GNU_SOURCE -DLUMBAR_VERSION='"$(VERSION)"' \
 		   $(WARN) -O1 -g -fno-omit-frame-pointer \
@@ -273,28 +276,12 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SUPPORT) $(
 	    tests/fuzz/common.c $(REPLAY_EXTRA) $(BUILD)/liblumbar.a \
 	    $(H2G_LIBS) $(LIBS)
 
-# New inputs go to build-fuzz/corpus/NAME; the seeds are only read.
+# tests/fuzz/run.sh runs each target (new inputs go to build-fuzz/corpus/
+# NAME; the seeds are only read) and fails if any found a crash.
 fuzz: fuzz-build
-	@mkdir -p $(FUZZ_DIR)/artifacts
-	@failed=; for t in $(FUZZ_TARGETS); do \
-	    mkdir -p $(FUZZ_DIR)/corpus/$$t; \
-	    dict=; test -f tests/fuzz/$$t.dict && dict=-dict=tests/fuzz/$$t.dict; \
-	    echo "fuzz_$$t: $(FUZZ_LIMIT), log in $(FUZZ_DIR)/fuzz_$$t.log"; \
-	    if $(FUZZ_DIR)/fuzz_$$t $$dict $(FUZZ_LIMIT) \
-	        -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
-	        -artifact_prefix=$(FUZZ_DIR)/artifacts/fuzz_$$t- \
-	        $(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t \
-	        >$(FUZZ_DIR)/fuzz_$$t.log 2>&1; then \
-	        grep -E '(DONE|average_exec_per_sec)' $(FUZZ_DIR)/fuzz_$$t.log | \
-	            sed 's/^/  /'; \
-	    else \
-	        tail -n 40 $(FUZZ_DIR)/fuzz_$$t.log; failed="$$failed $$t"; \
-	    fi; \
-	done; \
-	if test -n "$$failed"; then \
-	    echo "fuzz: failed:$$failed; inputs in $(FUZZ_DIR)/artifacts/"; \
-	    exit 1; \
-	fi
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_TARGETS="$(FUZZ_TARGETS)" \
+	    FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) sh tests/fuzz/run.sh
 
 clean:
 	rm -rf build build-asan $(FUZZ_DIR)

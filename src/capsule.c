@@ -27,19 +27,24 @@
 #define WALK_DEPTH_MAX	32			/* directories deep */
 #define SYMLINK_HOPS_MAX 40			/* links in one path, as ELOOP */
 
-static int		 rootfd = -1;
-static magic_t		 magic;
-static struct cfile	*cache[CACHE_BUCKETS];
+/* One host's root, opened before the worker's chroot, and its cache:
+ * every path is resolved beneath rootfd, never by name from "/". */
+struct capsule {
+	int		 rootfd;
+	struct cfile	*cache[CACHE_BUCKETS];
+};
+
+static magic_t		 magic;		/* shared by every capsule */
+/* Bytes cached by all capsules: one budget, so that serving more hosts
+ * takes no more memory than one did. */
 static size_t		 cache_bytes;
 
+/* libmagic, loaded once: a request must never wait on its database. */
 int
-capsule_init(const char *root, const char **err)
+capsule_init(const char **err)
 {
-	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		*err = strerror(errno);
-		return -1;
-	}
-	/* Loaded once: a request must never wait on the magic database. */
+	if (magic != NULL)
+		return 0;
 	if ((magic = magic_open(MAGIC_MIME | MAGIC_ERROR)) == NULL ||
 	    magic_load(magic, NULL) == -1) {
 		*err = magic ? magic_error(magic) : "cannot initialise libmagic";
@@ -48,32 +53,42 @@ capsule_init(const char *root, const char **err)
 	return 0;
 }
 
-/* Reopen the root (it may have been replaced) and forget every file. */
-int
-capsule_reload(const char **err)
-{
-	int fd;
-
-	if ((fd = open(conf.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		*err = strerror(errno);
-		return -1;
-	}
-	capsule_flush();
-	close(rootfd);
-	rootfd = fd;
-	return 0;
-}
-
 void
 capsule_close(void)
 {
-	capsule_flush();
 	if (magic != NULL)
 		magic_close(magic);
 	magic = NULL;
-	if (rootfd != -1)
-		close(rootfd);
-	rootfd = -1;
+}
+
+/* The capsule at root, with an empty cache; NULL with the reason. */
+struct capsule *
+capsule_open(const char *root, const char **err)
+{
+	struct capsule	*cap;
+
+	if ((cap = calloc(1, sizeof(*cap))) == NULL) {
+		*err = "out of memory";
+		return NULL;
+	}
+	if ((cap->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	    == -1) {
+		*err = strerror(errno);
+		free(cap);
+		return NULL;
+	}
+	return cap;
+}
+
+/* Close it; a cached file a response still holds is freed with it. */
+void
+capsule_free(struct capsule *cap)
+{
+	if (cap == NULL)
+		return;
+	capsule_flush(cap);
+	close(cap->rootfd);
+	free(cap);
 }
 
 bool
@@ -122,7 +137,7 @@ capsule_read(int fd, off_t size, struct buf *b)
  * root), ELOOP, or what fstatat(2) or readlinkat(2) said.
  */
 static int
-resolve_beneath(const char *path, struct buf *out)
+resolve_beneath(int rootfd, const char *path, struct buf *out)
 {
 	struct buf	 todo, next;
 	struct stat	 st;
@@ -204,14 +219,14 @@ out:
  * (RESOLVE_NO_SYMLINKS), so that a link swapped in meanwhile fails.
  */
 static int
-open_beneath(const char *path, int flags)
+open_beneath(const struct capsule *cap, const char *path, int flags)
 {
 	struct open_how	 how;
 	struct buf	 real;
 	int		 fd = -1, e;
 
 	buf_init(&real);
-	if (resolve_beneath(path, &real) == 0) {
+	if (resolve_beneath(cap->rootfd, path, &real) == 0) {
 		memset(&how, 0, sizeof(how));
 		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
 		if (!(flags & O_PATH))
@@ -219,7 +234,7 @@ open_beneath(const char *path, int flags)
 		how.flags = (uint64_t)(flags | O_CLOEXEC);
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 		    RESOLVE_NO_MAGICLINKS;
-		fd = (int)syscall(SYS_openat2, rootfd, real.data, &how,
+		fd = (int)syscall(SYS_openat2, cap->rootfd, real.data, &how,
 		    sizeof(how));
 	}
 	e = errno;
@@ -333,13 +348,13 @@ cache_unlink(struct cfile **pp)
 }
 
 void
-capsule_flush(void)
+capsule_flush(struct capsule *cap)
 {
 	size_t i;
 
 	for (i = 0; i < CACHE_BUCKETS; i++)
-		while (cache[i] != NULL)
-			cache_unlink(&cache[i]);
+		while (cap->cache[i] != NULL)
+			cache_unlink(&cap->cache[i]);
 }
 
 /* The MIME type a file's name gives, into out; false when it gives none. */
@@ -390,7 +405,7 @@ mime_by_magic(const char *data, size_t n, char *out, size_t outsz)
  * when the cache has room, else served once and freed.
  */
 static struct cfile *
-cache_fill(int fd, const struct stat *st)
+cache_fill(struct capsule *cap, int fd, const struct stat *st)
 {
 	struct cfile	*f;
 	struct buf	 b;
@@ -425,8 +440,8 @@ cache_fill(int fd, const struct stat *st)
 		return f;
 	}
 	h = hash(f->dev, f->ino);
-	f->next = cache[h];
-	cache[h] = f;
+	f->next = cap->cache[h];
+	cap->cache[h] = f;
 	cache_bytes += cfile_bytes(f);
 	return f;
 }
@@ -448,8 +463,8 @@ cfile_fresh(const struct cfile *f, const struct stat *st)
  * large file's entry holds no bytes: lk->fd stays open to stream them.
  */
 static int
-lookup_file(const char *name, int fd, const struct stat *st,
-    struct lookup *lk)
+lookup_file(struct capsule *cap, const char *name, int fd,
+    const struct stat *st, struct lookup *lk)
 {
 	struct cfile	**pp, *f = NULL;
 
@@ -458,7 +473,7 @@ lookup_file(const char *name, int fd, const struct stat *st,
 		lk->kind = CAP_NOT_FOUND;
 		return -1;
 	}
-	for (pp = &cache[hash(st->st_dev, st->st_ino)]; *pp != NULL;
+	for (pp = &cap->cache[hash(st->st_dev, st->st_ino)]; *pp != NULL;
 	    pp = &(*pp)->next) {
 		if ((*pp)->dev != st->st_dev || (*pp)->ino != st->st_ino)
 			continue;
@@ -469,7 +484,7 @@ lookup_file(const char *name, int fd, const struct stat *st,
 			cache_unlink(pp);
 		break;
 	}
-	if (f == NULL && (f = cache_fill(fd, st)) == NULL) {
+	if (f == NULL && (f = cache_fill(cap, fd, st)) == NULL) {
 		close(fd);
 		lk->kind = CAP_ERROR;
 		return -1;
@@ -508,7 +523,7 @@ open_error(int err)
  * A directory asked with its slash gives its index.gmi or a listing.
  */
 int
-capsule_lookup(const char *path, struct lookup *lk)
+capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 {
 	struct stat	 st;
 	struct buf	 idx;
@@ -523,7 +538,7 @@ capsule_lookup(const char *path, struct lookup *lk)
 	if (path[0] != '/' || strstr(path, "//") != NULL ||
 	    path_check(path, &err) == -1 || has_hidden_segment(path))
 		return -1;
-	if ((fd = open_beneath(path, O_RDONLY)) == -1) {
+	if ((fd = open_beneath(cap, path, O_RDONLY)) == -1) {
 		lk->kind = open_error(errno);
 		return -1;
 	}
@@ -533,7 +548,7 @@ capsule_lookup(const char *path, struct lookup *lk)
 		return -1;
 	}
 	if (S_ISREG(st.st_mode))
-		return lookup_file(path, fd, &st, lk);
+		return lookup_file(cap, path, fd, &st, lk);
 	if (!S_ISDIR(st.st_mode)) {	/* FIFOs, devices, sockets */
 		close(fd);
 		return -1;
@@ -548,9 +563,9 @@ capsule_lookup(const char *path, struct lookup *lk)
 		lk->kind = CAP_ERROR;
 		return -1;
 	}
-	ifd = open_beneath(idx.data, O_RDONLY);
+	ifd = open_beneath(cap, idx.data, O_RDONLY);
 	if (ifd != -1 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
-		lookup_file(idx.data, ifd, &st, lk);
+		lookup_file(cap, idx.data, ifd, &st, lk);
 		buf_free(&idx);
 		return lk->kind == CAP_FILE ? 0 : -1;
 	}
@@ -572,12 +587,13 @@ lookup_release(struct lookup *lk)
 	lk->fd = -1;
 }
 
+/* The type of what path names in the capsule cap (a gopher_page's mime). */
 int
-capsule_mime(const char *path, char *out, size_t outsz)
+capsule_mime(void *cap, const char *path, char *out, size_t outsz)
 {
 	struct lookup lk;
 
-	if (capsule_lookup(path, &lk) == -1 || lk.kind != CAP_FILE) {
+	if (capsule_lookup(cap, path, &lk) == -1 || lk.kind != CAP_FILE) {
 		if (lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT)
 			snprintf(out, outsz, "directory");
 		return lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT ?
@@ -602,7 +618,8 @@ entry_cmp(const void *a, const void *b)
 
 /* The label of a listed .gmi file: its title, else its name. */
 static int
-add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
+add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
+    const struct entry *e)
 {
 	struct buf	 url, path;
 	struct lookup	 lk;
@@ -624,7 +641,7 @@ add_entry_link(struct gmi_doc *doc, const char *dir, const struct entry *e)
 	lk.file = NULL;
 	lk.fd = -1;
 	if (!e->dir && is_gemtext_name(e->name) &&
-	    capsule_lookup(path.data, &lk) == 0) {
+	    capsule_lookup(cap, path.data, &lk) == 0) {
 		if (lk.file != NULL && lk.file->data != NULL)
 			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
 		else if (lk.fd != -1) {
@@ -649,7 +666,7 @@ out:
  * symlink leading outside), files (0) and directories (1), else -1.
  */
 static int
-listed_kind(const char *dir, const char *name)
+listed_kind(const struct capsule *cap, const char *dir, const char *name)
 {
 	struct buf	 p;
 	struct stat	 st;
@@ -657,7 +674,7 @@ listed_kind(const char *dir, const char *name)
 
 	buf_init(&p);
 	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
-	    (fd = open_beneath(p.data, O_PATH)) != -1) {
+	    (fd = open_beneath(cap, p.data, O_PATH)) != -1) {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			r = secrets_is(&st) ? -1 : 0;
 		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
@@ -670,16 +687,16 @@ listed_kind(const char *dir, const char *name)
 
 /* A gemtext listing of directory dir (a path ending in "/"). */
 int
-capsule_listing(const char *dir, struct gmi_doc *doc)
+capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 {
 	struct entry	*ents = NULL, *e;
 	struct dirent	*de;
 	DIR		*d;
-	size_t		 n = 0, cap = 0, i;
+	size_t		 n = 0, nalloc = 0, i;
 	int		 fd, r = -1;
 	char		 title[GEMINI_URL_MAX + 16];
 
-	if ((fd = open_beneath(dir, O_RDONLY | O_DIRECTORY)) == -1)
+	if ((fd = open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
 		return -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -689,11 +706,11 @@ capsule_listing(const char *dir, struct gmi_doc *doc)
 		/* Not what no request can name: its link would get 59. */
 		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
-		if ((r = listed_kind(dir, de->d_name)) == -1)
+		if ((r = listed_kind(cap, dir, de->d_name)) == -1)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			if ((e = realloc(ents, cap * sizeof(*e))) == NULL)
+		if (n == nalloc) {
+			nalloc = nalloc ? nalloc * 2 : 32;
+			if ((e = realloc(ents, nalloc * sizeof(*e))) == NULL)
 				goto out;
 			ents = e;
 		}
@@ -712,7 +729,7 @@ capsule_listing(const char *dir, struct gmi_doc *doc)
 	    gmi_add_link(doc, "../", "Parent directory") == -1)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (add_entry_link(doc, dir, &ents[i]) == -1)
+		if (add_entry_link(cap, doc, dir, &ents[i]) == -1)
 			goto out;
 	r = 0;
 out:
@@ -724,6 +741,7 @@ out:
 }
 
 struct walk {
+	const struct capsule *cap;
 	capsule_walk_fn	 fn;
 	void		*arg;
 	size_t		 max;
@@ -751,7 +769,7 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 	 * inside the capsule leads to is walked where it is. */
 	if (!S_ISREG(st.st_mode) || !is_gemtext_name(name))
 		return 0;
-	if ((fd = open_beneath(w->path.data, O_RDONLY)) == -1)
+	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY)) == -1)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
 	    (size_t)st.st_size <= w->max &&
@@ -770,7 +788,8 @@ walk_dir(struct walk *w, int depth)
 	size_t		 base = w->path.len;
 	int		 fd, r = 0;
 
-	if ((fd = open_beneath(w->path.data, O_RDONLY | O_DIRECTORY)) == -1)
+	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY | O_DIRECTORY))
+	    == -1)
 		return 0;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
@@ -803,9 +822,9 @@ walk_dir(struct walk *w, int depth)
  * spell, are skipped; -1 only when fn or memory fails.
  */
 int
-capsule_walk(capsule_walk_fn fn, void *arg, size_t max)
+capsule_walk(struct capsule *cap, capsule_walk_fn fn, void *arg, size_t max)
 {
-	struct walk	 w = { .fn = fn, .arg = arg, .max = max };
+	struct walk	 w = { .cap = cap, .fn = fn, .arg = arg, .max = max };
 	int		 r = -1;
 
 	buf_init(&w.path);

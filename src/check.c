@@ -17,6 +17,7 @@
 static int problems;
 static char *feeds[CHECK_FEEDS_MAX];	/* capsule paths already checked */
 static size_t nfeeds;
+static const struct host *ch;		/* the host being checked */
 
 static void
 problem(const char *fmt, ...) ATTR_PRINTF(1, 2);
@@ -53,7 +54,8 @@ link_target(const char *page, const char *ref, struct buf *target)
 			return 0;
 		if (url_parse(ref, strlen(ref), &u, &err) == -1)
 			return -1;
-		if (!gemini_serves_host(u.host))
+		/* Another host's page is checked with that host. */
+		if (host_find(u.host) != ch)
 			return 0;
 		return buf_puts(target, u.path[0] ? u.path : "/") == 0 ? 1 : -1;
 	}
@@ -135,7 +137,7 @@ check_feed(const char *path)
 	nfeeds++;
 	buf_init(&data);
 	buf_init(&ref);
-	capsule_lookup(path, &lk);
+	capsule_lookup(ch->capsule, path, &lk);
 	if (lk.kind == CAP_FILE && lk.file != NULL)
 		buf_append(&data, lk.file->data, lk.file->size);
 	else if (lk.kind == CAP_FILE && lk.fd != -1 &&
@@ -162,8 +164,8 @@ check_feed(const char *path)
 		problem("%s%s: %zu gemini:// link%s to %s, a host this server "
 		    "does not serve: rebuild the capsule for its address (make "
 		    "capsule PUBLIC_URL=gemini://%s/, or html2gmi --feed-url), "
-		    "or serve %s too (-H)", conf.root, path, bad, bad == 1 ?
-		    "" : "s", first, conf.hostnames[0], first);
+		    "or serve %s too (-H)", ch->root, path, bad, bad == 1 ?
+		    "" : "s", first, ch->names[0], first);
 out:
 	buf_free(&data);
 	buf_free(&ref);
@@ -193,9 +195,9 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 	gmi_init(&doc);
 	buf_init(&target);
 	if (!utf8_valid(data, n))
-		problem("%s%s: not valid UTF-8", conf.root, path);
+		problem("%s%s: not valid UTF-8", ch->root, path);
 	if (gmi_parse(&doc, data, n) == -1) {
-		problem("%s%s: out of memory", conf.root, path);
+		problem("%s%s: out of memory", ch->root, path);
 		return -1;
 	}
 	for (i = 0; i < doc.len; i++) {
@@ -206,30 +208,30 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 		    is_loopback(host))
 			problem("%s%s: link \"%s\" leads to %s, which only this "
 			    "machine reaches, and this server does not serve it "
-			    "(-H)", conf.root, path, doc.lines[i].url, host);
+			    "(-H)", ch->root, path, doc.lines[i].url, host);
 		r = link_target(path, doc.lines[i].url, &target);
 		if (r == 0)
 			continue;
 		if (r == -1) {
 			problem("%s%s: link \"%s\" is not a valid URL",
-			    conf.root, path, doc.lines[i].url);
+			    ch->root, path, doc.lines[i].url);
 			continue;
 		}
 		url_squeeze_slashes(target.data);	/* as the server does */
 		if (strcmp(target.data, SEARCH_PATH) == 0)
 			continue;	/* answered by the server itself */
-		capsule_lookup(target.data, &lk);
+		capsule_lookup(ch->capsule, target.data, &lk);
 		lookup_release(&lk);
 		if (lk.kind == CAP_FILE && is_feed_name(target.data))
 			check_feed(target.data);
-		if (lk.kind == CAP_LISTING && !conf.listing)
+		if (lk.kind == CAP_LISTING && !ch->listing)
 			problem("%s%s: link \"%s\" leads to a directory without "
-			    "index.gmi, and listings are off", conf.root, path,
+			    "index.gmi, and listings are off", ch->root, path,
 			    doc.lines[i].url);
 		else if (lk.kind != CAP_FILE && lk.kind != CAP_LISTING &&
 		    lk.kind != CAP_REDIRECT)
 			problem("%s%s: link \"%s\" leads nowhere (%s)",
-			    conf.root, path, doc.lines[i].url,
+			    ch->root, path, doc.lines[i].url,
 			    lk.kind == CAP_FORBIDDEN ? "unreadable" :
 			    "not found");
 	}
@@ -242,23 +244,31 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 int
 check_all(void)
 {
-	struct lookup lk;
+	struct lookup	 lk;
+	size_t		 i;
 
-	capsule_lookup("/", &lk);
-	if (lk.kind != CAP_FILE)
-		problem("%s: no index.gmi: the home page would be %s",
-		    conf.root, conf.listing ? "a generated listing" : "missing");
-	lookup_release(&lk);
-	if (capsule_walk(check_page, NULL, CHECK_FILE_MAX) == -1)
-		problem("%s: cannot read the capsule", conf.root);
-	check_feed("/atom.xml");	/* where html2gmi writes it */
-	while (nfeeds > 0)
-		free(feeds[--nfeeds]);
+	for (i = 0; (ch = host_at(i)) != NULL; i++) {
+		capsule_lookup(ch->capsule, "/", &lk);
+		if (lk.kind != CAP_FILE)
+			problem("%s: no index.gmi: the home page would be %s",
+			    ch->root, ch->listing ? "a generated listing" :
+			    "missing");
+		lookup_release(&lk);
+		if (capsule_walk(ch->capsule, check_page, NULL, CHECK_FILE_MAX)
+		    == -1)
+			problem("%s: cannot read the capsule", ch->root);
+		check_feed("/atom.xml");	/* where html2gmi writes it */
+		while (nfeeds > 0)
+			free(feeds[--nfeeds]);
+	}
 	tls_check(problem);	/* problem() counts them */
 	secrets_check(problem);
-	if (problems == 0)
+	if (problems == 0 && hosts_count() == 1)
 		fprintf(stderr, "lumbar: %s and the certificates are fine\n",
-		    conf.root);
+		    host_at(0)->root);
+	else if (problems == 0)
+		fprintf(stderr, "lumbar: the %zu capsules and the certificates "
+		    "are fine\n", hosts_count());
 	else
 		fprintf(stderr, "lumbar: %d problem%s\n", problems,
 		    problems == 1 ? "" : "s");

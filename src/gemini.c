@@ -41,16 +41,21 @@ gemini_refuse(struct response *r, const char *why, int wait)
 	r->reason = why;
 }
 
-/* Is host one of the names this server serves (--hostname)? */
+/* Is host one of the names this server serves (a host or an alias)? */
 bool
 gemini_serves_host(const char *host)
 {
-	size_t i;
+	return host_find(host) != NULL;
+}
 
-	for (i = 0; i < conf.nhostnames; i++)
-		if (url_host_equal(host, conf.hostnames[i]))
-			return true;
-	return false;
+/* The gemtext type of h's pages, with its lang= when it has one. */
+static void
+gemtext_meta(const struct host *h, const char *mime, char *meta, size_t n)
+{
+	if (h->lang != NULL && *h->lang != '\0')
+		snprintf(meta, n, "%s; lang=%s", mime, h->lang);
+	else
+		snprintf(meta, n, "%s", mime);
 }
 
 /* 31 to the same path with a slash: a directory's links are relative. */
@@ -94,30 +99,28 @@ serve_redirect(struct response *r, const struct redirect *rd,
 
 /* A page the server made (listing, search results): 20 and its gemtext. */
 static int
-reply_page(struct response *r, const struct gmi_doc *doc)
+reply_page(const struct host *h, struct response *r,
+    const struct gmi_doc *doc)
 {
 	char meta[MIME_MAX];
 
-	if (conf.lang != NULL && *conf.lang != '\0')
-		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8; "
-		    "lang=%s", conf.lang);
-	else
-		snprintf(meta, sizeof(meta), "text/gemini; charset=utf-8");
+	gemtext_meta(h, "text/gemini; charset=utf-8", meta, sizeof(meta));
 	reply(r, 20, meta);
 	return r->status == 20 ? gmi_write(doc, &r->out) : -1;
 }
 
 static void
-serve_listing(struct response *r, const char *path)
+serve_listing(const struct host *h, struct response *r, const char *path)
 {
 	struct gmi_doc	 doc;
 
-	if (!conf.listing) {
+	if (!h->listing) {
 		reply(r, 51, "Not found");
 		return;
 	}
 	gmi_init(&doc);
-	if (capsule_listing(path, &doc) == -1 || reply_page(r, &doc) == -1)
+	if (capsule_listing(h->capsule, path, &doc) == -1 ||
+	    reply_page(h, r, &doc) == -1)
 		reply(r, 40, "Cannot list this directory");
 	gmi_free(&doc);
 }
@@ -131,7 +134,7 @@ serve_listing(struct response *r, const char *path)
  * long, too many words, only punctuation) asks again with the reason.
  */
 static void
-serve_search(struct response *r, const struct url *u)
+serve_search(const struct host *h, struct response *r, const struct url *u)
 {
 	struct gmi_doc	 doc;
 	struct buf	 prompt;
@@ -159,20 +162,20 @@ serve_search(struct response *r, const struct url *u)
 		return;
 	}
 	gmi_init(&doc);
-	if (search_page(&doc, q, n) == -1 || reply_page(r, &doc) == -1)
+	if (search_page(h->index, &doc, q, n) == -1 ||
+	    reply_page(h, r, &doc) == -1)
 		reply(r, 40, "Temporary failure, try again later");
 	gmi_free(&doc);
 }
 
 static void
-serve_file(struct response *r, struct lookup *lk)
+serve_file(const struct host *h, struct response *r, struct lookup *lk)
 {
 	const char	*mime = lk->mime;
 	char		 meta[MIME_MAX + 64];
 
-	if (strncmp(mime, "text/gemini", 11) == 0 && conf.lang != NULL &&
-	    *conf.lang != '\0')
-		snprintf(meta, sizeof(meta), "%s; lang=%s", mime, conf.lang);
+	if (strncmp(mime, "text/gemini", 11) == 0)
+		gemtext_meta(h, mime, meta, sizeof(meta));
 	else
 		snprintf(meta, sizeof(meta), "%s", mime);
 	reply(r, 20, meta);
@@ -189,6 +192,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 {
 	struct url	 u;
 	struct lookup	 lk;
+	const struct host *h;
 	const struct redirect *rd;
 	const char	*err;
 	char		 host[HOSTNAME_MAX + 1];
@@ -205,12 +209,14 @@ gemini_handle(const char *line, size_t len, const char *sni,
 	if (u.port == GEMINI_DEFAULT_PORT)
 		u.port = -1;
 	/* A client may send an internationalised host as UTF-8 or A-labels. */
+	/* The host the URL names is the capsule answering. */
 	if (url_host_ascii(u.host, host, sizeof(host)) == -1 ||
-	    !gemini_serves_host(host) ||
+	    (h = host_find(host)) == NULL ||
 	    (u.port != -1 && u.port != conf.public_port)) {
 		reply(r, 53, "This server does not serve that host and port");
 		return;
 	}
+	r->logfd = h->logfd;	/* the request goes to its host's log */
 	if (sni != NULL && !url_host_equal(sni, host)) {
 		reply(r, 53, "The TLS server name does not match the URL's host");
 		return;
@@ -220,21 +226,21 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		return;
 	}
 	/* Before anything the capsule holds: an old path stays moved. */
-	if ((rd = redirect_find(&conf.redirects, u.path)) != NULL) {
+	if ((rd = host_redirect(h, u.path)) != NULL) {
 		serve_redirect(r, rd, u.path);
 		return;
 	}
 	if (strcmp(u.path, SEARCH_PATH) == 0) {
-		serve_search(r, &u);
+		serve_search(h, r, &u);
 		return;
 	}
-	capsule_lookup(u.path, &lk);
+	capsule_lookup(h->capsule, u.path, &lk);
 	switch (lk.kind) {
 	case CAP_FILE:
-		serve_file(r, &lk);
+		serve_file(h, r, &lk);
 		break;
 	case CAP_LISTING:
-		serve_listing(r, u.path);
+		serve_listing(h, r, u.path);
 		break;
 	case CAP_REDIRECT:
 		redirect_slash(r, u.path);

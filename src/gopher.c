@@ -22,7 +22,8 @@
 
 enum form { FORM_MENU, FORM_TEXT };
 
-static void	serve_path(struct response *, const char *);
+static void	serve_path(const struct host *, struct response *,
+		    const char *);
 
 /* A refused or failed request: one type 3 item, and the log's status;
  * why is a literal (the response keeps it). */
@@ -78,7 +79,7 @@ is_gemtext_mime(const char *mime)
  * that no link leads to something other than the page.
  */
 static char *
-text_selector(const char *sel, struct buf *b)
+text_selector(const struct host *h, const char *sel, struct buf *b)
 {
 	char	 mime[MIME_MAX];
 	size_t	 n = strlen(sel);
@@ -95,25 +96,26 @@ text_selector(const char *sel, struct buf *b)
 		    buf_puts(b, TEXT_SUFFIX) == -1)
 			return NULL;
 	}
-	if (b->len > GOPHER_SELECTOR_MAX || capsule_mime(b->data, mime,
-	    sizeof(mime)) == 0)
+	if (b->len > GOPHER_SELECTOR_MAX || capsule_mime(h->capsule, b->data,
+	    mime, sizeof(mime)) == 0)
 		return NULL;
 	return b->data;
 }
 
 /* Render doc, the page at sel, as a menu or as text into r. */
 static void
-render(struct response *r, const char *sel, const struct gmi_doc *doc,
-    enum form form)
+render(const struct host *h, struct response *r, const char *sel,
+    const struct gmi_doc *doc, enum form form)
 {
-	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime };
+	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime,
+				    .mime_arg = h->capsule };
 	struct buf		 ts;
 	int			 rc;
 
 	buf_init(&ts);
 	buf_reset(&r->out);
 	if (form == FORM_MENU) {
-		pg.text_sel = text_selector(sel, &ts);
+		pg.text_sel = text_selector(h, sel, &ts);
 		rc = gopher_render_menu(&r->out, doc, &pg);
 	} else
 		rc = gopher_render_text(&r->out, doc, &pg);
@@ -131,8 +133,8 @@ render(struct response *r, const char *sel, const struct gmi_doc *doc,
  * it is too large to render, and the caller sends it raw.
  */
 static int
-serve_page(struct response *r, const char *sel, struct lookup *lk,
-    enum form form)
+serve_page(const struct host *h, struct response *r, const char *sel,
+    struct lookup *lk, enum form form)
 {
 	struct gmi_doc	 doc;
 	struct buf	 big;
@@ -157,7 +159,7 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 		rc = gmi_parse(&doc, big.data, big.len);
 	buf_free(&big);
 	if (rc == 0)
-		render(r, sel, &doc, form);
+		render(h, r, sel, &doc, form);
 	/* The render becomes a blob the response and the cache share. */
 	if (rc == 0 && r->status == 20 && lk->file != NULL &&
 	    (blob = blob_from(&r->out)) != NULL) {
@@ -169,19 +171,20 @@ serve_page(struct response *r, const char *sel, struct lookup *lk,
 }
 
 static void
-serve_listing(struct response *r, const char *dir, enum form form)
+serve_listing(const struct host *h, struct response *r, const char *dir,
+    enum form form)
 {
 	struct gmi_doc doc;
 
-	if (!conf.listing) {	/* --no-listing, as over Gemini */
+	if (!h->listing) {	/* listing off, as over Gemini */
 		refuse(r, 51, "not found");
 		return;
 	}
 	gmi_init(&doc);
-	if (capsule_listing(dir, &doc) == -1)
+	if (capsule_listing(h->capsule, dir, &doc) == -1)
 		refuse(r, 51, "not found");
 	else
-		render(r, dir, &doc, form);
+		render(h, r, dir, &doc, form);
 	gmi_free(&doc);
 }
 
@@ -199,7 +202,7 @@ serve_raw(struct response *r, struct lookup *lk)
  * text; "d/index.txt", the directory d/ as text, index page or listing.
  */
 static bool
-serve_text_form(struct response *r, const char *sel)
+serve_text_form(const struct host *h, struct response *r, const char *sel)
 {
 	static const char *const exts[] = { ".gmi", ".gemini" };
 	struct lookup	 lk;
@@ -216,17 +219,17 @@ serve_text_form(struct response *r, const char *sel)
 		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, exts[i]) ==
 		    -1)
 			break;
-		if (capsule_lookup(p.data, &lk) == 0 && lk.kind == CAP_FILE &&
-		    is_gemtext_mime(lk.mime))
-			done = serve_page(r, p.data, &lk, FORM_TEXT) == 0;
+		if (capsule_lookup(h->capsule, p.data, &lk) == 0 &&
+		    lk.kind == CAP_FILE && is_gemtext_mime(lk.mime))
+			done = serve_page(h, r, p.data, &lk, FORM_TEXT) == 0;
 		lookup_release(&lk);
 	}
 	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
 		buf_reset(&p);
 		if (buf_append(&p, sel, strlen(sel) - strlen("index" TEXT_SUFFIX))
-		    == 0 && capsule_lookup(p.data, &lk) == 0) {
+		    == 0 && capsule_lookup(h->capsule, p.data, &lk) == 0) {
 			if (lk.kind == CAP_LISTING) {
-				serve_listing(r, p.data, FORM_TEXT);
+				serve_listing(h, r, p.data, FORM_TEXT);
 				done = true;
 			}
 			lookup_release(&lk);
@@ -362,9 +365,9 @@ plus_answer(struct response *r)
 
 /* "<TAB>+": the item itself, as a Gopher+ answer. */
 static void
-serve_plus(struct response *r, const char *sel)
+serve_plus(const struct host *h, struct response *r, const char *sel)
 {
-	serve_path(r, sel);
+	serve_path(h, r, sel);
 	plus_answer(r);
 }
 
@@ -376,11 +379,12 @@ serve_plus(struct response *r, const char *sel)
  * ("<TAB>+" after the words) is not part of them.
  */
 static void
-serve_search(struct response *r, const char *sel, const char *words,
-    size_t n)
+serve_search(const struct host *h, struct response *r, const char *sel,
+    const char *words, size_t n)
 {
 	struct gopher_page	 pg = { .path = SEARCH_PATH,
-				    .mime = capsule_mime };
+				    .mime = capsule_mime,
+				    .mime_arg = h->capsule };
 	struct gmi_doc		 doc;
 	const char		*why, *tab;
 	bool			 plus = false;
@@ -403,7 +407,7 @@ serve_search(struct response *r, const char *sel, const char *words,
 			refuse(r, 40, "out of memory");
 	} else if (search_check(words, n, &why) != 0)
 		refuse(r, 59, why);
-	else if (search_page(&doc, words, n) == -1)
+	else if (search_page(h->index, &doc, words, n) == -1)
 		refuse(r, 40, "out of memory");
 	if (r->out.len == 0) {
 		if (gopher_render_menu(&r->out, &doc, &pg) == -1)
@@ -424,9 +428,11 @@ serve_search(struct response *r, const char *sel, const char *words,
  * A gone one is an error item, logged 52.
  */
 static void
-serve_moved(struct response *r, const char *sel, const struct redirect *rd)
+serve_moved(const struct host *h, struct response *r, const char *sel,
+    const struct redirect *rd)
 {
-	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime };
+	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime,
+				    .mime_arg = h->capsule };
 	struct gmi_doc		 doc;
 	struct buf		 to, url, label;
 
@@ -459,45 +465,45 @@ serve_moved(struct response *r, const char *sel, const struct redirect *rd)
 
 /* The selector as a capsule path, or an error already answered. */
 static void
-serve_path(struct response *r, const char *sel)
+serve_path(const struct host *h, struct response *r, const char *sel)
 {
 	const struct redirect	*rd;
 	struct lookup		 lk;
 	struct buf		 slash;
 
 	/* Before anything the capsule holds, as over Gemini. */
-	if ((rd = redirect_find(&conf.redirects, sel)) != NULL) {
-		serve_moved(r, sel, rd);
+	if ((rd = host_redirect(h, sel)) != NULL) {
+		serve_moved(h, r, sel, rd);
 		return;
 	}
 	if (strcmp(sel, SEARCH_PATH) == 0) {	/* wins over a file */
-		serve_search(r, sel, "", 0);
+		serve_search(h, r, sel, "", 0);
 		return;
 	}
-	capsule_lookup(sel, &lk);
+	capsule_lookup(h->capsule, sel, &lk);
 	if (lk.kind == CAP_REDIRECT) {
 		/* Gopher has no redirect: answer for the directory itself. */
 		buf_init(&slash);
 		if (buf_printf(&slash, "%s/", sel) == -1)
 			refuse(r, 40, "out of memory");
 		else
-			serve_path(r, slash.data);
+			serve_path(h, r, slash.data);
 		buf_free(&slash);
 		return;
 	}
 	switch (lk.kind) {
 	case CAP_FILE:
 		if (!is_gemtext_mime(lk.mime) ||
-		    serve_page(r, sel, &lk, FORM_MENU) == -1)
+		    serve_page(h, r, sel, &lk, FORM_MENU) == -1)
 			serve_raw(r, &lk);
 		break;
 	case CAP_LISTING:
-		serve_listing(r, sel, FORM_MENU);
+		serve_listing(h, r, sel, FORM_MENU);
 		break;
 	case CAP_NOT_FOUND:
 		if (strcmp(sel, CAPS_PATH) == 0)
 			serve_caps(r);
-		else if (!serve_text_form(r, sel))
+		else if (!serve_text_form(h, r, sel))
 			refuse(r, 51, "not found");
 		break;
 	case CAP_FORBIDDEN:
@@ -520,10 +526,16 @@ plus_mark(const char *f, size_t n)
 void
 gopher_handle(const char *line, size_t len, struct response *r)
 {
+	const struct host *h = host_gopher();
 	const char	*tab, *err;
 	char		 sel[GOPHER_SELECTOR_MAX + 2];
 	size_t		 sl, i;
 
+	if (h == NULL) {
+		refuse(r, 40, "server error");
+		return;
+	}
+	r->logfd = h->logfd;	/* the request goes to its host's log */
 	tab = memchr(line, '\t', len);
 	sl = tab ? (size_t)(tab - line) : len;
 	for (i = 0; i < len; i++) {
@@ -566,14 +578,14 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		 * ("$5 coffee", "+1"): a Gopher+ request there is the mark
 		 * alone. */
 		if (strcmp(sel, SEARCH_PATH) == 0 && !plus_mark(rest, rn))
-			serve_search(r, sel, rest, rn);
+			serve_search(h, r, sel, rest, rn);
 		else if (rn > 0 && (rest[0] == '$' || rest[0] == '!'))
 			serve_attributes(r, sel);
 		else if (rn > 0 && rest[0] == '+')
-			serve_plus(r, sel);
+			serve_plus(h, r, sel);
 		else
-			serve_search(r, sel, rest, rn);
+			serve_search(h, r, sel, rest, rn);
 		return;
 	}
-	serve_path(r, sel);
+	serve_path(h, r, sel);
 }

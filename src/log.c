@@ -447,9 +447,33 @@ request_apache(struct buf *b, const char *addr, const char *req,
 /* One line per request: protocol, client, request, status, bytes, time,
  * and why the answer was cut when it was not sent in full (log-format
  * lumbar); or the Apache formats. */
+/*
+ * One request line into a host's own access log (fd): written at once, one
+ * write(2) a line, so that workers sharing the descriptor (O_APPEND) never
+ * interleave; the server's log keeps the errors.
+ */
+static void
+emit_host(int fd, const char *line, bool stamp)
+{
+	struct buf	 b;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	char		 ts[32];
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_init(&b);
+	if ((stamp ? buf_printf(&b, "%s %s\n", ts, line) :
+	    buf_printf(&b, "%s\n", line)) == 0)
+		(void)!write(fd, b.data, b.len);
+	buf_free(&b);
+}
+
+/* A request's line: to hostfd, its host's own log, unless that is -1. */
 void
 log_request(const char *proto, const char *addr, const char *req,
-    size_t reqlen, int status, size_t bytes, double ms, const char *cut)
+    size_t reqlen, int status, size_t bytes, double ms, const char *cut,
+    int hostfd)
 {
 	static struct buf b;	/* kept: no allocation per request */
 	char		 who[INET6_ADDRSTRLEN + 8];
@@ -459,7 +483,9 @@ log_request(const char *proto, const char *addr, const char *req,
 	buf_reset(&b);
 	if (format != LOG_FMT_LUMBAR) {
 		request_apache(&b, addr, req, reqlen, status, bytes);
-		if (b.data != NULL)
+		if (b.data != NULL && hostfd != -1)
+			emit_host(hostfd, b.data, false);
+		else if (b.data != NULL)
 			emit_raw(LOG_LVL_INFO, b.data, true, false);
 		goto out;
 	}
@@ -469,7 +495,9 @@ log_request(const char *proto, const char *addr, const char *req,
 	buf_printf(&b, "\" %d %zu %.1fms", status, bytes, ms);
 	if (cut != NULL)
 		buf_printf(&b, " cut (%s)", cut);
-	if (b.data != NULL)
+	if (b.data != NULL && hostfd != -1)
+		emit_host(hostfd, b.data, true);
+	else if (b.data != NULL)
 		emit_raw(LOG_LVL_INFO, b.data, true, true);
 out:
 	/* A rare long request does not keep its memory. */

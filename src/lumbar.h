@@ -26,7 +26,8 @@
 #define MIME_MAX            128
 #define CACHE_FILE_MAX      (256 * 1024)  /* larger files are streamed */
 #define LISTEN_MAX          16
-#define HOSTNAMES_MAX       8
+#define HOSTNAMES_MAX       32     /* names of all hosts, aliases too */
+#define HOSTS_MAX           16     /* host blocks */
 #define WRAP_DEFAULT        70
 
 #define ATTR_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -139,6 +140,36 @@ int	 redirect_target(const struct redirect *, const char *, bool,
 	    struct buf *);
 void	 redirect_free(struct redirects *);
 
+/* host.c: the capsules served, each under its names (a host block of
+ * the configuration file, or the one the command line describes). */
+struct capsule;
+struct search_index;
+struct host {
+	const char	*names[HOSTNAMES_MAX];	/* its name, then aliases */
+	size_t		 nnames;
+	const char	*root;
+	const char	*lang;			/* NULL or "": no lang= */
+	int		 listing;		/* 1, 0; -1: the global one */
+	struct redirects redirects;		/* its own; the global after */
+	const char	*log;			/* its access log, or NULL */
+	/* What hosts_open() makes of it for the workers to serve: */
+	const struct redirects *global;		/* the global redirects */
+	struct capsule	*capsule;		/* the root and its caches */
+	struct search_index *index;		/* its pages only */
+	int		 logfd;			/* log opened, or -1 */
+};
+struct config;
+int	 hosts_open(const struct config *, bool, const char **);
+void	 hosts_note(void);
+void	 hosts_close(void);
+size_t	 hosts_count(void);
+const struct host *host_at(size_t);
+const struct host *host_find(const char *);
+const struct host *host_gopher(void);
+const struct redirect *host_redirect(const struct host *, const char *);
+void	 hosts_flush(void);
+const char *hosts_jail(void);
+
 /* main.c: the configuration every module reads, set at start and, for
  * what a reload may change, on SIGHUP. */
 struct config_str {		/* a string a setting holds, owned */
@@ -186,6 +217,10 @@ struct config {
 	int		 log_format;		/* LOG_FMT_* */
 	int		 log_client;		/* LOG_CLIENT_* */
 	struct redirects redirects;		/* redirect, gone */
+	struct host	 hosts[HOSTS_MAX];	/* host blocks, or the one
+						   the global settings make */
+	size_t		 nhosts;
+	bool		 blocks;		/* hosts from host blocks */
 	struct config_str *strings;		/* what the file's lines hold */
 };
 extern struct config conf;
@@ -227,21 +262,22 @@ struct lookup {
 	off_t		 size;
 	char		 mime[MIME_MAX];	/* of a CAP_FILE */
 };
-int	 capsule_init(const char *, const char **);
-int	 capsule_reload(const char **);
+int	 capsule_init(const char **);
 void	 capsule_close(void);
-int	 capsule_lookup(const char *, struct lookup *);
+struct capsule *capsule_open(const char *, const char **);
+void	 capsule_free(struct capsule *);
+int	 capsule_lookup(struct capsule *, const char *, struct lookup *);
 void	 capsule_release(struct cfile *);
 int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
 struct blob *capsule_derived(const struct cfile *, int, const char *);
 void	 capsule_derive(struct cfile *, int, const char *, struct blob *);
-int	 capsule_listing(const char *, struct gmi_doc *);
-int	 capsule_mime(const char *, char *, size_t);
-void	 capsule_flush(void);
+int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);
+int	 capsule_mime(void *, const char *, char *, size_t);
+void	 capsule_flush(struct capsule *);
 bool	 is_gemtext_name(const char *);
 typedef int (*capsule_walk_fn)(void *, const char *, const char *, size_t);
-int	 capsule_walk(capsule_walk_fn, void *, size_t);
+int	 capsule_walk(struct capsule *, capsule_walk_fn, void *, size_t);
 
 /* response.c: what a protocol handler hands back to the event loop.
  * Every byte it sends is its own or held by a reference (file, blob)
@@ -264,6 +300,7 @@ struct response {
 	size_t		 bodylen;
 	int		 fd;		/* or a streamed one */
 	off_t		 left;
+	int		 logfd;		/* the host's access log, or -1 */
 };
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
@@ -277,7 +314,6 @@ void	 response_blob(struct response *, struct blob *);
 #define SEARCH_WORD_MAX	  64		/* bytes of a word; longer is cut */
 #define SEARCH_LIST_MAX	  50		/* results listed on one page */
 #define SEARCH_FILE_MAX	  (8 * 1024 * 1024)	/* larger pages unindexed */
-struct search_index;
 struct search_hit {
 	const char	*path;		/* inside the capsule, from "/" */
 	const char	*title;
@@ -308,9 +344,9 @@ int	 search_run(const struct search_index *, const char *, size_t,
 void	 search_result_free(struct search_result *);
 int	 search_snippet(struct buf *, const struct search_result *,
 	    const struct search_hit *);
-int	 search_build(const char **);
-void	 search_close(void);
-int	 search_page(struct gmi_doc *, const char *, size_t);
+struct search_index *search_build(struct capsule *, const char **);
+int	 search_page(const struct search_index *, struct gmi_doc *,
+	    const char *, size_t);
 
 /* tls.c: one client's TLS connection, non-blocking, in the shape of
  * libtls; the certificates' set-up is in tls.h. */
@@ -366,7 +402,7 @@ int	 proxy_parse(const char *, size_t, struct sockaddr_storage *, size_t *);
 /* sandbox.c: chroot, user change and seccomp for a worker. */
 struct passwd;
 int	 sandbox_worker(const struct passwd *, const char **);
-int	 sandbox_user_reads(const struct passwd *);
+int	 sandbox_user_reads(const struct passwd *, const char *);
 
 /* workers.c: the parent process, forking and supervising workers. */
 int	 workers_run(const struct passwd *, int (*)(void));
@@ -381,7 +417,9 @@ bool	 gemini_serves_host(const char *);
 struct gopher_page {
 	const char	*path;		/* its selector: links resolve from it */
 	const char	*text_sel;	/* its plain-text form, or NULL */
-	int		(*mime)(const char *, char *, size_t);	/* of a link */
+	int		(*mime)(void *, const char *, char *, size_t);	/* of a
+							   link */
+	void		*mime_arg;	/* the capsule mime() looks in */
 };
 int	 gopher_render_menu(struct buf *, const struct gmi_doc *,
 	    const struct gopher_page *);
@@ -407,7 +445,7 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int	 log_init(const char *, int);
 void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
-	    int, size_t, double, const char *);
+	    int, size_t, double, const char *, int);
 void	 log_escape(struct buf *, const char *, size_t);
 enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
 enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -65,6 +66,7 @@ enum {
 	OPT_GONE,
 	OPT_LOG_FORMAT,
 	OPT_LOG_CLIENT,
+	OPT_LISTING,
 	OPT_LAST
 };
 
@@ -111,6 +113,10 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* "listing on|off": the file's way to say --no-listing, also per host. */
+static const struct option listing_opt =
+	{ "listing", no_argument, NULL, OPT_LISTING };
+
 static void
 usage(FILE *f)
 {
@@ -127,7 +133,8 @@ usage(FILE *f)
 "                          forward or load balancer differs (default: --port)\n"
 "  -g, --gopher-port N     Gopher port (default 70; 0 disables Gopher)\n"
 "      --gopher-host NAME  host name written into Gopher menus\n"
-"                          (default: the first --hostname)\n"
+"                          (default: the first --hostname); with host blocks\n"
+"                          (lumbar.conf(5)), the host Gopher serves\n"
 "      --gopher-menu-port N  port written into Gopher menus\n"
 "                          (default: the Gopher port)\n"
 "  -c, --certs DIR         certificates, made there on first start\n"
@@ -202,14 +209,14 @@ number(const char *opt, const char *s, long min, long max, int *out,
 	return 0;
 }
 
-/* A flag: on the command line it has no value; in the file none or "yes"
- * sets it, and "no" leaves it unset. */
+/* A flag: on the command line it has no value; in the file none, "yes"
+ * or "on" sets it, and "no" or "off" leaves it unset. */
 static int
 flag(const char *opt, const char *arg, bool *on, struct buf *why)
 {
-	if (arg == NULL || strcmp(arg, "yes") == 0)
+	if (arg == NULL || strcmp(arg, "yes") == 0 || strcmp(arg, "on") == 0)
 		*on = true;
-	else if (strcmp(arg, "no") == 0)
+	else if (strcmp(arg, "no") == 0 || strcmp(arg, "off") == 0)
 		*on = false;
 	else {
 		buf_printf(why, "%s takes no value, or yes or no, not \"%s\"",
@@ -239,12 +246,16 @@ static void
 config_free(struct config *c)
 {
 	struct config_str *k;
+	size_t		   i;
 
 	while ((k = c->strings) != NULL) {
 		c->strings = k->next;
 		free(k);
 	}
 	redirect_free(&c->redirects);
+	for (i = 0; i < c->nhosts; i++)
+		redirect_free(&c->hosts[i].redirects);
+	c->nhosts = 0;
 }
 
 /* A host name as A-labels (SNI, DNS and certificates use them). */
@@ -263,6 +274,30 @@ host_name(struct config *c, const char *opt, const char *arg,
 	if ((s = keep(c, a)) == NULL)
 		buf_printf(why, "%s: out of memory", opt);
 	return s;
+}
+
+/* A lang= value: one token a client can read back out of the header. */
+static int
+lang_tag(const char *opt, const char *arg, struct buf *why)
+{
+	if (strpbrk(arg, " \t\r\n;") != NULL) {
+		buf_printf(why, "%s: \"%s\" is not a language tag", opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A redirect, redirect-temporary or gone line (ch) into rds. */
+static int
+add_redirect(struct redirects *rds, int ch, const char *opt, const char *arg,
+    struct buf *why)
+{
+	if (redirect_add(rds, ch == OPT_REDIRECT ? 31 : ch == OPT_GONE ? 52 :
+	    30, arg, why) == -1) {
+		buf_printf(why, " (%s)", opt);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -317,15 +352,15 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 		c->certdir = arg;
 		return 0;
 	case 'L':
-		if (strpbrk(arg, " \t\r\n;") != NULL) {
-			buf_printf(why, "%s: \"%s\" is not a language tag",
-			    opt, arg);
+		if (lang_tag(opt, arg, why) == -1)
 			return -1;
-		}
 		c->lang = arg;
 		return 0;
 	case OPT_NO_LISTING:
 		c->listing = !on;
+		return 0;
+	case OPT_LISTING:
+		c->listing = on;
 		return 0;
 	case 't':
 		return number(opt, arg, 1, 3600, &c->timeout, why);
@@ -400,12 +435,7 @@ set_option(struct config *c, int ch, const char *opt, const char *arg,
 	case OPT_REDIRECT:
 	case OPT_REDIRECT_TEMPORARY:
 	case OPT_GONE:
-		if (redirect_add(&c->redirects, ch == OPT_REDIRECT ? 31 :
-		    ch == OPT_GONE ? 52 : 30, arg, why) == -1) {
-			buf_printf(why, " (%s)", opt);
-			return -1;
-		}
-		return 0;
+		return add_redirect(&c->redirects, ch, opt, arg, why);
 	case 'n':
 		c->check_only = on;
 		return 0;
@@ -438,7 +468,127 @@ adds_up(int ch)
 struct file_ctx {
 	struct config	*c;
 	const bool	*given;		/* by ch: on the command line */
+	struct host	*block;		/* the host block read, or NULL */
 };
+
+/* Does a host of c already have the name? */
+static bool
+name_taken(const struct config *c, const char *name)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->nhosts; i++)
+		for (k = 0; k < c->hosts[i].nnames; k++)
+			if (url_host_equal(name, c->hosts[i].names[k]))
+				return true;
+	return false;
+}
+
+/* "host NAME" and "alias NAME": a host block's names. */
+static int
+host_line(struct file_ctx *fc, bool alias, const char *value,
+    struct buf *why)
+{
+	struct config	*c = fc->c;
+	const char	*opt = alias ? "alias" : "host", *name;
+	struct host	*h;
+
+	if (value == NULL) {
+		buf_printf(why, "%s needs a host name", opt);
+		return -1;
+	}
+	if (alias && fc->block == NULL) {
+		buf_puts(why, "alias belongs in a host block, after a host "
+		    "line (a name for the whole server is hostname)");
+		return -1;
+	}
+	if ((name = host_name(c, opt, value, why)) == NULL)
+		return -1;
+	if (name_taken(c, name)) {
+		buf_printf(why, "%s %s: that name is already a host's", opt,
+		    name);
+		return -1;
+	}
+	if (!alias && c->nhosts == HOSTS_MAX) {
+		buf_printf(why, "host: at most %d hosts", HOSTS_MAX);
+		return -1;
+	}
+	if (!alias) {
+		h = fc->block = &c->hosts[c->nhosts++];
+		memset(h, 0, sizeof(*h));
+		h->listing = -1;
+		c->blocks = true;
+	} else if ((h = fc->block)->nnames == HOSTNAMES_MAX) {
+		buf_printf(why, "alias: at most %d names", HOSTNAMES_MAX);
+		return -1;
+	}
+	h->names[h->nnames++] = name;
+	return 0;
+}
+
+/* A setting inside a host block: what the host's own pages are. */
+static int
+block_set(struct file_ctx *fc, const struct option *o, const char *name,
+    const char *value, struct buf *why)
+{
+	struct host	*h = fc->block;
+	const char	*v = NULL;
+	bool		 on;
+	int		 fd;
+
+	if (o->has_arg == required_argument && value == NULL) {
+		buf_printf(why, "%s needs a value", name);
+		return -1;
+	}
+	if (value != NULL && (v = keep(fc->c, value)) == NULL) {
+		buf_puts(why, "out of memory");
+		return -1;
+	}
+	switch (o->val) {
+	case 'r':
+		/* Here, so that the error names the line. */
+		if ((fd = open(v, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+			buf_printf(why, "root %s: %s", v, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		h->root = v;
+		return 0;
+	case 'L':
+		if (lang_tag(name, v, why) == -1)
+			return -1;
+		h->lang = v;
+		return 0;
+	case OPT_NO_LISTING:
+		if (flag(name, value, &on, why) == -1)
+			return -1;
+		h->listing = !on;
+		return 0;
+	case OPT_LISTING:
+		if (flag(name, value, &on, why) == -1)
+			return -1;
+		h->listing = on;
+		return 0;
+	case OPT_LOG:
+		/* A file: the server's log (stderr, syslog) keeps the rest. */
+		if (v[0] == '\0' || strcmp(v, "stderr") == 0 ||
+		    strcmp(v, "syslog") == 0) {
+			buf_printf(why, "log: a host's access log is a file, "
+			    "not \"%s\"", v);
+			return -1;
+		}
+		h->log = v;
+		return 0;
+	case OPT_REDIRECT:
+	case OPT_REDIRECT_TEMPORARY:
+	case OPT_GONE:
+		return add_redirect(&h->redirects, o->val, name, v, why);
+	}
+	buf_printf(why, "%s is not a setting of a host block (root, lang, "
+	    "listing, redirect, redirect-temporary, gone, alias, log): put "
+	    "it before the first host line", name);
+	return -1;
+}
 
 /* One line of the file: its name is a long option's, in longopts. */
 static int
@@ -451,9 +601,13 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 	bool			 on, overridden;
 	int			 r;
 
+	if (strcmp(name, "host") == 0 || strcmp(name, "alias") == 0)
+		return host_line(fc, name[0] == 'a', value, why);
 	for (o = longopts; o->name != NULL; o++)
 		if (strcmp(o->name, name) == 0)
 			break;
+	if (o->name == NULL && strcmp(name, "listing") == 0)
+		o = &listing_opt;
 	if (o->name == NULL) {
 		buf_printf(why, "\"%s\" is not a setting (lumbar.conf(5) "
 		    "lists them)", name);
@@ -463,6 +617,8 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 		buf_printf(why, "%s is a command-line option only", name);
 		return -1;
 	}
+	if (fc->block != NULL)
+		return block_set(fc, o, name, value, why);
 	if (o->has_arg == no_argument && flag(name, value, &on, why) == -1)
 		return -1;
 	if (o->has_arg == required_argument && value == NULL) {
@@ -471,11 +627,15 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 	}
 	/* The command line wins; the line is still checked.  Redirects
 	 * add up: the file's lists and the command line's all apply. */
-	overridden = fc->given[o->val] && !adds_up(o->val);
+	overridden = (fc->given[o->val] || (o->val == OPT_LISTING &&
+	    fc->given[OPT_NO_LISTING])) && !adds_up(o->val);
 	scratch = defaults;
 	c = overridden ? &scratch : fc->c;
-	/* The line's buffer is reused: the setting keeps a copy. */
-	if (value != NULL && (v = keep(c, value)) == NULL) {
+	/* The line's buffer is reused: the setting keeps a copy.  A flag's
+	 * value is read above; set_option() takes it as yes or no. */
+	if (o->has_arg == no_argument)
+		v = on ? NULL : "no";
+	else if (value != NULL && (v = keep(c, value)) == NULL) {
 		buf_puts(why, "out of memory");
 		return -1;
 	}
@@ -484,12 +644,62 @@ file_set(void *ctx, const char *name, const char *value, struct buf *why)
 	return r;
 }
 
+/*
+ * The hosts: the blocks, each taking the global root, lang and listing it
+ * does not set, or else the one host the global settings describe.  Every
+ * name of every host gets a certificate (tls.c): conf.hostnames lists them.
+ */
+static int
+make_hosts(struct config *c, struct buf *why)
+{
+	struct host	*h;
+	size_t		 i, k;
+
+	if (!c->blocks) {
+		if (c->nhostnames == 0)
+			c->hostnames[c->nhostnames++] = "localhost";
+		h = &c->hosts[0];
+		memset(h, 0, sizeof(*h));
+		memcpy(h->names, c->hostnames, sizeof(h->names));
+		h->nnames = c->nhostnames;
+		h->root = c->root;
+		h->lang = c->lang;
+		h->listing = c->listing;
+		c->nhosts = 1;
+		return 0;
+	}
+	if (c->nhostnames > 0) {
+		buf_puts(why, "hostname: the configuration has host blocks; "
+		    "name each host with host and alias instead");
+		return -1;
+	}
+	for (i = 0; i < c->nhosts; i++) {
+		h = &c->hosts[i];
+		if (h->root == NULL)
+			h->root = c->root;
+		if (h->lang == NULL)
+			h->lang = c->lang;
+		if (h->listing == -1)
+			h->listing = c->listing;
+		for (k = 0; k < h->nnames; k++) {
+			if (c->nhostnames == HOSTNAMES_MAX) {
+				buf_printf(why, "host %s: more than %d names "
+				    "(hosts and aliases) in all", h->names[0],
+				    HOSTNAMES_MAX);
+				return -1;
+			}
+			c->hostnames[c->nhostnames++] = h->names[k];
+		}
+	}
+	return 0;
+}
+
 /* What follows from the settings, once all are read. */
 static int
 finish(struct config *c, struct buf *why)
 {
-	if (c->nhostnames == 0)
-		c->hostnames[c->nhostnames++] = "localhost";
+	if (make_hosts(c, why) == -1)
+		return -1;
 	if (c->gopher_host == NULL)
 		c->gopher_host = c->hostnames[0];
 	if (c->gopher_menu_port == 0)
@@ -528,7 +738,7 @@ static int
 load_config(struct config *c, int argc, char **argv, struct buf *why)
 {
 	bool		 given[OPT_LAST] = { false };
-	struct file_ctx	 fc = { c, given };
+	struct file_ctx	 fc = { c, given, NULL };
 	char		 opt[64];
 	int		 ch, i;
 
@@ -634,6 +844,7 @@ reread_config(void)
 {
 	static struct config	 next;
 	struct buf		 why;
+	size_t			 i;
 	int			 r;
 
 	if (conf.config_file == NULL)
@@ -648,9 +859,6 @@ reread_config(void)
 		config_free(&next);
 		return -1;
 	}
-	needs_restart(same_str(conf.root, next.root), "root");
-	needs_restart(same_list(conf.hostnames, conf.nhostnames,
-	    next.hostnames, next.nhostnames), "hostname");
 	needs_restart(same_list(conf.listen, conf.nlisten, next.listen,
 	    next.nlisten), "listen");
 	needs_restart(conf.port == next.port, "port");
@@ -669,7 +877,10 @@ reread_config(void)
 	    next.nproxy_from), "proxy-protocol or proxy-from");
 	needs_restart(same_str(conf.logtarget, next.logtarget), "log");
 	needs_restart(asked_max_conns == next.max_conns, "max-conns");
-	/* What the next generation takes as it is. */
+	/* What the next generation takes as it is.  The hosts, their roots
+	 * and names too: workers.c opens them (hosts_open) and loads their
+	 * certificates, a new name's made as on the first start. */
+	conf.root = next.root;
 	conf.lang = next.lang;
 	conf.listing = next.listing;
 	conf.timeout = next.timeout;
@@ -688,6 +899,14 @@ reread_config(void)
 	redirect_free(&conf.redirects);
 	conf.redirects = next.redirects;
 	memset(&next.redirects, 0, sizeof(next.redirects));
+	for (i = 0; i < conf.nhosts; i++)
+		redirect_free(&conf.hosts[i].redirects);
+	memcpy(conf.hosts, next.hosts, sizeof(conf.hosts));
+	conf.nhosts = next.nhosts;
+	conf.blocks = next.blocks;
+	next.nhosts = 0;	/* their redirects are conf's now */
+	memcpy(conf.hostnames, next.hostnames, sizeof(conf.hostnames));
+	conf.nhostnames = next.nhostnames;
 	/* The strings taken, and those kept, stay conf's. */
 	while (next.strings != NULL) {
 		struct config_str *k = next.strings;
@@ -735,17 +954,25 @@ worker_user(void)
 static void
 banner(const char *limits, int lowered)
 {
-	char	 line[512];
-	size_t	 i;
+	const struct host	*h;
+	char			 line[512];
+	size_t			 i;
 
-	log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/", conf.root,
-	    conf.hostnames[0], conf.public_port);
+	hosts_note();
+	for (i = 0; (h = host_at(i)) != NULL; i++)
+		log_msg(LOG_LVL_INFO, "serving %s on gemini://%s:%d/", h->root,
+		    h->names[0], conf.public_port);
 	if (conf.gopher_port != 0)
 		log_msg(LOG_LVL_INFO, "serving %s on gopher://%s:%d/",
-		    conf.root, conf.gopher_host, conf.gopher_port);
+		    host_gopher()->root, conf.gopher_host, conf.gopher_port);
 	for (i = 0; i < conf.nhostnames; i++)
 		if (tls_describe(i, line, sizeof(line)) == 0)
 			log_msg(LOG_LVL_INFO, "%s", line);
+	/* Each root is still reached only beneath its own descriptor. */
+	if (hosts_count() > 1 && strcmp(hosts_jail(), "/") == 0)
+		log_msg(LOG_LVL_WARN, "the hosts' roots share no directory but "
+		    "/, so a worker's chroot hides nothing: put the capsules "
+		    "under one directory (/srv/gemini/NAME)");
 	log_msg(LOG_LVL_INFO, "open it with Lagrange, or: amfora gemini://%s:%d/",
 	    conf.hostnames[0], conf.public_port);
 	if (conf.gopher_port != 0)
@@ -758,8 +985,10 @@ int
 main(int argc, char **argv)
 {
 	const struct passwd	*pw;
+	const struct host	*h;
 	const char		*err;
 	char			 limits[256];
+	size_t			 i;
 	int			 r, lowered;
 
 	/* An inherited "ignore SIGCHLD" would let the kernel reap the
@@ -772,12 +1001,17 @@ main(int argc, char **argv)
 		fatal("--log: cannot open %s: %s", conf.logtarget,
 		    strerror(errno));
 	log_style(conf.log_format, conf.log_client, conf.verbose);
-	if (capsule_init(conf.root, &err) == -1)
-		fatal("capsule %s: %s", conf.root, err);
-	if (pw != NULL && (r = sandbox_user_reads(pw)) != 0)
-		fatal("capsule %s: the user %s cannot read %s (workers would "
-		    "answer 50); chmod a+rX it, or change --user", conf.root,
-		    pw->pw_name, r == 1 ? "it" : "its index.gmi");
+	if (capsule_init(&err) == -1)
+		fatal("libmagic: %s", err);
+	/* Before the workers fork, so that they share the hosts' indexes. */
+	if (hosts_open(&conf, !conf.check_only, &err) == -1)
+		fatal("%s", err);
+	for (i = 0; pw != NULL && (h = host_at(i)) != NULL; i++)
+		if ((r = sandbox_user_reads(pw, h->root)) != 0)
+			fatal("capsule %s: the user %s cannot read %s (workers "
+			    "would answer 50); chmod a+rX it, or change --user",
+			    h->root, pw->pw_name, r == 1 ? "it" :
+			    "its index.gmi");
 	if (conf.check_only && conf.config_file != NULL)
 		fprintf(stderr, "lumbar: %s: no errors\n", conf.config_file);
 	if (conf.check_only)
@@ -789,9 +1023,6 @@ main(int argc, char **argv)
 	server_listen();
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
-	/* Before the workers fork, so that they share one index. */
-	if (search_build(&err) == -1)
-		fatal("search index: %s", err);
 	asked_max_conns = conf.max_conns;
 	lowered = limit_plan(limits, sizeof(limits));
 	banner(limits, lowered);
@@ -800,7 +1031,7 @@ main(int argc, char **argv)
 	saved_argv = argv;
 	r = workers_run(pw, reread_config);
 	tls_unload();
-	search_close();
+	hosts_close();
 	capsule_close();
 	log_msg(LOG_LVL_INFO, "stopped");
 	config_free(&conf);

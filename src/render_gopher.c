@@ -349,7 +349,8 @@ local_type(const struct gopher_page *pg, struct buf *sel)
 		return '7';
 	if (sel->len > 0 && sel->data[sel->len - 1] == '/')
 		return '1';
-	if (pg->mime != NULL && pg->mime(sel->data, mime, sizeof(mime)) == 0) {
+	if (pg->mime != NULL && pg->mime(pg->mime_arg, sel->data, mime,
+	    sizeof(mime)) == 0) {
 		/*
 		 * A directory named without its slash: Gopher cannot redirect,
 		 * so the item gets the slash, unless that would make it too
@@ -386,8 +387,9 @@ field_safe(const char *s, size_t n)
 static int
 own_gemini_url(struct buf *b, const char *path, size_t n)
 {
-	const char *host = conf.nhostnames > 0 && conf.hostnames[0] ?
-	    conf.hostnames[0] : "localhost";
+	const struct host *h = host_gopher();	/* the capsule Gopher serves */
+	const char *host = h != NULL ? h->names[0] : conf.nhostnames > 0 &&
+	    conf.hostnames[0] ? conf.hostnames[0] : "localhost";
 
 	if (buf_printf(b, "gemini://%s", host) == -1)
 		return -1;

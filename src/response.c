@@ -23,6 +23,7 @@ response_init(struct response *r)
 	r->bodylen = 0;
 	r->fd = -1;
 	r->left = 0;
+	r->logfd = -1;
 }
 
 /* The body is the file a lookup found: the response takes it over, its

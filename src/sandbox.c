@@ -1,7 +1,10 @@
 /*
  * sandbox.c: confine a worker once its sockets, certificates and libmagic
  * are loaded: chroot into the capsule, drop to an unprivileged user, then
- * a seccomp filter that allows only the system calls serving needs.  Each
+ * a seccomp filter that allows only the system calls serving needs.
+ * With several hosts the chroot is the deepest directory holding all
+ * their roots (host.c): each root stays open as a descriptor every path
+ * is resolved beneath, so no host's request reaches another's files.  Each
  * layer stands even if the one before fails to catch a bug:
  *   - openat2(RESOLVE_BENEATH) (capsule.c) refuses paths leading outside;
  *   - chroot makes everything outside the capsule unreachable by name;
@@ -113,19 +116,19 @@ become(const struct passwd *pw)
 }
 
 /*
- * Can pw read the capsule as a worker will, after chroot?  Checked in a
- * child that becomes pw, so that a capsule the user cannot read stops
- * the start instead of getting 50 on every request.  Returns 0 (yes, or
- * cannot tell: the worker will say why), 1 when the capsule cannot be
- * listed, 2 when its index.gmi cannot be read.
+ * Can pw read the capsule at root as a worker will, after chroot?
+ * Checked in a child that becomes pw, so that a capsule the user cannot
+ * read stops the start instead of getting 50 on every request.  Returns
+ * 0 (yes, or cannot tell: the worker will say why), 1 when the capsule
+ * cannot be listed, 2 when its index.gmi cannot be read.
  */
 int
-sandbox_user_reads(const struct passwd *pw)
+sandbox_user_reads(const struct passwd *pw, const char *root)
 {
 	pid_t	 pid, w;
 	int	 fd, st;
 
-	if ((fd = open(conf.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return 0;	/* capsule_init() has said why */
 	if ((pid = fork()) == -1) {
 		close(fd);
@@ -158,10 +161,11 @@ int
 sandbox_worker(const struct passwd *pw, const char **err)
 {
 	static char	 msg[256];
+	const char	*jail = hosts_jail();
 
 	if (pw != NULL) {
-		if (chroot(conf.root) == -1 || chdir("/") == -1) {
-			snprintf(msg, sizeof(msg), "chroot %s: %s", conf.root,
+		if (chroot(jail) == -1 || chdir("/") == -1) {
+			snprintf(msg, sizeof(msg), "chroot %s: %s", jail,
 			    strerror(errno));
 			*err = msg;
 			return -1;
@@ -179,13 +183,13 @@ sandbox_worker(const struct passwd *pw, const char **err)
 	} else if (geteuid() != 0) {
 		/* An ordinary user given CAP_SYS_CHROOT (systemd's
 		 * AmbientCapabilities) confines itself too. */
-		if (chroot(conf.root) == 0) {
+		if (chroot(jail) == 0) {
 			if (chdir("/") == -1) {
 				*err = "chdir / after chroot failed";
 				return -1;
 			}
 		} else if (errno != EPERM) {
-			snprintf(msg, sizeof(msg), "chroot %s: %s", conf.root,
+			snprintf(msg, sizeof(msg), "chroot %s: %s", jail,
 			    strerror(errno));
 			*err = msg;
 			return -1;

@@ -76,8 +76,6 @@ struct search_index {
 	bool		 full;		/* SEARCH_TEXT_MAX reached */
 };
 
-static struct search_index	*live;	/* what the server searches */
-
 /* Make room for need elements of size bytes in *p (capacity *cap). */
 static int
 grow(void *p, size_t *cap, size_t need, size_t size)
@@ -923,31 +921,21 @@ add_page(void *arg, const char *path, const char *data, size_t n)
 	return search_add(arg, path, data, n);
 }
 
-/* Index the capsule anew; the old index serves until this one is done. */
-int
-search_build(const char **err)
+/* An index of the pages of cap, and of no other capsule; NULL with the
+ * reason.  The caller keeps the old one serving until this one is done. */
+struct search_index *
+search_build(struct capsule *cap, const char **err)
 {
 	struct search_index *idx;
 
 	if ((idx = search_new()) == NULL ||
-	    capsule_walk(add_page, idx, SEARCH_FILE_MAX) == -1 ||
+	    capsule_walk(cap, add_page, idx, SEARCH_FILE_MAX) == -1 ||
 	    search_finish(idx) == -1) {
 		search_free(idx);
 		*err = "out of memory";
-		return -1;
+		return NULL;
 	}
-	search_free(live);
-	live = idx;
-	log_msg(LOG_LVL_INFO, "search: indexed %zu pages, %zu distinct words",
-	    idx->npages, idx->nterms);
-	return 0;
-}
-
-void
-search_close(void)
-{
-	search_free(live);
-	live = NULL;
+	return idx;
 }
 
 /* Append a line of type t, printf-style. */
@@ -994,7 +982,8 @@ count_line(struct gmi_doc *doc, size_t n)
  * line.  No result is a page too, not an error.
  */
 int
-search_page(struct gmi_doc *doc, const char *q, size_t n)
+search_page(const struct search_index *idx, struct gmi_doc *doc,
+    const char *q, size_t n)
 {
 	struct search_result	 res;
 	struct buf		 url, snip;
@@ -1003,7 +992,7 @@ search_page(struct gmi_doc *doc, const char *q, size_t n)
 
 	buf_init(&url);
 	buf_init(&snip);
-	if (search_run(live, q, n, SEARCH_LIST_MAX, &res) == -1)	/* res is cleared first */
+	if (search_run(idx, q, n, SEARCH_LIST_MAX, &res) == -1)	/* res is cleared first */
 		goto out;
 	if (page_line(doc, GMI_H1, "Search: %.*s", (int)n, q) == -1 ||
 	    count_line(doc, res.n) == -1)

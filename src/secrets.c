@@ -17,7 +17,8 @@
 #include "lumbar.h"
 #include "tls.h"
 
-#define SECRETS_MAX	(HOSTNAMES_MAX + 2)	/* keys, ticket key, log */
+#define SECRETS_MAX	(HOSTNAMES_MAX + 2 + HOSTS_MAX)	/* keys, ticket key,
+							   logs */
 
 static struct {
 	dev_t	 dev;
@@ -86,18 +87,32 @@ secrets_check(void (*problem)(const char *, ...))
 		{ conf.ticket_key, "the session ticket key (--ticket-key)" },
 		{ log_file(), "the log file (--log)" },
 	};
-	size_t		 i;
+	const struct host *h;
+	size_t		 i, k;
 	int		 n = 0;
 
-	if (stat(conf.root, &rootst) == -1)
-		return 0;	/* the capsule's own error is reported */
-	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
-		if (what[i][0] != NULL && inside(what[i][0], &rootst)) {
-			problem("%s: %s lies inside the capsule %s and would be "
-			    "served; move it out of --root", what[i][0],
-			    what[i][1], conf.root);
-			n++;
-		}
+	const struct host *o;
+
+	for (k = 0; (h = host_at(k)) != NULL; k++) {
+		if (stat(h->root, &rootst) == -1)
+			continue;	/* the capsule's own error is reported */
+		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
+			if (what[i][0] != NULL && inside(what[i][0], &rootst)) {
+				problem("%s: %s lies inside the capsule %s and "
+				    "would be served; move it out of the root",
+				    what[i][0], what[i][1], h->root);
+				n++;
+			}
+		/* Every host's own log, inside any host's root. */
+		for (i = 0; (o = host_at(i)) != NULL; i++)
+			if (o->log != NULL && inside(o->log, &rootst)) {
+				problem("%s: the access log of %s lies inside "
+				    "the capsule %s and would be served; move it "
+				    "out of the root", o->log, o->names[0],
+				    h->root);
+				n++;
+			}
+	}
 	return n;
 }
 
@@ -126,6 +141,8 @@ secrets_note(void)
 			note(key);
 	note(conf.ticket_key);
 	note(log_file());
+	for (i = 0; host_at(i) != NULL; i++)
+		note(host_at(i)->log);
 }
 
 /* Is the file st one of them?  Then no request gets it. */

@@ -215,7 +215,7 @@ conn_log(struct conn *c)
 {
 	log_request(c->proto == PROTO_GEMINI ? "gemini" : "gopher", c->addr,
 	    c->req, c->linelen, c->resp.status, c->sent,
-	    (double)(now_us() - c->start) / 1000.0, c->cut);
+	    (double)(now_us() - c->start) / 1000.0, c->cut, c->resp.logfd);
 }
 
 /*
@@ -858,10 +858,10 @@ on_signal(void)
 		case SIGHUP:
 			/* Not from the parent, whose reload starts a new
 			 * generation instead; sent to a worker itself (make
-			 * stress, tests/interleave.py), it empties the
-			 * worker's cache while its answers are in flight. */
+			 * stress, make interleave), it empties the worker's
+			 * caches while its answers are in flight. */
 			log_flush();
-			capsule_flush();
+			hosts_flush();
 			log_msg(LOG_LVL_INFO, "SIGHUP: caches flushed");
 			break;
 		case SIGTERM:

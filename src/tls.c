@@ -41,6 +41,21 @@
 #define TICKET_NAME_LEN	16	/* as OpenSSL's ticket callback names it */
 
 static SSL_CTX	*ctxs[HOSTNAMES_MAX];
+/* The names certificates were loaded for: a reload may add a host. */
+static char	 loaded[HOSTNAMES_MAX][HOSTNAME_MAX + 1];
+static size_t	 nloaded;
+
+static bool
+was_loaded(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nloaded; i++)
+		if (strcmp(loaded[i], name) == 0)
+			return true;
+	return false;
+}
+
 static unsigned char ticket_keys[TICKET_KEYS_LEN];	/* the secret */
 static bool	 have_ticket_keys;
 
@@ -207,8 +222,10 @@ sni_cb(SSL *ssl, int *alert, void *arg)
 	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	if (name == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
-	for (i = 0; i < conf.nhostnames; i++) {
-		if (url_host_equal(name, conf.hostnames[i])) {
+	/* The names the contexts were loaded for: conf's may be newer, when
+	 * a reload read them but could not load their certificates. */
+	for (i = 0; i < nloaded; i++) {
+		if (url_host_equal(name, loaded[i])) {
 			if (ctxs[i] != SSL_get_SSL_CTX(ssl))
 				SSL_set_SSL_CTX(ssl, ctxs[i]);
 			return SSL_TLSEXT_ERR_OK;
@@ -490,12 +507,13 @@ tls_init(const char **err)
 			goto fail;
 		}
 		/*
-		 * Made on the first start only.  On a reload the clients have
-		 * pinned the certificate being served: a missing pair is an
-		 * error (the old one keeps serving), not a new identity.
+		 * Made on a name's first start only.  On a reload the clients
+		 * have pinned the certificate being served: a missing pair is
+		 * an error (the old one keeps serving), not a new identity.
+		 * A host new in the configuration gets its first one.
 		 */
 		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1) {
-			if (ctxs[i] != NULL) {
+			if (was_loaded(conf.hostnames[i])) {
 				snprintf(errbuf, sizeof(errbuf), "%s and its key "
 				    "are gone; restore them (clients pinned this "
 				    "certificate), or restart to make new ones",
@@ -511,6 +529,9 @@ tls_init(const char **err)
 	}
 	tls_unload();
 	memcpy(ctxs, fresh, sizeof(ctxs));
+	for (i = 0; i < conf.nhostnames; i++)
+		snprintf(loaded[i], sizeof(loaded[i]), "%s", conf.hostnames[i]);
+	nloaded = conf.nhostnames;
 	secrets_note();		/* the keys as they are now: never served */
 	return 0;
 fail:

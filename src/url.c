@@ -275,18 +275,12 @@ parse_authority(const char *a, size_t n, struct url *u, const char **err)
 	return 0;
 }
 
-/*
- * Parse one request URL of n bytes (the CRLF already removed).  Returns 0,
- * or -1 with *err saying what is wrong: the caller answers 59.
- */
-int
-url_parse(const char *in, size_t n, struct url *u, const char **err)
+/* The request as a whole: length, no control byte or space, UTF-8. */
+static int
+check_request(const char *in, size_t n, const char **err)
 {
-	const char	*p, *end = in + n, *auth, *aend, *path, *pend;
-	size_t		 i, plen;
+	size_t	 i;
 
-	memset(u, 0, sizeof(*u));
-	u->port = -1;
 	if (n == 0) {
 		*err = "empty request";
 		return -1;
@@ -311,38 +305,39 @@ url_parse(const char *in, size_t n, struct url *u, const char **err)
 		*err = "fragment in URL";
 		return -1;
 	}
+	return 0;
+}
 
-	/* scheme ":" */
+/* scheme ":" at the start of in; returns what follows the colon. */
+static const char *
+parse_scheme(const char *in, const char *end, struct url *u,
+    const char **err)
+{
+	const char	*p;
+	size_t		 i;
+
 	if (!isalpha((unsigned char)in[0])) {
 		*err = "not an absolute URL";
-		return -1;
+		return NULL;
 	}
 	for (p = in; p < end && (isalnum((unsigned char)*p) || *p == '+' ||
 	    *p == '-' || *p == '.'); p++)
 		;
 	if (p == end || *p != ':' || (size_t)(p - in) >= sizeof(u->scheme)) {
 		*err = "not an absolute URL";
-		return -1;
+		return NULL;
 	}
 	for (i = 0; in + i < p; i++)
 		u->scheme[i] = (char)tolower((unsigned char)in[i]);
-	p++;
+	return p + 1;
+}
 
-	/* "//" authority: required, since only hierarchical URLs name a host */
-	if (end - p < 2 || p[0] != '/' || p[1] != '/') {
-		*err = "URL without a host";
-		return -1;
-	}
-	auth = p + 2;
-	for (aend = auth; aend < end && *aend != '/' && *aend != '?'; aend++)
-		;
-	if (parse_authority(auth, (size_t)(aend - auth), u, err) == -1)
-		return -1;
+/* The path's plen bytes, decoded into u->path and checked. */
+static int
+parse_path(const char *path, size_t plen, struct url *u, const char **err)
+{
+	size_t	 i;
 
-	path = aend;
-	for (pend = path; pend < end && *pend != '?'; pend++)
-		;
-	plen = (size_t)(pend - path);
 	/*
 	 * RFC 3986, 2.2 and 2.4: "%2F" is data, not the delimiter "/".
 	 * Decoded into one, it would serve a/b at "a%2Fb", where every
@@ -377,6 +372,39 @@ url_parse(const char *in, size_t n, struct url *u, const char **err)
 	if (path_check(u->path, err) == -1)
 		return -1;
 	url_squeeze_slashes(u->path);
+	return 0;
+}
+
+/*
+ * Parse one request URL of n bytes (the CRLF already removed).  Returns 0,
+ * or -1 with *err saying what is wrong: the caller answers 59.
+ */
+int
+url_parse(const char *in, size_t n, struct url *u, const char **err)
+{
+	const char	*p, *end = in + n, *auth, *aend, *pend;
+
+	memset(u, 0, sizeof(*u));
+	u->port = -1;
+	if (check_request(in, n, err) == -1 ||
+	    (p = parse_scheme(in, end, u, err)) == NULL)
+		return -1;
+
+	/* "//" authority: required, since only hierarchical URLs name a host */
+	if (end - p < 2 || p[0] != '/' || p[1] != '/') {
+		*err = "URL without a host";
+		return -1;
+	}
+	auth = p + 2;
+	for (aend = auth; aend < end && *aend != '/' && *aend != '?'; aend++)
+		;
+	if (parse_authority(auth, (size_t)(aend - auth), u, err) == -1)
+		return -1;
+
+	for (pend = aend; pend < end && *pend != '?'; pend++)
+		;
+	if (parse_path(aend, (size_t)(pend - aend), u, err) == -1)
+		return -1;
 
 	if (pend < end) {
 		pend++;

@@ -138,14 +138,15 @@ reload(void)
 		    "certificates", err);
 		return;
 	}
-	if (capsule_reload(&err) == -1) {
-		log_msg(LOG_LVL_ERR, "SIGHUP: capsule %s: %s; still serving "
-		    "the old capsule", conf.root, err);
+	/* Every root opened again (it may have been replaced, or the file
+	 * names another), with empty caches and new search indexes. */
+	if (hosts_open(&conf, true, &err) == -1) {
+		log_msg(LOG_LVL_ERR, "SIGHUP: %s; still serving the old "
+		    "capsule", err);
 		return;
 	}
-	if (search_build(&err) == -1)
-		log_msg(LOG_LVL_ERR, "SIGHUP: search index: %s; still "
-		    "searching the old one", err);
+	secrets_note();		/* a host's new access log too */
+	hosts_note();
 	tls_check_expiry();
 	generation++;
 	if (spawn_generation() == -1) {

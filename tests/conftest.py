@@ -1,5 +1,6 @@
 """Shared fixtures: start the real lumbar on free loopback ports with a
 throw-away certificate directory, and talk to it over real TLS or TCP."""
+import collections
 import os
 import signal
 import socket
@@ -67,6 +68,32 @@ def read_all(s):
             break
         data += chunk
     return bytes(data), clean
+
+
+class Reply(collections.namedtuple("Reply", "header body clean")):
+    """A Gemini answer.  It unpacks as (header, body, clean), clean False
+    when the answer lacked its close_notify; version, cert (DER) and lport
+    say which TLS version and certificate the exchange used and from which
+    local port (the one the server's log line names)."""
+
+    def __new__(cls, header, body, clean, version=None, cert=None,
+                lport=None):
+        self = super().__new__(cls, header, body, clean)
+        self.version, self.cert, self.lport = version, cert, lport
+        return self
+
+
+def tls_connect(host, port, sni="localhost", timeout=30, **tls):
+    """A TLS connection with client_ctx(**tls), made with
+    suppress_ragged_eofs=False so that read_all can tell a missing
+    close_notify; sni None sends none (as for an IP address)."""
+    raw = socket.create_connection((host, port), timeout)
+    try:
+        return client_ctx(**tls).wrap_socket(raw, server_hostname=sni,
+                                             suppress_ragged_eofs=False)
+    except BaseException:
+        raw.close()
+        raise
 
 
 def workers_of(pid):
@@ -142,13 +169,19 @@ def tcp_sockets(port):
     return found
 
 
-def wait_until(cond, what, timeout=10.0):
-    """Poll cond() until it is true, for at most timeout seconds."""
+def wait_until(cond, what, timeout=10.0, detail=None, interval=0.01):
+    """Poll cond() every interval seconds until it is true, for at most
+    timeout seconds; on time-out the failure says what, and detail() if
+    given (a log, a state).  A cond that makes a TLS handshake wants a
+    longer interval: each one counts against the per-address --rate."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting until " + what)
-        time.sleep(0.01)
+            msg = "timed out waiting until " + what
+            if detail is not None:
+                msg += "\n" + str(detail())
+            raise AssertionError(msg)
+        time.sleep(interval)
 
 
 def wait_quiet(port):
@@ -257,21 +290,30 @@ class Server:
             assert self.proc.returncode == 0, \
                 f"lumbar exited {self.proc.returncode}: {out[-2000:]}"
 
-    # Gemini over real TLS; returns (header, body bytes, closed_cleanly).
-    def gemini(self, request, host=None, sni="localhost", timeout=10):
+    def url(self, path="/", host="localhost"):
+        return f"gemini://{host}:{self.port}{path}"
+
+    def tls(self, host=None, sni="localhost", timeout=30, **tls):
+        """A TLS connection to the Gemini port, handshake done; read it
+        with read_all.  tls: client_ctx's version and cipher knobs."""
+        return tls_connect(host or self.host, self.port, sni, timeout, **tls)
+
+    # Gemini over real TLS: a Reply, (header, body bytes, closed_cleanly).
+    def gemini(self, request, host=None, sni="localhost", timeout=30, **tls):
         if isinstance(request, str):
             request = request.encode()
-        with socket.create_connection((host or self.host, self.port),
-                                      timeout) as raw:
-            with client_ctx().wrap_socket(raw, server_hostname=sni,
-                                          suppress_ragged_eofs=False) as s:
-                s.sendall(request)
-                data, clean = read_all(s)
+        with self.tls(host, sni, timeout, **tls) as s:
+            lport = s.getsockname()[1]
+            version = s.version()
+            cert = s.getpeercert(binary_form=True)
+            s.sendall(request)
+            data, clean = read_all(s)
         head, _, body = data.partition(b"\r\n")
-        return head.decode("utf-8", "replace"), body, clean
+        return Reply(head.decode("utf-8", "replace"), body, clean, version,
+                     cert, lport)
 
     def get(self, path, **kw):
-        return self.gemini(f"gemini://localhost:{self.port}{path}\r\n", **kw)
+        return self.gemini(self.url(path) + "\r\n", **kw)
 
     # Gopher over plain TCP; returns the whole answer.
     def gopher(self, request, timeout=10):

@@ -1,7 +1,8 @@
 """The documentation agrees with the programs: README.md's options block is
 what `lumbar --help` prints, lumbar.8 describes every option --help names
-(and no other), both man pages render without a warning, and README's
-source map names every source file."""
+(and no other), both man pages render without a warning, README's
+source map names every source file, and tests/README every test file and
+directory."""
 import os
 import re
 import shutil
@@ -72,3 +73,18 @@ def test_source_map_names_every_source_file():
                  if f.endswith(".c")}
         missing = files - named
         assert not missing, f"README's source map lacks {sub}/: {missing}"
+
+
+def test_tests_readme_names_every_test_file_and_directory():
+    """tests/README is the map of tests/: a new suite or directory gets
+    its line there."""
+    tests = os.path.join(ROOT, "tests")
+    with open(os.path.join(tests, "README"), encoding="utf-8") as f:
+        named = set(re.findall(r"^([\w.]+/?)\s", f.read(), re.M))
+    want = {n for n in os.listdir(tests)
+            if n.startswith("test_") and n.endswith(".py")}
+    want |= {n + "/" for n in os.listdir(tests)
+             if os.path.isdir(os.path.join(tests, n)) and
+             not n.startswith((".", "__"))}
+    missing = want - named
+    assert not missing, f"tests/README lacks {sorted(missing)}"

@@ -111,12 +111,8 @@ def test_per_client_limit_gemini_44(server_factory, capsule):
         for s in held:
             s.close()
     # the slots are given back: a new client is served again
-    for _ in range(50):
-        if srv.get("/")[0].startswith("20"):
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("connections were not released")
+    wait_until(lambda: srv.get("/")[0].startswith("20"),
+               "the connections are released", interval=0.1)
 
 
 def test_total_limit_gopher_error(server_factory, capsule):
@@ -178,14 +174,14 @@ def test_sighup_reloads_certificate_and_keeps_transfers(server_factory,
                     "ec_paramgen_curve:prime256v1", "-days", "20", "-nodes",
                     "-subj", "/CN=localhost", "-keyout", key, "-out", crt],
                    check=True, capture_output=True)
+    with open(crt) as f:
+        new = hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
     os.kill(srv.proc.pid, signal.SIGHUP)
-    for _ in range(100):
-        if fingerprint(srv) != before:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("the new certificate was never served")
-    new = fingerprint(srv)
+    # Until the old generation has taken in its SIGTERM, one of its
+    # workers may still take a new client (a few ms): wait for the new
+    # certificate rather than for any other than the first.
+    wait_until(lambda: fingerprint(srv) == new,
+               "the new certificate is served", interval=0.1)
     # the old transfer completes in full
     got = len(first) - len(first.partition(b"\r\n")[0]) - 2
     while True:
@@ -199,11 +195,9 @@ def test_sighup_reloads_certificate_and_keeps_transfers(server_factory,
     with open(crt, "w") as f:
         f.write("not a certificate\n")
     os.kill(srv.proc.pid, signal.SIGHUP)
-    for _ in range(50):
-        if "still serving the old certificates" in srv.output():
-            break
-        time.sleep(0.1)
-    assert "still serving the old certificates" in srv.output()
+    wait_until(lambda: "still serving the old certificates" in srv.output(),
+               "the reload says it keeps the old certificates",
+               detail=lambda: srv.output()[-2000:])
     assert fingerprint(srv) == new
     assert srv.get("/")[0].startswith("20")
     # a certificate that expires within 30 days is warned about
@@ -220,10 +214,9 @@ def test_sighup_without_certificate_keeps_the_old_one(server_factory,
     for name in ("localhost.crt", "localhost.key"):
         os.unlink(os.path.join(srv.certs, name))
     os.kill(srv.proc.pid, signal.SIGHUP)
-    for _ in range(50):
-        if "still serving the old certificates" in srv.output():
-            break
-        time.sleep(0.1)
+    wait_until(lambda: "still serving the old certificates" in srv.output(),
+               "the reload says it keeps the old certificates",
+               detail=lambda: srv.output()[-2000:])
     out = srv.output()
     assert "and its key are gone; restore them" in out, out[-2000:]
     assert "still serving the old certificates" in out
@@ -252,12 +245,12 @@ def test_dead_worker_is_replaced(server_factory, capsule):
     srv = server_factory(root=capsule, args=["--workers", "1"])
     (kid,) = workers_of(srv.proc.pid)
     os.kill(kid, signal.SIGKILL)
-    for _ in range(100):
+
+    def replaced():
         kids = workers_of(srv.proc.pid)
-        if kids and kids != [kid]:
-            break
-        time.sleep(0.05)
-    assert kids and kids != [kid]
+        return kids and kids != [kid]
+
+    wait_until(replaced, "a new worker replaces the killed one")
     assert srv.get("/")[0].startswith("20")
     assert "killed by signal 9" in srv.output()
 
@@ -303,16 +296,21 @@ def test_unprivileged_start_like_the_systemd_unit(tmp_path, capsule):
          "--gopher-port", str(low), "--workers", "1"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        answer = b""
-        for _ in range(100):
+        answers = []
+
+        def answered():
             try:
                 with socket.create_connection(("127.0.0.1", low), 1) as s:
                     s.sendall(b"/\r\n")
-                    answer = s.recv(4096)
-                    break
+                    answers.append(s.recv(4096))
+                    return True
             except OSError:
-                time.sleep(0.05)
-        assert answer.startswith(b"iHome"), answer
+                return False
+
+        wait_until(answered, f"lumbar answers on port {low}",
+                   detail=(tmp_path / "unpriv.log").read_text,
+                   interval=0.05)
+        assert answers[-1].startswith(b"iHome"), answers[-1]
         (kid,) = workers_of(proc.pid)
         assert os.readlink(f"/proc/{kid}/root") == os.path.realpath(capsule)
         assert status_field(kid, "CapEff") == ["0000000000000000"]
@@ -443,12 +441,8 @@ def start_slow_readers(srv):
 
 def new_generation(srv, old):
     """Wait until workers other than old serve, after a SIGHUP."""
-    for _ in range(200):
-        kids = workers_of(srv.proc.pid)
-        if set(kids) - set(old):
-            return
-        time.sleep(0.05)
-    pytest.fail("no new generation of workers")
+    wait_until(lambda: set(workers_of(srv.proc.pid)) - set(old),
+               "a new generation of workers")
 
 
 def test_sighup_lets_slow_readers_finish(server_factory, slow_capsule):
@@ -488,13 +482,14 @@ def test_grace_period_over_cut_is_logged_and_seen(server_factory,
         assert not r.is_alive()
         assert len(r.body()) < SLOW_SIZE
         assert r.end in ("reset", "eof"), (r.proto, r.end)
-    for _ in range(100):
-        cut = [l for l in srv.output().splitlines()
-               if "cut (stopped at the end of the grace period)" in l]
-        if len(cut) == 2:
-            break
-        time.sleep(0.05)
-    assert len(cut) == 2, srv.output()[-2000:]
+
+    def cut_lines():
+        return [l for l in srv.output().splitlines()
+                if "cut (stopped at the end of the grace period)" in l]
+
+    wait_until(lambda: len(cut_lines()) == 2, "both cut answers are logged",
+               detail=lambda: srv.output()[-2000:])
+    cut = cut_lines()
     assert any(l.split()[1] == "gemini" and '/slow.bin" 20 ' in l
                for l in cut)
     assert any(l.split()[1] == "gopher" and '"/slow.bin" 20 ' in l
@@ -514,10 +509,9 @@ def test_file_shrunk_while_sent_is_logged_as_cut(server_factory,
     r.join(120)
     assert not r.is_alive()
     assert r.end == "reset", r.end
-    for _ in range(100):
-        if "cut (the file shrank while sent)" in srv.output():
-            break
-        time.sleep(0.05)
+    wait_until(lambda: "cut (the file shrank while sent)" in srv.output(),
+               "the shrunk file is logged as cut",
+               detail=lambda: srv.output()[-2000:])
     line = [l for l in srv.output().splitlines() if "/slow.bin" in l]
     assert len(line) == 1 and line[0].endswith(
         "cut (the file shrank while sent)"), line

@@ -11,48 +11,22 @@ Site-mode goldens live in tests/golden/site/NAME/: site/ is converted with
 after removing the old capsule/).
 """
 import os
-import pathlib
 import random
 import re
 import shutil
-import stat
-import subprocess
-import tempfile
 
 import pytest
 
-from conftest import HTML2GMI, ROOT, SANITIZER_MARKS
+from conftest import ROOT
+from helpers.html2gmi import (SITE, as_nobody, makefile_public_url,
+                              run, tree)
+from helpers.html2gmi import public_tmp  # noqa: F401 (a fixture)
 
 GOLDEN = os.path.join(ROOT, "tests", "golden", "html")
 GOLDEN_SITES = os.path.join(ROOT, "tests", "golden", "site")
-SITE = os.path.join(ROOT, "contrib", "site")
 CAPSULE = os.path.join(ROOT, "capsule")
 # The article's text as published: the conversion must keep every paragraph.
 SEED = os.path.join(ROOT, "tests", "data", "inversion-therapy.txt")
-TIMEOUT = 60        # seconds; ASan builds are several times slower
-
-
-def asan_build():
-    with open(HTML2GMI, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
-def limit_memory():
-    # 1 GiB of address space: a runaway allocation fails instead of
-    # swapping.  ASan reserves terabytes of shadow, so not under ASan.
-    import resource
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
-
-def run(args, data=None, cwd=ROOT, prefix=()):
-    proc = subprocess.run(list(prefix) + [HTML2GMI] + list(args), input=data,
-                          capture_output=True, timeout=TIMEOUT, cwd=cwd,
-                          preexec_fn=None if asan_build() else limit_memory)
-    err = proc.stderr.decode("utf-8", "replace")
-    for mark in SANITIZER_MARKS:
-        assert mark not in err, err
-    assert proc.returncode in (0, 1, 2, 3), (proc.returncode, err)
-    return proc.returncode, proc.stdout, err
 
 
 def golden_names():
@@ -244,25 +218,6 @@ def test_directory_as_file(tmp_path):
     assert err == f"html2gmi: {tmp_path}: is a directory\n"
 
 
-def as_nobody():
-    """Root reads and writes anything: as root (in CI), the permission
-    tests run html2gmi as nobody instead of skipping."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    assert setpriv, "setpriv(1) (util-linux) drops root for these tests"
-    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-
-
-@pytest.fixture
-def public_tmp():
-    """A directory the user nobody can reach (pytest's own is private)."""
-    d = tempfile.mkdtemp(prefix="html2gmi-test-")
-    os.chmod(d, 0o755)
-    yield pathlib.Path(d)
-    shutil.rmtree(d)
-
-
 def test_unreadable_file(public_tmp):
     path = public_tmp / "secret.html"
     path.write_bytes(b"<p>x")
@@ -341,24 +296,6 @@ def test_read_only_output(public_tmp):
 
 
 # --- Site mode and the committed capsule. ---
-
-def tree(root):
-    files = {}
-    for d, _, fs in os.walk(root):
-        for f in fs:
-            p = os.path.join(d, f)
-            with open(p, "rb") as fh:
-                files[os.path.relpath(p, root)] = fh.read()
-    return files
-
-
-def makefile_public_url():
-    """The address `make capsule` gives html2gmi when none is said."""
-    with open(os.path.join(ROOT, "Makefile")) as f:
-        m = re.search(r"^PUBLIC_URL\s*\?=\s*(\S+)$", f.read(), re.M)
-    assert m, "PUBLIC_URL ?= ... in the Makefile"
-    return m.group(1)
-
 
 def test_committed_capsule_is_fresh(tmp_path):
     out = tmp_path / "capsule"

@@ -5,8 +5,7 @@ import signal
 
 import pytest
 
-from conftest import wait_until
-from test_hardening import workers_of
+from conftest import wait_until, workers_of
 
 N = 40
 

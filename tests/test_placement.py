@@ -3,8 +3,7 @@ import os
 
 import pytest
 
-from conftest import wait_until
-from test_hardening import workers_of
+from conftest import wait_until, workers_of
 
 
 def test_one_worker_per_allowed_core(server_factory):

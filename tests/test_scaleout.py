@@ -309,7 +309,8 @@ def test_default_listener_proxy_from_and_log(tmp_path):
     user = ["--allow-root", "--no-seccomp"] if SANITIZED else \
         ["--user", "nobody"]
     r = subprocess.run(["unshare", "-n", "/usr/bin/python3",
-                        os.path.join(ROOT, "tests", "netns_dualstack.py"),
+                        os.path.join(ROOT, "tests", "tools",
+                                     "netns_dualstack.py"),
                         LUMBAR, str(root), str(tmp_path)] + user,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "dualstack: ok" in r.stdout, \

@@ -7,10 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import urllib.parse
 
 import pytest
+
+from conftest import wait_until
 
 # Tests run as root in CI containers; lumbar refuses that without a word,
 # and nobody cannot read pytest's private temporary directories.
@@ -198,14 +199,10 @@ def test_sighup_rebuilds_index(srv, site):
     assert "No page has" in search(srv, "quokka")[1].decode()
     (site / "articles" / "quokka.gmi").write_text("# Quokkas\nA quokka.\n")
     srv.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        body = search(srv, "quokka")[1]
-        if ["/articles/quokka.gmi", "Quokkas"] in links(body):
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("the index was not rebuilt on SIGHUP: " + srv.output())
+    wait_until(lambda: ["/articles/quokka.gmi", "Quokkas"] in
+               links(search(srv, "quokka")[1]),
+               "the index is rebuilt on SIGHUP", timeout=15,
+               detail=srv.output, interval=0.1)
 
 
 def test_shipped_capsule_home_menu_has_search(server_factory):

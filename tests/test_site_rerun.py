@@ -16,8 +16,8 @@ import time
 import pytest
 
 from conftest import BUILD, HTML2GMI, LUMBAR, ROOT
-from test_html2gmi import (SITE, TIMEOUT, as_nobody, makefile_public_url,
-                           public_tmp, run, tree)  # noqa: F401
+from helpers.html2gmi import (SITE, TIMEOUT, as_nobody, makefile_public_url,
+                              public_tmp, run, tree)  # noqa: F401
 
 
 def write_site(root, pages):
@@ -83,9 +83,13 @@ def builds(parent, name="out"):
                   if e.startswith(f".{name}.html2gmi-new-"))
 
 
+MADE_LIST = ".html2gmi-made"     # what a run wrote, kept in the capsule
+
+
 def hidden_in(root):
+    """Dotfiles other than html2gmi's list: temporary files left over."""
     return [os.path.join(d, f) for d, ds, fs in os.walk(root)
-            for f in fs + ds if f.startswith(".")]
+            for f in fs + ds if f.startswith(".") and f != MADE_LIST]
 
 
 def snapshot(root):
@@ -212,7 +216,7 @@ second = run(site2)
 print(json.dumps({"first": first, "second": second, "same": snap() == old,
                   "mnt": sorted(os.listdir(mnt)),
                   "hidden": [f for d, ds, fs in os.walk(out) for f in fs
-                             if f.startswith(".")]}))
+                             if f.startswith(".") and f != ".html2gmi-made"]}))
 """
 
 
@@ -478,3 +482,41 @@ def test_local_images_are_copied(tmp_path):
     assert b"=> sub/Big%20One.JPG a photo\n" in got["index.gmi"]
     assert b"=> ../img/pic.png Same picture\n" in got["sub/page.gmi"]
     assert not os.path.islink(out / "img" / "pic.png")
+
+
+def test_images_no_page_links_any_more_are_left_out(tmp_path):
+    """An image an earlier run copied goes when no page links to it; one
+    the author put into the capsule by hand stays, and so does an image
+    still linked."""
+    site, out = tmp_path / "site", tmp_path / "out"
+    write_site(site, {
+        "index.html": b"<title>Home</title><p><img src='img/a.png' alt='A'>"
+                      b"<img src='img/b.png' alt='B'></p>",
+        "img/a.png": b"\x89PNG a",
+        "img/b.png": b"\x89PNG b",
+    })
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0, err
+    assert tree(out)["img/a.png"] == b"\x89PNG a"
+    (out / "img" / "mine.png").write_bytes(b"\x89PNG by hand")
+    (out / "logo.png").write_bytes(b"\x89PNG logo")
+    write_site(site, {"index.html": b"<title>Home</title>"
+                                    b"<p><img src='img/b.png' alt='B'></p>"})
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0, err
+    assert err == (f"html2gmi: {out}/img/a.png: copied from the site by an "
+                   "earlier run, and no page links to it any more; left "
+                   "out\n")
+    got = tree(out)
+    assert "img/a.png" not in got
+    assert got["img/b.png"] == b"\x89PNG b"
+    assert got["img/mine.png"] == b"\x89PNG by hand"
+    assert got["logo.png"] == b"\x89PNG logo"
+    # The list of what html2gmi wrote (a dotfile: lumbar never serves it).
+    made = (out / MADE_LIST).read_text().splitlines()
+    assert "img/b.png" in made and "index.gmi" in made
+    assert "img/a.png" not in made and "img/mine.png" not in made
+    # A run with nothing changed carries nothing away.
+    rc, _, err = run(["-o", str(out), str(site)])
+    assert rc == 0 and err == "", err
+    assert tree(out) == got

@@ -1,7 +1,7 @@
-"""A short run of tests/stress.py (make stress runs it long): concurrent
+"""A short run of tests/tools/stress.py (make stress runs it long): concurrent
 clients of mixed behaviour against one worker, every whole answer checked
 byte for byte, no sanitizer report (check-asan runs it under ASan)."""
-from stress import run
+from tools.stress import run
 
 
 def test_short_stress(tmp_path):

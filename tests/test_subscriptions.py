@@ -1,7 +1,7 @@
 """Subscriptions: the article index follows the Gemini subscription
 convention and html2gmi's site mode writes an Atom feed of the same
 entries.  The shipped capsule and a generated site are both checked; the
-feeds with xmllint (well-formed, then tests/atom.rng, RFC 4287's schema)
+feeds with xmllint (well-formed, then tests/data/atom.rng, RFC 4287's schema)
 and with Python's XML parser for what a schema cannot say."""
 import datetime
 import os
@@ -16,7 +16,7 @@ from conftest import CAPSULE, HTML2GMI, ROOT
 
 DATED = re.compile(r"^=> (\S+) (\d{4}-\d{2}-\d{2}) (.+)$")
 NS = "{http://www.w3.org/2005/Atom}"
-SCHEMA = os.path.join(ROOT, "tests", "atom.rng")
+SCHEMA = os.path.join(ROOT, "tests", "data", "atom.rng")
 ATOM = os.path.join(CAPSULE, "atom.xml")
 
 

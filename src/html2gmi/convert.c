@@ -1379,6 +1379,34 @@ page_free(struct page *pg)
 	page_init(pg);
 }
 
+/*
+ * The <noframes> of a frameset page that its author put in <head> (valid
+ * in old HTML; the parser keeps it there): the page's only text for a
+ * reader without frames, converted after the frames' links.
+ */
+static void
+head_noframes(struct conv *c, GumboNode *html)
+{
+	GumboNode	*head, *k;
+	size_t		 i, j;
+
+	for (i = 0; i < html->v.element.children.length; i++) {
+		head = html->v.element.children.data[i];
+		if (head->type != GUMBO_NODE_ELEMENT ||
+		    head->v.element.tag != GUMBO_TAG_HEAD)
+			continue;
+		for (j = 0; j < head->v.element.children.length; j++) {
+			k = head->v.element.children.data[j];
+			if (k->type != GUMBO_NODE_ELEMENT ||
+			    k->v.element.tag != GUMBO_TAG_NOFRAMES)
+				continue;
+			block_edge(c);
+			noframes(c, k);
+			block_edge(c);
+		}
+	}
+}
+
 static void
 conv_run(struct conv *c, GumboOutput *out)
 {
@@ -1404,6 +1432,8 @@ conv_run(struct conv *c, GumboOutput *out)
 	fail_if(c, density_build(&c->dens, (GumboNode *)c->root) == -1);
 	c->use_density = !c->failed && p->link_density > 0;
 	walk(c, (GumboNode *)c->root);
+	if (c->root == out->root && out->root->type == GUMBO_NODE_ELEMENT)
+		head_noframes(c, out->root);	/* no <body>: a frameset */
 }
 
 /*

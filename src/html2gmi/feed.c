@@ -1,13 +1,17 @@
 /*
- * feed.c: the Atom feed (RFC 4287) of the article index: the same
- * entries in the same order (newest first), their links and ids gemini://
- * URLs under the capsule's address (--feed-url, or "feed-url" in the
- * profile).  Dates are days, so every time is midnight UTC; the feed's
- * own "updated" is its newest entry's, so that converting the same site
- * twice writes the same bytes.
+ * feed.c: the article index's entries, for site mode and gemlog mode
+ * alike: their order (newest first), their lines in the index page
+ * ("=> path YYYY-MM-DD Title", the Gemini subscription convention) and
+ * the Atom feed (RFC 4287) of the same entries in the same order, their
+ * links and ids gemini:// URLs under the capsule's address (--feed-url,
+ * or "feed-url" in the profile).  Dates are days, so every time is
+ * midnight UTC; the feed's own "updated" is its newest entry's, so that
+ * converting the same site twice writes the same bytes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "html2gmi.h"
 
@@ -34,6 +38,60 @@ feed_date_ok(const char *d)
 		return false;
 	return m != 2 || dd < 29 || (y % 4 == 0 && (y % 100 != 0 ||
 	    y % 400 == 0));
+}
+
+/* Newest first, as the Gemini subscription convention asks; then title. */
+static int
+cmp_newest(const void *a, const void *b)
+{
+	const struct feed_entry *x = a, *y = b;
+	int r = strcmp(y->date ? y->date : "", x->date ? x->date : "");
+
+	if (r == 0)
+		r = strcasecmp(x->title, y->title);
+	return r ? r : strcmp(x->path, y->path);
+}
+
+void
+feed_sort(struct feed_entry *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_newest);
+}
+
+/*
+ * The entries, in their order, as the index page's lines into doc: each
+ * "=> path YYYY-MM-DD Title", path relative to the index at capsule path
+ * from.  With summaries (site mode), each entry follows a blank line and
+ * is followed by its summary; without (gemlog mode, where the lines sit
+ * among the author's), they are one run of link lines.
+ */
+int
+feed_index(struct gmi_doc *doc, const char *from, const struct feed_entry *v,
+    size_t n, bool summaries)
+{
+	struct buf	 label, url;
+	size_t		 i;
+	int		 r = -1;
+
+	buf_init(&label);
+	buf_init(&url);
+	for (i = 0; i < n; i++) {
+		buf_reset(&label);
+		if ((v[i].date != NULL && buf_printf(&label, "%s ", v[i].date)
+		    == -1) || buf_puts(&label, v[i].title) == -1 ||
+		    link_relative(from, v[i].path, &url) == -1 ||
+		    (summaries && gmi_add(doc, GMI_TEXT, "", 0) == -1) ||
+		    gmi_add_link(doc, url.data, label.data) == -1)
+			goto out;
+		if (summaries && v[i].summary != NULL && gmi_add(doc, GMI_TEXT,
+		    v[i].summary, strlen(v[i].summary)) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	buf_free(&label);
+	buf_free(&url);
+	return r;
 }
 
 /*
@@ -139,11 +197,14 @@ link_element(struct buf *b, const char *indent, const char *rel,
 static int
 entry(struct buf *b, const struct feed *f, const struct feed_entry *e)
 {
+	/* An entry without a date (site mode's mtime_date can fail). */
+	const char *date = e->date ? e->date : FEED_EPOCH;
+
 	if (buf_puts(b, "  <entry>\n    <id>") == -1 ||
 	    put_url(b, f->base, e->path) == -1 ||
 	    buf_puts(b, "</id>\n") == -1 ||
 	    element(b, "    ", "title", e->title) == -1 ||
-	    buf_printf(b, "    <updated>%sT00:00:00Z</updated>\n", e->date) ==
+	    buf_printf(b, "    <updated>%sT00:00:00Z</updated>\n", date) ==
 	    -1 ||
 	    link_element(b, "    ", "alternate", "text/gemini", f->base,
 	    e->path) == -1 ||
@@ -153,7 +214,8 @@ entry(struct buf *b, const struct feed *f, const struct feed_entry *e)
 	return buf_puts(b, "  </entry>\n");
 }
 
-/* The whole feed into out; every entry's date must pass feed_date_ok. */
+/* The whole feed into out; every entry's date passes feed_date_ok or is
+ * NULL (the epoch). */
 int
 feed_write(const struct feed *f, struct buf *out)
 {
@@ -161,7 +223,7 @@ feed_write(const struct feed *f, struct buf *out)
 	size_t		 i;
 
 	for (i = 0; i < f->n; i++)
-		if (strcmp(f->v[i].date, updated) > 0)
+		if (f->v[i].date != NULL && strcmp(f->v[i].date, updated) > 0)
 			updated = f->v[i].date;
 	if (buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>") == -1 ||

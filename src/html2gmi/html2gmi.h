@@ -157,11 +157,11 @@ int	 h2g_read_file(const char *, struct buf *, struct buf *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
 
-/* feed.c: the Atom feed of the article index. */
+/* feed.c: the article index's entries, as index lines and Atom feed. */
 struct feed_entry {
 	const char	*path;		/* inside the capsule */
 	const char	*title;
-	const char	*date;		/* YYYY-MM-DD, feed_date_ok */
+	const char	*date;		/* YYYY-MM-DD, feed_date_ok, or NULL */
 	const char	*summary;	/* or NULL */
 };
 struct feed {
@@ -174,6 +174,9 @@ struct feed {
 	size_t		 n;
 };
 bool	 feed_date_ok(const char *);
+void	 feed_sort(struct feed_entry *, size_t);
+int	 feed_index(struct gmi_doc *, const char *, const struct feed_entry *,
+	    size_t, bool);
 int	 feed_check_url(const char *, const char **);
 int	 feed_write(const struct feed *, struct buf *);
 
@@ -187,11 +190,14 @@ struct outdir {
 	int		 pfd;		/* parent, open and flock()ed */
 	bool		 had_old;
 	struct stat	 oldst;
+	struct buf	 made;		/* what this run wrote, a line each */
+	struct buf	 oldmade;	/* what the last run wrote, a line each */
 };
 int	 outdir_begin(struct outdir *, const char *);
 int	 outdir_write(struct outdir *, const char *, const struct buf *);
 int	 outdir_commit(struct outdir *);
 void	 outdir_abort(struct outdir *);
+int	 file_replace(const char *, const struct buf *);
 
 /* asset.c: the local images pages link to, copied into the capsule. */
 struct assets {
@@ -206,6 +212,13 @@ void	 assets_reset(struct assets *);
 void	 assets_free(struct assets *);
 const char *assets_find(struct assets *, const char *);
 int	 assets_copy(const struct assets *, struct outdir *);
+
+/* walk.c: the files of a tree, sorted, hidden ones and loops skipped. */
+int	 walk_tree(const char *, bool (*)(const char *),
+	    int (*)(void *, const char *, const char *), void *);
+
+/* gemlog.c: a hand-written capsule's article index and feed. */
+int	 gemlog_update(const char *, const char *, const char *);
 
 /* site.c: a whole site directory to a capsule. */
 int	 site_convert(const char *, const char *, const struct profile *,

@@ -290,6 +290,104 @@ under_base(const char *url, const char *base)
 	return url[n] == '/' ? url + n : NULL;
 }
 
+/* href as browsers take it: outer white space off, tabs and newlines out. */
+static int
+clean_href(const char *href, struct buf *h)
+{
+	const char	*p;
+	size_t		 n;
+
+	while (ascii_space((unsigned char)*href))
+		href++;
+	for (n = strlen(href); n > 0 && ascii_space((unsigned char)
+	    href[n - 1]); n--)
+		;
+	for (p = href; p < href + n; p++)
+		if (*p != '\t' && *p != '\n' && *p != '\r' &&
+		    buf_putc(h, *p) == -1)
+			return -1;
+	return 0;
+}
+
+/* An absolute URL h, whose scheme is sl bytes long (lowered in place). */
+static int
+resolve_absolute(const struct linkctx *lc, char *h, size_t sl,
+    struct buf *out)
+{
+	const char	*local;
+	size_t		 i;
+
+	for (i = 0; i < sl; i++)
+		h[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	/* Scripts and inline data are not places to go. */
+	if ((sl == 10 && strncmp(h, "javascript", 10) == 0) ||
+	    (sl == 8 && strncmp(h, "vbscript", 8) == 0) ||
+	    (sl == 4 && strncmp(h, "data", 4) == 0))
+		return 0;
+	if (lc->base_url != NULL && (local = under_base(h, lc->base_url)) !=
+	    NULL)
+		return resolve_path(lc, local, out);
+	buf_reset(out);
+	return buf_puts(out, h) == -1 ? -1 : 1;
+}
+
+/* "//host/...": another host; it gets the base's scheme, else https. */
+static int
+resolve_network_path(const struct linkctx *lc, const char *h,
+    struct buf *out)
+{
+	size_t	 sl = lc->base_url ? scheme_len(lc->base_url) : 0;
+
+	buf_reset(out);
+	if ((sl ? buf_append(out, lc->base_url, sl + 1) :
+	    buf_puts(out, "https:")) == -1 || buf_puts(out, h) == -1)
+		return -1;
+	return 1;
+}
+
+/*
+ * "/x" when the site lives below the host's root, at base path bp: the
+ * host's, inside the site only when it lies under the base path.  As a
+ * browser: dot segments go first, the path's case counts ("/blog/../x"
+ * and "/Blog/x" are not /blog/'s).
+ */
+static int
+resolve_host_path(const struct linkctx *lc, char *h, const char *bp,
+    struct buf *out)
+{
+	struct buf	 abs, clean;
+	size_t		 pl = strcspn(h, "?#"), bl = strlen(bp);
+	char		 end = h[pl];
+	const char	*ap;
+	int		 r;
+
+	while (bl > 1 && bp[bl - 1] == '/')
+		bl--;
+	buf_init(&abs);
+	buf_init(&clean);
+	h[pl] = '\0';
+	r = remove_dots(h + 1, true, &clean);
+	h[pl] = end;
+	if (r == -1 || buf_append(&abs, lc->base_url, (size_t)(bp -
+	    lc->base_url)) == -1 || buf_putc(&abs, '/') == -1 ||
+	    buf_puts(&abs, clean.len ? clean.data : "") == -1 ||
+	    buf_puts(&abs, h + pl) == -1) {
+		r = -1;
+		goto out;
+	}
+	ap = abs.data + (bp - lc->base_url);
+	if (strncmp(ap, bp, bl) == 0 && (ap[bl] == '\0' || ap[bl] == '/'))
+		r = resolve_path(lc, ap[bl] == '\0' ? "/" : ap + bl, out);
+	else {
+		buf_reset(out);
+		r = buf_puts(out, abs.data) == -1 ? -1 : 1;
+	}
+out:
+	buf_free(&abs);
+	buf_free(&clean);
+	return r;
+}
+
 /*
  * Resolve href found on the context's page.  Returns 1 with the URL in
  * out, 0 when the link is dropped, -1 when out of memory.
@@ -298,99 +396,24 @@ int
 link_resolve(const struct linkctx *lc, const char *href, struct buf *out)
 {
 	struct buf	 h;
-	const char	*p, *local, *bp;
-	size_t		 n, sl;
-	int		 r = 0;
+	const char	*bp;
+	size_t		 sl;
+	int		 r;
 
 	buf_init(&h);
-	/* Browsers strip outer white space and drop tabs and newlines. */
-	while (ascii_space((unsigned char)*href))
-		href++;
-	for (n = strlen(href); n > 0 && ascii_space((unsigned char)
-	    href[n - 1]); n--)
-		;
-	for (p = href; p < href + n; p++)
-		if (*p != '\t' && *p != '\n' && *p != '\r' &&
-		    buf_putc(&h, *p) == -1)
-			goto oom;
-	if (h.len == 0 || h.data[0] == '#')
-		goto out;
-	if ((sl = scheme_len(h.data)) > 0) {
-		for (p = h.data; p < h.data + sl; p++)
-			h.data[p - h.data] = (char)(*p >= 'A' && *p <= 'Z' ?
-			    *p + 32 : *p);
-		/* Scripts and inline data are not places to go. */
-		if ((sl == 10 && strncmp(h.data, "javascript", 10) == 0) ||
-		    (sl == 8 && strncmp(h.data, "vbscript", 8) == 0) ||
-		    (sl == 4 && strncmp(h.data, "data", 4) == 0))
-			goto out;
-		if (lc->base_url != NULL &&
-		    (local = under_base(h.data, lc->base_url)) != NULL) {
-			r = resolve_path(lc, local, out);
-			goto out;
-		}
-		buf_reset(out);
-		r = buf_puts(out, h.data) == -1 ? -1 : 1;
-		goto out;
-	}
-	if (h.data[0] == '/' && h.data[1] == '/') {
-		/* Network-path reference: another host; give it a scheme. */
-		sl = lc->base_url ? scheme_len(lc->base_url) : 0;
-		buf_reset(out);
-		if ((sl ? buf_append(out, lc->base_url, sl + 1) :
-		    buf_puts(out, "https:")) == -1 || buf_puts(out, h.data)
-		    == -1)
-			goto oom;
-		r = 1;
-		goto out;
-	}
-	if (h.data[0] == '/' && lc->base_url != NULL &&
-	    (bp = base_path(lc->base_url)) != NULL && strcmp(bp, "/") != 0) {
-		/*
-		 * The site lives below the host's root: "/x" is the host's,
-		 * inside the site only when it lies under the base path.
-		 */
-		struct buf	 abs, clean;
-		size_t		 pl = strcspn(h.data, "?#"), bl = strlen(bp);
-		char		 end = h.data[pl];
-		const char	*ap;
-		int		 rc;
-
-		/* As a browser: dot segments go first, the path's case
-		 * counts ("/blog/../x" and "/Blog/x" are not /blog/'s). */
-		while (bl > 1 && bp[bl - 1] == '/')
-			bl--;
-		buf_init(&abs);
-		buf_init(&clean);
-		h.data[pl] = '\0';
-		rc = remove_dots(h.data + 1, true, &clean);
-		h.data[pl] = end;
-		if (rc == -1 || buf_append(&abs, lc->base_url, (size_t)(bp -
-		    lc->base_url)) == -1 || buf_putc(&abs, '/') == -1 ||
-		    buf_puts(&abs, clean.len ? clean.data : "") == -1 ||
-		    buf_puts(&abs, h.data + pl) == -1) {
-			buf_free(&abs);
-			buf_free(&clean);
-			goto oom;
-		}
-		buf_free(&clean);
-		ap = abs.data + (bp - lc->base_url);
-		if (strncmp(ap, bp, bl) == 0 && (ap[bl] == '\0' ||
-		    ap[bl] == '/'))
-			r = resolve_path(lc, ap[bl] == '\0' ? "/" : ap + bl,
-			    out);
-		else {
-			buf_reset(out);
-			r = buf_puts(out, abs.data) == -1 ? -1 : 1;
-		}
-		buf_free(&abs);
-		goto out;
-	}
-	r = resolve_path(lc, h.data, out);
-	goto out;
-oom:
-	r = -1;
-out:
+	if (clean_href(href, &h) == -1)
+		r = -1;
+	else if (h.len == 0 || h.data[0] == '#')
+		r = 0;
+	else if ((sl = scheme_len(h.data)) > 0)
+		r = resolve_absolute(lc, h.data, sl, out);
+	else if (h.data[0] == '/' && h.data[1] == '/')
+		r = resolve_network_path(lc, h.data, out);
+	else if (h.data[0] == '/' && lc->base_url != NULL &&
+	    (bp = base_path(lc->base_url)) != NULL && strcmp(bp, "/") != 0)
+		r = resolve_host_path(lc, h.data, bp, out);
+	else
+		r = resolve_path(lc, h.data, out);
 	buf_free(&h);
 	return r;
 }

@@ -1,6 +1,7 @@
 /*
- * main.c: html2gmi's command line: one page to standard output, or a
- * whole site directory to a capsule directory (-o).
+ * main.c: html2gmi's command line: one page to standard output, a whole
+ * site directory to a capsule directory (-o), or a capsule written by
+ * hand given its article index and feed (-g).
  */
 #include <getopt.h>
 #include <libgen.h>
@@ -18,9 +19,16 @@ usage(FILE *f)
 {
 	fputs("usage: html2gmi [options] FILE|-\n"
 	    "       html2gmi [options] -o DIR SITEDIR\n"
+	    "       html2gmi [-a DIR] [-f URL] -g CAPSULE\n"
 	    "Convert HTML to gemtext: one page to standard output, or a\n"
-	    "whole site directory into a capsule directory.\n\n"
+	    "whole site directory into a capsule directory; or list the\n"
+	    "articles of a capsule written in gemtext.\n\n"
 	    "  -o, --output DIR      site mode: write the capsule into DIR\n"
+	    "  -g, --gemlog          gemlog mode: list the dated pages of\n"
+	    "                        CAPSULE/articles in its index.gmi, and\n"
+	    "                        with --feed-url in CAPSULE/atom.xml\n"
+	    "  -a, --articles DIR    the articles' directory (default\n"
+	    "                        articles), as the profile's line\n"
 	    "  -b, --base-url URL    the site's address on the web; links to\n"
 	    "                        pages not converted point there instead\n"
 	    "                        of being dropped\n"
@@ -28,8 +36,8 @@ usage(FILE *f)
 	    "                        SITEDIR/html2gmi.conf when present)\n"
 	    "  -c, --content SEL     content container (tag, #id, .class)\n"
 	    "  -d, --drop SEL        boilerplate container to drop\n"
-	    "  -f, --feed-url URL    site mode: the capsule's gemini:// address;\n"
-	    "                        writes atom.xml, the articles' Atom feed\n"
+	    "  -f, --feed-url URL    the capsule's gemini:// address; writes\n"
+	    "                        atom.xml, the articles' Atom feed\n"
 	    "  -R, --redirects FILE  site mode: write lumbar's redirect list\n"
 	    "                        from each page's old path to its capsule\n"
 	    "                        path into FILE (outside DIR)\n"
@@ -133,6 +141,8 @@ main(int argc, char *argv[])
 		{ "content",	required_argument, NULL, 'c' },
 		{ "drop",	required_argument, NULL, 'd' },
 		{ "feed-url",	required_argument, NULL, 'f' },
+		{ "gemlog",	no_argument,	   NULL, 'g' },
+		{ "articles",	required_argument, NULL, 'a' },
 		{ "redirects",	required_argument, NULL, 'R' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
@@ -145,9 +155,11 @@ main(int argc, char *argv[])
 	const char	*redirects = NULL;
 	const char	*extra[64][2];
 	size_t		 nextra = 0, i;
+	bool		 gemlog = false;
 	int		 ch, r = 1;
 
-	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:hV", longopts, NULL))
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:ga:hV", longopts,
+	    NULL))
 	    != -1) {
 		switch (ch) {
 		case 'o':
@@ -162,16 +174,22 @@ main(int argc, char *argv[])
 		case 'R':
 			redirects = optarg;
 			break;
+		case 'g':
+			gemlog = true;
+			break;
+		case 'a':
 		case 'c':
 		case 'd':
 		case 'f':	/* after the profile's lines: they win */
 			if (nextra == sizeof(extra) / sizeof(extra[0])) {
 				fprintf(stderr, "html2gmi: too many --content, "
-				    "--drop and --feed-url options\n");
+				    "--drop, --feed-url and --articles "
+				    "options\n");
 				return 2;
 			}
 			extra[nextra][0] = ch == 'c' ? "content" :
-			    ch == 'd' ? "drop" : "feed-url";
+			    ch == 'd' ? "drop" : ch == 'a' ? "articles" :
+			    "feed-url";
 			extra[nextra++][1] = optarg;
 			break;
 		case 'h':
@@ -189,6 +207,11 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	if (gemlog && (outdir != NULL || redirects != NULL)) {
+		fprintf(stderr, "html2gmi: -g updates a capsule in place; "
+		    "-o and --redirects are for site mode\n");
+		return 2;
+	}
 	if (redirects != NULL && outdir == NULL) {
 		fprintf(stderr, "html2gmi: --redirects is for site mode (-o)\n");
 		return 2;
@@ -201,6 +224,14 @@ main(int argc, char *argv[])
 	profile_init(&prof);
 	buf_init(&err);
 	buf_init(&confpath);
+	if (gemlog) {
+		trim_slashes(argv[optind]);
+		if (stat(argv[optind], &st) == -1 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "html2gmi: %s: not a directory; -g "
+			    "updates a capsule directory\n", argv[optind]);
+			goto out;
+		}
+	}
 	if (outdir != NULL) {
 		trim_slashes(argv[optind]);
 		trim_slashes((char *)outdir);
@@ -225,7 +256,11 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (outdir != NULL) {
+	if (gemlog) {
+		signal(SIGXFSZ, SIG_IGN);
+		r = gemlog_update(argv[optind], prof.articles, prof.feed_url) ==
+		    0 ? 0 : 1;
+	} else if (outdir != NULL) {
 		/* Past a file size limit, write(2) fails and we clean up. */
 		signal(SIGXFSZ, SIG_IGN);
 		switch (site_convert(argv[optind], outdir, &prof, base,

@@ -9,7 +9,11 @@
  *
  * Files of the old capsule that html2gmi does not make (images, robots
  * files, anything not gemtext) are carried over by hard link; gemtext
- * files no page makes any more are left out, and said so.  A file that
+ * files no page makes any more are left out, and said so, and so are the
+ * images an earlier run copied that no page links to any more: each run
+ * lists what it wrote in the capsule's MADE_LIST (a dotfile, which lumbar
+ * never serves), so that an image of the site is told from one the
+ * author put there by hand.  A file that
  * replaces an old one keeps its mode and owner; a read-only one, or one
  * whose owner cannot be kept, stops the run with the old capsule intact.
  */
@@ -32,6 +36,7 @@
 #define NEW_TAG		".html2gmi-new-"
 #define OLD_TAG		".html2gmi-old"
 #define CARRY_DEPTH	32		/* directories deep, as lumbar walks */
+#define MADE_LIST	".html2gmi-made"	/* the files a run wrote */
 
 static int
 say(const char *path, const char *what)
@@ -267,6 +272,10 @@ outdir_write(struct outdir *o, const char *rel, const struct buf *data)
 		say_errno(p.data, "cannot write");
 		goto out;
 	}
+	if (buf_printf(&o->made, "%s\n", rel) == -1) {
+		say(o->out, "out of memory");
+		goto out;
+	}
 	r = 0;
 out:
 	buf_free(&p);
@@ -322,6 +331,22 @@ copy_file(const struct outdir *o, const char *from, const char *to,
 	if (close(out) == -1 && r == 0)
 		r = say_errno(to, "cannot write");
 	return r;
+}
+
+/* Did the last run write rel (a line of its MADE_LIST)? */
+static bool
+made_before(const struct outdir *o, const char *rel)
+{
+	const char	*p = o->oldmade.data, *end = p + o->oldmade.len, *nl;
+	size_t		 n = strlen(rel);
+
+	for (; p != NULL && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((size_t)(nl - p) == n && memcmp(p, rel, n) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Carry the entry rel of the old capsule into the build, if not ours. */
@@ -384,6 +409,13 @@ carry(const struct outdir *o, const char *rel, const char *name, int depth)
 		if (name[0] != '.')
 			fprintf(stderr, "html2gmi: %s: no page of the site makes "
 			    "it any more; left out\n", from.data);
+		r = 0;
+		goto out;
+	}
+	if (made_before(o, rel)) {
+		fprintf(stderr, "html2gmi: %s: copied from the site by an "
+		    "earlier run, and no page links to it any more; left out\n",
+		    from.data);
 		r = 0;
 		goto out;
 	}
@@ -461,6 +493,34 @@ carry_dir(const struct outdir *o, const char *rel, int depth)
 }
 
 /*
+ * The last run's MADE_LIST, if any: without one (a capsule written by
+ * hand, or by a version that kept no list) every file not gemtext is
+ * the author's.  A list that does not read stops the run: carrying an
+ * image over, or leaving it out, on a guess is worse.
+ */
+static int
+read_made_list(struct outdir *o)
+{
+	struct buf	 path, why;
+	int		 r;
+
+	buf_init(&path);
+	buf_init(&why);
+	if (buf_printf(&path, "%s/" MADE_LIST, o->out) == -1)
+		r = say(o->out, "out of memory");
+	else if (faccessat(AT_FDCWD, path.data, F_OK, AT_SYMLINK_NOFOLLOW) ==
+	    -1 && errno == ENOENT)
+		r = 0;
+	else if ((r = h2g_read_file(path.data, &o->oldmade, &why)) == -2)
+		r = say(path.data, "too large to be html2gmi's list");
+	else if (r == -1)
+		say(path.data, why.data);
+	buf_free(&path);
+	buf_free(&why);
+	return r < 0 ? -1 : 0;
+}
+
+/*
  * Start a build for the capsule at out: lock its parent directory (one
  * run at a time), clear what earlier runs left, create the build.
  */
@@ -533,6 +593,8 @@ outdir_begin(struct outdir *o, const char *out)
 	}
 	if (remove_leftovers(o) == -1)
 		goto fail;
+	if (o->had_old && read_made_list(o) == -1)
+		goto fail;
 	if (buf_printf(&b, "%s/.%s" NEW_TAG "XXXXXX", o->parent, o->name) ==
 	    -1)
 		goto oom;
@@ -575,7 +637,17 @@ int
 outdir_commit(struct outdir *o)
 {
 	const char	*tmp;
+	struct buf	 list;
+	int		 r;
 
+	/* Written first: the old list is then "made again", not carried. */
+	buf_init(&list);
+	if (buf_append(&list, o->made.data, o->made.len) == -1)
+		return say(o->out, "out of memory");
+	r = outdir_write(o, MADE_LIST, &list);
+	buf_free(&list);
+	if (r == -1)
+		return -1;
 	if (o->had_old && carry_dir(o, "", 0) == -1)
 		return -1;
 	/* Written through before the switch: no rename of unwritten data. */
@@ -630,4 +702,102 @@ outdir_abort(struct outdir *o)
 	free(o->name);
 	free(o->old);
 	o->out = o->parent = o->name = o->old = NULL;
+	buf_free(&o->made);
+	buf_free(&o->oldmade);
+}
+
+/*
+ * One file replaced whole, where no capsule is rebuilt (gemlog mode's
+ * index and feed, site mode's redirect list): the bytes go to a hidden
+ * temporary beside it (".NAME.XXXXXX": lumbar does not serve dotfiles,
+ * and a later build drops a stray one), are written through and renamed
+ * over it, so that a reader finds the old file or the new, never part
+ * of one.  The file keeps its mode and owner (a new one gets 0666 less
+ * the umask); a symbolic link is followed.  A file that holds these
+ * bytes already is left alone, time stamp and all.  Returns 1 then, 0
+ * when written, -1 after saying on stderr why not (the file unchanged).
+ */
+int
+file_replace(const char *path, const struct buf *data)
+{
+	struct stat	 st;
+	struct buf	 old, err, tmp;
+	char		*real = NULL, *slash;
+	mode_t		 mask;
+	bool		 had;
+	int		 fd = -1, r = -1;
+
+	buf_init(&old);
+	buf_init(&err);
+	buf_init(&tmp);
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    (real = realpath(path, NULL)) != NULL)
+		path = real;
+	if ((had = stat(path, &st) == 0)) {
+		if (!S_ISREG(st.st_mode)) {
+			say(path, "not a regular file; left as it was");
+			goto out;
+		}
+		if (h2g_read_file(path, &old, &err) == 0 &&
+		    old.len == data->len &&
+		    (data->len == 0 || memcmp(old.data, data->data, data->len)
+		    == 0)) {
+			r = 1;
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		say_errno(path, "cannot read");
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	if (buf_printf(&tmp, "%.*s.%s.XXXXXX", slash ? (int)(slash - path + 1) :
+	    0, path, slash ? slash + 1 : path) == -1) {
+		say(path, "out of memory");
+		goto out;
+	}
+	if ((fd = mkostemp(tmp.data, O_CLOEXEC)) == -1) {
+		say_errno(tmp.data, "cannot create");
+		goto out;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (write_fd(fd, data->data, data->len) == -1) {
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	if (had && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) == -1) {
+		fprintf(stderr, "html2gmi: %s: owned by uid %u gid %u, which "
+		    "html2gmi cannot give its new version; left as it was "
+		    "(run html2gmi as that user, or as root)\n", path,
+		    (unsigned)st.st_uid, (unsigned)st.st_gid);
+		goto fail;
+	}
+	if (fchmod(fd, had ? st.st_mode & 07777 : 0666 & ~mask) == -1 ||
+	    fsync(fd) == -1) {
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		say_errno(tmp.data, "cannot write");
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp.data, path) == -1) {
+		say_errno(path, "cannot rename the new version into place");
+		goto fail;
+	}
+	r = 0;
+	goto out;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp.data);
+out:
+	free(real);
+	buf_free(&old);
+	buf_free(&err);
+	buf_free(&tmp);
+	return r;
 }

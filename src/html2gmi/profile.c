@@ -139,6 +139,112 @@ yes_no(const char *v, bool *out)
 	return false;
 }
 
+/* content, drop, disclaimer: one more selector in the key's list. */
+static int
+set_selector(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	struct sellist	*l = strcmp(key, "content") == 0 ? &p->content :
+			    strcmp(key, "drop") == 0 ? &p->drop : &p->disclaimer;
+
+	if (sellist_add(l, val) == 0)
+		return 0;
+	buf_printf(err, "bad selector \"%s\" (want tag, #id, .class or "
+	    "tag#id.class)", val);
+	return -1;
+}
+
+static int
+set_articles(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	const char	*why;
+	size_t		 n = strlen(val);
+
+	/* "articles/" and "articles" name the same directory. */
+	while (n > 0 && val[n - 1] == '/')
+		n--;
+	free(p->articles);
+	if ((p->articles = strndup(val, n)) == NULL)
+		return -1;
+	if (val[0] != '/' && (strcmp(p->articles, ".") == 0 ||
+	    p->articles[0] == '\0')) {
+		free(p->articles);
+		p->articles = NULL;
+		return 0;
+	}
+	/* The article index is written there: inside -o DIR. */
+	if (val[0] == '/' || path_check(p->articles, &why)) {
+		buf_printf(err, "%s wants a directory inside the site, such as "
+		    "articles, not \"%s\"", key, val);
+		free(p->articles);
+		p->articles = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_feed_url(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	const char *why;
+
+	if (feed_check_url(val, &why) == -1) {
+		buf_printf(err, "\"%s\" %s", val, why);
+		return -1;
+	}
+	free(p->feed_url);
+	return (p->feed_url = strdup(val)) == NULL ? -1 : 0;
+}
+
+static int
+set_search(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	/* Written into a link line: one word, no control bytes. */
+	if (val[0] == '\0' || strpbrk(val, " \t") != NULL ||
+	    !utf8_valid(val, strlen(val))) {
+		buf_printf(err, "%s wants the server's search path or URL, "
+		    "such as /search, not \"%s\"", key, val);
+		return -1;
+	}
+	free(p->search);
+	return (p->search = strdup(val)) == NULL ? -1 : 0;
+}
+
+static int
+set_link_density(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	char	*end;
+	double	 d;
+
+	errno = 0;
+	d = strtod(val, &end);
+	if (errno == 0 && *end == '\0' && end != val && d >= 0 && d <= 1) {
+		p->link_density = d;
+		return 0;
+	}
+	buf_printf(err, "%s wants a number from 0 to 1, not \"%s\"", key,
+	    val);
+	return -1;
+}
+
+/* default-drops, term-lists: yes or no. */
+static int
+set_yes_no(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	bool	*flag = strcmp(key, "default-drops") == 0 ?
+		    &p->default_drops : &p->term_lists;
+
+	if (yes_no(val, flag))
+		return 0;
+	buf_printf(err, "%s wants yes or no, not \"%s\"", key, val);
+	return -1;
+}
+
 /*
  * One setting; the command line's --content/--drop and the profile's
  * lines both come here.  On error err says why.
@@ -147,96 +253,26 @@ int
 profile_line(struct profile *p, const char *key, const char *val,
     struct buf *err)
 {
-	struct sellist	*l = NULL;
-	char		*end;
-	double		 d;
+	static const struct {
+		const char	*key;
+		int		(*set)(struct profile *, const char *,
+				    const char *, struct buf *);
+	} keys[] = {
+		{ "content", set_selector },
+		{ "drop", set_selector },
+		{ "disclaimer", set_selector },
+		{ "articles", set_articles },
+		{ "feed-url", set_feed_url },
+		{ "search", set_search },
+		{ "link-density", set_link_density },
+		{ "default-drops", set_yes_no },
+		{ "term-lists", set_yes_no },
+	};
+	size_t	 i;
 
-	if (strcmp(key, "content") == 0)
-		l = &p->content;
-	else if (strcmp(key, "drop") == 0)
-		l = &p->drop;
-	else if (strcmp(key, "disclaimer") == 0)
-		l = &p->disclaimer;
-	if (l != NULL) {
-		if (sellist_add(l, val) == 0)
-			return 0;
-		buf_printf(err, "bad selector \"%s\" (want tag, #id, .class "
-		    "or tag#id.class)", val);
-		return -1;
-	}
-	if (strcmp(key, "articles") == 0) {
-		const char	*why;
-		size_t		 n = strlen(val);
-
-		/* "articles/" and "articles" name the same directory. */
-		while (n > 0 && val[n - 1] == '/')
-			n--;
-		free(p->articles);
-		if ((p->articles = strndup(val, n)) == NULL)
-			return -1;
-		if (val[0] != '/' && (strcmp(p->articles, ".") == 0 ||
-		    p->articles[0] == '\0')) {
-			free(p->articles);
-			p->articles = NULL;
-			return 0;
-		}
-		/* The article index is written there: inside -o DIR. */
-		if (val[0] == '/' || path_check(p->articles, &why)) {
-			buf_printf(err, "articles wants a directory inside the "
-			    "site, such as articles, not \"%s\"", val);
-			free(p->articles);
-			p->articles = NULL;
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(key, "feed-url") == 0) {
-		const char *why;
-
-		if (feed_check_url(val, &why) == -1) {
-			buf_printf(err, "\"%s\" %s", val, why);
-			return -1;
-		}
-		free(p->feed_url);
-		return (p->feed_url = strdup(val)) == NULL ? -1 : 0;
-	}
-	if (strcmp(key, "search") == 0) {
-		/* Written into a link line: one word, no control bytes. */
-		if (val[0] == '\0' || strpbrk(val, " \t") != NULL ||
-		    !utf8_valid(val, strlen(val))) {
-			buf_printf(err, "search wants the server's search path "
-			    "or URL, such as /search, not \"%s\"", val);
-			return -1;
-		}
-		free(p->search);
-		return (p->search = strdup(val)) == NULL ? -1 : 0;
-	}
-	if (strcmp(key, "link-density") == 0) {
-		errno = 0;
-		d = strtod(val, &end);
-		if (errno == 0 && *end == '\0' && end != val && d >= 0 &&
-		    d <= 1) {
-			p->link_density = d;
-			return 0;
-		}
-		buf_printf(err, "link-density wants a number from 0 to 1, "
-		    "not \"%s\"", val);
-		return -1;
-	}
-	if (strcmp(key, "default-drops") == 0) {
-		if (yes_no(val, &p->default_drops))
-			return 0;
-		buf_printf(err, "default-drops wants yes or no, not \"%s\"",
-		    val);
-		return -1;
-	}
-	if (strcmp(key, "term-lists") == 0) {
-		if (yes_no(val, &p->term_lists))
-			return 0;
-		buf_printf(err, "term-lists wants yes or no, not \"%s\"",
-		    val);
-		return -1;
-	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i].key) == 0)
+			return keys[i].set(p, key, val, err);
 	buf_printf(err, "unknown key \"%s\"", key);
 	return -1;
 }

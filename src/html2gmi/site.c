@@ -4,7 +4,6 @@
  * each file under a temporary name renamed into place, together with the
  * generated home, article index and disclaimer and a footer on each page.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +66,9 @@ is_html_name(const char *name)
 }
 
 static int
-add_page(struct site *s, const char *root, const char *rel)
+add_page(void *arg, const char *root, const char *rel)
 {
+	struct site	*s = arg;
 	struct spage	*v;
 	struct buf	 g;
 
@@ -100,94 +100,6 @@ add_page(struct site *s, const char *root, const char *rel)
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The directories from the site's root down to the one being read. */
-struct dirchain {
-	const struct dirchain	*up;
-	dev_t			 dev;
-	ino_t			 ino;
-};
-
-/* Find the site's pages; names are sorted so every run is the same. */
-static int
-scan(struct site *s, const char *root, const char *rel, int depth,
-    const struct dirchain *up)
-{
-	struct dirchain		 here;
-	const struct dirchain	*c;
-	struct buf	 path, sub;
-	DIR		*d;
-	struct dirent	*e;
-	struct stat	 st;
-	char		**names = NULL, **nn;
-	size_t		 n = 0, cap = 0, i;
-	int		 r = -1;
-
-	buf_init(&path);
-	buf_init(&sub);
-	buf_printf(&path, "%s%s%s", root, *rel ? "/" : "", rel);
-	if ((d = opendir(path.data)) == NULL) {
-		fprintf(stderr, "html2gmi: %s: %s\n", path.data,
-		    strerror(errno));
-		goto out;
-	}
-	if (fstat(dirfd(d), &st) == -1) {
-		fprintf(stderr, "html2gmi: %s: %s\n", path.data,
-		    strerror(errno));
-		goto out_close;
-	}
-	/* A symlink back to a directory above ("current -> ."): a loop. */
-	for (c = up; c != NULL; c = c->up)
-		if (c->dev == st.st_dev && c->ino == st.st_ino) {
-			r = 0;
-			goto out_close;
-		}
-	here.up = up;
-	here.dev = st.st_dev;
-	here.ino = st.st_ino;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;	/* hidden files and our temporaries */
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
-				goto out_close;
-			names = nn;
-		}
-		if ((names[n] = strdup(e->d_name)) == NULL)
-			goto out_close;
-		n++;
-	}
-	qsort(names, n, sizeof(*names), cmp_str);
-	r = 0;
-	for (i = 0; r == 0 && i < n; i++) {
-		buf_reset(&sub);
-		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		buf_reset(&path);
-		buf_printf(&path, "%s/%s", root, sub.data);
-		if (stat(path.data, &st) == -1)
-			continue;
-		if (S_ISDIR(st.st_mode) && depth < H2G_SITE_DEPTH)
-			r = scan(s, root, sub.data, depth + 1, &here);
-		else if (S_ISREG(st.st_mode) && is_html_name(names[i]))
-			r = add_page(s, root, sub.data);
-	}
-out_close:
-	closedir(d);
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	buf_free(&path);
-	buf_free(&sub);
-	return r;
-}
-
 /* Does doc link to url already? */
 static bool
 links_to(const struct gmi_doc *doc, const char *url)
@@ -199,21 +111,6 @@ links_to(const struct gmi_doc *doc, const char *url)
 		    strcmp(doc->lines[i].url, url) == 0)
 			return true;
 	return false;
-}
-
-/* Link from the capsule page at from to the one at to, into doc. */
-static int
-add_rel_link(struct gmi_doc *doc, const char *from, const char *to,
-    const char *label)
-{
-	struct buf	u;
-	int		r;
-
-	buf_init(&u);
-	r = link_relative(from, to, &u) == -1 ||
-	    gmi_add_link(doc, u.data, label) == -1 ? -1 : 0;
-	buf_free(&u);
-	return r;
 }
 
 /* A footer link, unless to is the page itself or the page links there. */
@@ -272,35 +169,25 @@ title_of(const struct spage *p)
 	return p->pg.title ? p->pg.title : p->gmi;
 }
 
-/* Newest first, as the Gemini subscription convention asks; then title. */
-static int
-cmp_newest(const void *a, const void *b)
-{
-	const struct spage *x = *(const struct spage *const *)a;
-	const struct spage *y = *(const struct spage *const *)b;
-	int r = strcmp(y->pg.date ? y->pg.date : "", x->pg.date ?
-	    x->pg.date : "");
-
-	if (r == 0)
-		r = strcasecmp(title_of(x), title_of(y));
-	return r ? r : strcmp(x->gmi, y->gmi);
-}
-
-/* The articles in index order, in a new array (n of them). */
-static struct spage **
+/* The articles as the index's entries, newest first (n of them). */
+static struct feed_entry *
 articles(struct site *s, size_t *n)
 {
-	struct spage	**arts;
-	size_t		  i;
+	struct feed_entry	*v;
+	size_t			 i;
 
 	*n = 0;
-	if ((arts = calloc(s->len + 1, sizeof(*arts))) == NULL)
+	if ((v = calloc(s->len + 1, sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < s->len; i++)
-		if (s->v[i].article)
-			arts[(*n)++] = &s->v[i];
-	qsort(arts, *n, sizeof(*arts), cmp_newest);
-	return arts;
+		if (s->v[i].article) {
+			v[*n].path = s->v[i].gmi;
+			v[*n].title = title_of(&s->v[i]);
+			v[*n].date = s->v[i].pg.date;
+			v[(*n)++].summary = s->v[i].pg.summary;
+		}
+	feed_sort(v, *n);
+	return v;
 }
 
 static struct spage *
@@ -330,15 +217,14 @@ index_title(struct site *s)
 static int
 make_index(struct site *s, struct gmi_doc *doc)
 {
-	struct spage	 *src = page_at(s, s->index), **arts;
-	struct buf	  label;
-	const char	 *t;
-	size_t		  i, n;
-	int		  r = -1;
+	struct spage		*src = page_at(s, s->index);
+	struct feed_entry	*v;
+	const char		*t;
+	size_t			 n;
+	int			 r = -1;
 
-	if ((arts = articles(s, &n)) == NULL)
+	if ((v = articles(s, &n)) == NULL)
 		return -1;
-	buf_init(&label);
 	t = index_title(s);
 	if (gmi_add(doc, GMI_H1, t, strlen(t)) == -1)
 		goto out;
@@ -346,22 +232,9 @@ make_index(struct site *s, struct gmi_doc *doc)
 	    gmi_add(doc, GMI_TEXT, src->pg.summary,
 	    strlen(src->pg.summary)) == -1))
 		goto out;
-	for (i = 0; i < n; i++) {
-		buf_reset(&label);
-		if ((arts[i]->pg.date && buf_printf(&label, "%s ",
-		    arts[i]->pg.date) == -1) ||
-		    buf_puts(&label, title_of(arts[i])) == -1 ||
-		    gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-		    add_rel_link(doc, s->index, arts[i]->gmi, label.data) == -1)
-			goto out;
-		t = arts[i]->pg.summary;
-		if (t != NULL && gmi_add(doc, GMI_TEXT, t, strlen(t)) == -1)
-			goto out;
-	}
-	r = 0;
+	r = feed_index(doc, s->index, v, n, true);
 out:
-	buf_free(&label);
-	free(arts);
+	free(v);
 	return r;
 }
 
@@ -559,28 +432,17 @@ write_all(struct site *s, struct outdir *outdir)
 static int
 write_feed(struct site *s, struct outdir *od, const char *base)
 {
-	struct spage		**arts;
-	struct feed_entry	 *v = NULL;
-	struct spage		 *home = page_at(s, s->home);
-	struct feed		  f = { .base = base, .index = s->index,
+	struct spage		*home = page_at(s, s->home);
+	struct feed_entry	*v;
+	struct feed		 f = { .base = base, .index = s->index,
 				    .self = "atom.xml" };
-	struct buf		  text;
-	size_t			  i, n;
-	int			  r = -1;
+	struct buf		 text;
+	int			 r = -1;
 
 	buf_init(&text);
-	if ((arts = articles(s, &n)) == NULL ||
-	    (v = calloc(n + 1, sizeof(*v))) == NULL)
+	if ((v = articles(s, &f.n)) == NULL)
 		goto out;
-	for (i = 0; i < n; i++) {
-		v[i].path = arts[i]->gmi;
-		v[i].title = title_of(arts[i]);
-		/* mtime_date can fail: such an entry is dated the epoch. */
-		v[i].date = arts[i]->pg.date ? arts[i]->pg.date : "1970-01-01";
-		v[i].summary = arts[i]->pg.summary;
-	}
 	f.v = v;
-	f.n = n;
 	f.title = index_title(s);
 	f.author = home && home->pg.title ? home->pg.title : f.title;
 	if (feed_write(&f, &text) == -1)
@@ -590,7 +452,6 @@ out:
 	if (r == -1 && text.len == 0)
 		fprintf(stderr, "html2gmi: %s/atom.xml: out of memory\n",
 		    od->out);
-	free(arts);
 	free(v);
 	buf_free(&text);
 	return r;
@@ -687,50 +548,39 @@ redirects_outside(const char *file, const char *outdir)
 /*
  * The redirect list lumbar's configuration includes (lumbar.conf(5)):
  * each page's path on the old site to its path in the capsule, so that a
- * link from the web era keeps working.  Written whole under a temporary
- * name and renamed, like the capsule's files.
+ * link from the web era keeps working.  Replaced whole, like the
+ * capsule's files (file_replace).
  */
 static int
 write_redirects(const struct site *s, const char *sitedir, const char *file)
 {
-	struct buf	 tmp;
-	FILE		*f;
+	struct buf	 text;
 	size_t		 i;
 	int		 r = -1;
 
-	buf_init(&tmp);
-	if (buf_printf(&tmp, "%s.html2gmi-new", file) == -1 ||
-	    (f = fopen(tmp.data, "we")) == NULL) {
-		fprintf(stderr, "html2gmi: --redirects %s: %s\n", file,
-		    strerror(errno));
-		buf_free(&tmp);
-		return -1;
-	}
-	fprintf(f, "# Written by html2gmi from %s: the site's pages, from\n"
-	    "# their paths on the web to their paths in the capsule.  lumbar\n"
-	    "# reads it with \"include %s\" (lumbar.conf(5)).\n",
-	    sitedir, file);
+	buf_init(&text);
+	if (buf_printf(&text, "# Written by html2gmi from %s: the site's "
+	    "pages, from\n# their paths on the web to their paths in the "
+	    "capsule.  lumbar\n# reads it with \"include %s\" "
+	    "(lumbar.conf(5)).\n", sitedir, file) == -1)
+		goto oom;
 	for (i = 0; i < s->len; i++) {
 		if (!one_word(s->v[i].html) || !one_word(s->v[i].gmi)) {
 			fprintf(stderr, "html2gmi: %s/%s: no redirect: a "
 			    "space or \"*\" in its path\n", sitedir, s->v[i].html);
 			continue;
 		}
-		fprintf(f, "redirect /%s /%s\n", s->v[i].html, s->v[i].gmi);
+		if (buf_printf(&text, "redirect /%s /%s\n", s->v[i].html,
+		    s->v[i].gmi) == -1)
+			goto oom;
 	}
-	if (fflush(f) == 0 && ferror(f) == 0 && fsync(fileno(f)) == 0)
-		r = 0;
-	if (fclose(f) != 0)
-		r = -1;
-	if (r == 0 && rename(tmp.data, file) == -1)
-		r = -1;
-	if (r == -1) {
-		fprintf(stderr, "html2gmi: --redirects %s: %s\n", file,
-		    strerror(errno));
-		unlink(tmp.data);
-	}
-	buf_free(&tmp);
+	r = file_replace(file, &text) == -1 ? -1 : 0;
+	buf_free(&text);
 	return r;
+oom:
+	fprintf(stderr, "html2gmi: --redirects %s: out of memory\n", file);
+	buf_free(&text);
+	return -1;
 }
 
 /*
@@ -754,7 +604,7 @@ site_convert(const char *sitedir, const char *outdir,
 	assets_init(&s.assets, sitedir);
 	if (redirects != NULL && redirects_outside(redirects, outdir) == -1)
 		goto out;
-	if (scan(&s, sitedir, "", 0, NULL) == -1)
+	if (walk_tree(sitedir, is_html_name, add_page, &s) == -1)
 		goto out;
 	if (s.len == 0) {
 		fprintf(stderr, "html2gmi: %s: no HTML pages found\n", sitedir);

@@ -1,7 +1,10 @@
 /*
  * common.c: the fixture the fuzz targets share: the configuration a
  * running server would have, and a small capsule in a temporary directory
- * with a secret file beside it that no response may ever contain.
+ * with a secret file beside it that no response may ever contain; a
+ * stand-in for capsule_mime() and the checks of generated text.  The
+ * golden driver tests/tools/render_gopher.c links it too, so that the
+ * fuzzer and the goldens see the same stand-in.
  */
 #include <ctype.h>
 #include <sys/stat.h>
@@ -48,6 +51,71 @@ fuzz_conf(void)
 	conf.lang = "en";
 	conf.wrap = WRAP_DEFAULT;
 	conf.timeout = 10;
+}
+
+bool
+fuzz_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/*
+ * Stands in for capsule_mime() where no capsule is read: the name alone
+ * decides.  A name holding "missing" does not exist; a last segment
+ * without a dot is a directory named without its slash.
+ */
+int
+fuzz_mime(void *arg, const char *path, char *out, size_t n)
+{
+	static const struct { const char *ext, *mime; } map[] = {
+		{ ".gmi", "text/gemini; charset=utf-8" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".html", "text/html" },
+		{ ".png", "image/png" },
+		{ ".gif", "image/gif" },
+		{ ".jpg", "image/jpeg" },
+		{ ".bin", "application/octet-stream" },
+		{ "/", "directory" },
+	};
+	const char	*base = strrchr(path, '/');
+	size_t		 i;
+
+	if (strstr(path, "missing") != NULL)
+		return -1;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (fuzz_suffix(path, map[i].ext)) {
+			snprintf(out, n, "%s", map[i].mime);
+			return 0;
+		}
+	snprintf(out, n, "%s", base && strchr(base, '.') ? "text/x-unknown" :
+	    "directory");
+	return 0;
+}
+
+/*
+ * Generated text: UTF-8, CR only in CRLF and LF only after CR, and no
+ * other control byte but TAB, and TAB only when tabs.
+ */
+void
+fuzz_check_text(const struct buf *b, bool tabs)
+{
+	size_t i;
+
+	FUZZ_ASSERT(utf8_valid(b->data ? b->data : "", b->len));
+	for (i = 0; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+
+		if (c == '\r')
+			FUZZ_ASSERT(i + 1 < b->len && b->data[i + 1] == '\n');
+		else if (c == '\n')
+			FUZZ_ASSERT(i > 0 && b->data[i - 1] == '\r');
+		else if (c == '\t')
+			FUZZ_ASSERT(tabs);
+		else
+			FUZZ_ASSERT(c >= 0x20 && c != 0x7F);
+	}
 }
 
 /* A copy with a NUL after it, for the functions that take C strings. */
@@ -116,6 +184,7 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 cleanup(void)
 {
+	hosts_close();
 	capsule_close();
 	if (made)
 		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -216,8 +285,18 @@ fuzz_capsule(void)
 		perror(d);
 		abort();
 	}
-	if (capsule_init(root, &err) == -1) {
-		fprintf(stderr, "capsule_init: %s\n", err);
+	/* The one host a server started with two names has. */
+	conf.root = root;
+	conf.hosts[0].names[0] = conf.hostnames[0];
+	conf.hosts[0].names[1] = conf.hostnames[1];
+	conf.hosts[0].nnames = 2;
+	conf.hosts[0].root = root;
+	conf.hosts[0].lang = conf.lang;
+	conf.hosts[0].listing = conf.listing;
+	conf.nhosts = 1;
+	if (capsule_init(&err) == -1 ||
+	    hosts_open(&conf, false, &err) == -1) {
+		fprintf(stderr, "fuzz_capsule: %s\n", err);
 		abort();
 	}
 	return root;

@@ -1,6 +1,7 @@
 /*
  * fuzz.h: what the fuzz targets, their shared fixture (common.c) and the
- * replay driver (replay.c) agree on.  Each fuzz_NAME.c defines one
+ * replay driver (replay.c) agree on (and tests/tools/render_gopher.c,
+ * which uses the fixture's stand-in for capsule_mime()).  Each fuzz_NAME.c defines one
  * LLVMFuzzerTestOneInput; libFuzzer or replay.c supplies main().
  */
 #ifndef FUZZ_H
@@ -29,5 +30,8 @@ const char *fuzz_capsule(void);
 void	 fuzz_no_secret(const char *, size_t);
 void	 fuzz_check_response(const struct response *, const char *, size_t);
 char	*fuzz_strndup(const uint8_t *, size_t);
+bool	 fuzz_suffix(const char *, const char *);
+int	 fuzz_mime(void *, const char *, char *, size_t);
+void	 fuzz_check_text(const struct buf *, bool);
 
 #endif

@@ -110,6 +110,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	check_log_escape(line, len);
 	free(sni);
 	/* No cache carried over: an input replays alone as it ran here. */
-	capsule_flush();
+	hosts_flush();
 	return 0;
 }

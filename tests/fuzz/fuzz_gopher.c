@@ -46,25 +46,6 @@ check_plus_refusal(const struct buf *b)
 	FUZZ_ASSERT(strcmp(nl + 1, ".\r\n") == 0);
 }
 
-/* Generated text: UTF-8, no control bytes, every line ended by CRLF. */
-static void
-check_generated(const struct buf *b)
-{
-	size_t i;
-
-	FUZZ_ASSERT(utf8_valid(b->data ? b->data : "", b->len));
-	for (i = 0; i < b->len; i++) {
-		unsigned char c = (unsigned char)b->data[i];
-
-		if (c == '\r')
-			FUZZ_ASSERT(i + 1 < b->len && b->data[i + 1] == '\n');
-		else if (c == '\n')
-			FUZZ_ASSERT(i > 0 && b->data[i - 1] == '\r');
-		else
-			FUZZ_ASSERT((c >= 0x20 || c == '\t') && c != 0x7F);
-	}
-}
-
 /* The URL: page: the URL may not open or close a tag or an attribute. */
 static void
 check_url_page(const struct buf *b)
@@ -113,18 +94,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		FUZZ_ASSERT(r.file == NULL && r.fd == -1 && body.len == 0);
 		shared.data = r.blob->data;
 		shared.len = r.blob->len;
-		check_generated(&shared);
+		fuzz_check_text(&shared, true);
 	} else if (r.file == NULL && r.fd == -1) {
 		FUZZ_ASSERT(body.len > 0);
 		if (n >= 4 && memcmp(data, "URL:", 4) == 0 &&
 		    memchr(data, '\t', n) == NULL)
 			check_url_page(&body);
 		else
-			check_generated(&body);
+			fuzz_check_text(&body, true);
 	} else
 		FUZZ_ASSERT(body.len == 0);
 	response_clear(&r);
 	/* No cache carried over: an input replays alone as it ran here. */
-	capsule_flush();
+	hosts_flush();
 	return 0;
 }

@@ -25,43 +25,6 @@
 #define SELF_HOST	"self+host.invalid"
 
 static bool
-suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), k = strlen(suf);
-
-	return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
-/* Stands in for capsule_mime(): the name alone decides, or "missing". */
-static int
-fake_mime(const char *path, char *out, size_t n)
-{
-	static const struct { const char *ext, *mime; } map[] = {
-		{ ".gmi", "text/gemini; charset=utf-8" },
-		{ ".txt", "text/plain; charset=utf-8" },
-		{ ".html", "text/html" },
-		{ ".png", "image/png" },
-		{ ".gif", "image/gif" },
-		{ ".bin", "application/octet-stream" },
-		{ "/", "directory" },
-	};
-	const char	*base = strrchr(path, '/');
-	size_t		 i;
-
-	if (strstr(path, "missing") != NULL)
-		return -1;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (suffix(path, map[i].ext)) {
-			snprintf(out, n, "%s", map[i].mime);
-			return 0;
-		}
-	/* No extension: a directory named without its slash. */
-	snprintf(out, n, "%s", base && strchr(base, '.') ? "text/x-unknown" :
-	    "directory");
-	return 0;
-}
-
-static bool
 selector_ok(const char *s)
 {
 	const char	*err;
@@ -89,27 +52,6 @@ width(const char *s, size_t n)
 		n -= (size_t)k;
 	}
 	return w;
-}
-
-/* No control byte but TAB, and CR only in CRLF. */
-static void
-check_lines(const struct buf *b, bool tabs)
-{
-	size_t i;
-
-	FUZZ_ASSERT(utf8_valid(b->data ? b->data : "", b->len));
-	for (i = 0; i < b->len; i++) {
-		unsigned char c = (unsigned char)b->data[i];
-
-		if (c == '\r')
-			FUZZ_ASSERT(i + 1 < b->len && b->data[i + 1] == '\n');
-		else if (c == '\n')
-			FUZZ_ASSERT(i > 0 && b->data[i - 1] == '\r');
-		else if (c == '\t')
-			FUZZ_ASSERT(tabs);
-		else
-			FUZZ_ASSERT(c >= 0x20 && c != 0x7F);
-	}
 }
 
 /* One menu line, without its CRLF. */
@@ -169,7 +111,7 @@ check_menu(const struct buf *b, const struct gmi_doc *doc)
 	wrap = conf.wrap > 0 ? (size_t)conf.wrap : WRAP_DEFAULT;
 	if (wrap < 10)
 		wrap = 10;
-	check_lines(b, true);
+	fuzz_check_text(b, true);
 	FUZZ_ASSERT(b->len >= 3);
 	FUZZ_ASSERT(memcmp(b->data + b->len - 3, ".\r\n", 3) == 0);
 	end = b->data + b->len - 3;
@@ -203,7 +145,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
 	struct gopher_page	 pg = { .path = "/dir/page.gmi",
-				    .mime = fake_mime };
+				    .mime = fuzz_mime };
 	struct gmi_doc		 doc;
 	struct buf		 b;
 	const uint8_t		*nl;
@@ -221,7 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		if (selector_ok(path))
 			pg.path = path;
 	}
-	pg.text_sel = suffix(pg.path, ".gmi") ? "/dir/page.txt" : NULL;
+	pg.text_sel = fuzz_suffix(pg.path, ".gmi") ? "/dir/page.txt" : NULL;
 
 	gmi_init(&doc);
 	FUZZ_ASSERT(gmi_parse(&doc, (const char *)data, n) == 0);
@@ -230,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	check_menu(&b, &doc);
 	buf_reset(&b);
 	FUZZ_ASSERT(gopher_render_text(&b, &doc, &pg) == 0);
-	check_lines(&b, false);
+	fuzz_check_text(&b, false);
 	buf_free(&b);
 	gmi_free(&doc);
 

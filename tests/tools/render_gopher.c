@@ -1,8 +1,9 @@
 /*
  * render_gopher: the golden-test driver of render_gopher.c.  Reads gemtext
  * on stdin and writes the Gopher menu or plain text of the page at PATH,
- * with a fixed configuration and MIME types guessed from link names, so
- * that the expected output depends on nothing but the input.
+ * with a fixed configuration and MIME types guessed from link names (the
+ * fuzzers' stand-in for capsule_mime(), tests/fuzz/common.c), so that the
+ * expected output depends on nothing but the input.
  *
  *	render_gopher menu|text PATH [WRAP] < page.gmi
  */
@@ -10,50 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lumbar.h"
-
-struct config conf;
-
-static bool
-suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), k = strlen(suf);
-
-	return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
-/* Stands in for capsule_mime(): names, not files, decide. */
-static int
-fake_mime(const char *path, char *out, size_t n)
-{
-	static const struct { const char *ext, *mime; } map[] = {
-		{ ".gmi", "text/gemini; charset=utf-8" },
-		{ ".txt", "text/plain; charset=utf-8" },
-		{ ".html", "text/html" },
-		{ ".gif", "image/gif" },
-		{ ".png", "image/png" },
-		{ ".jpg", "image/jpeg" },
-	};
-	const char	*base = strrchr(path, '/');
-	size_t		 i;
-
-	if (strstr(path, "missing") != NULL)
-		return -1;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (suffix(path, map[i].ext)) {
-			snprintf(out, n, "%s", map[i].mime);
-			return 0;
-		}
-	/* A last segment without a dot reads as a directory. */
-	snprintf(out, n, "%s", base && strchr(base, '.') == NULL ?
-	    "directory" : "application/octet-stream");
-	return 0;
-}
+#include "fuzz.h"
 
 int
 main(int argc, char *argv[])
 {
-	struct gopher_page	 pg = { .mime = fake_mime };
+	struct gopher_page	 pg = { .mime = fuzz_mime };
 	struct gmi_doc		 doc;
 	struct buf		 in, out, ts;
 	char			 chunk[4096];
@@ -79,7 +42,7 @@ main(int argc, char *argv[])
 		if (buf_append(&in, chunk, n) == -1)
 			return 1;
 	/* The sibling selector, as gopher.c names it. */
-	if (suffix(pg.path, "/"))
+	if (fuzz_suffix(pg.path, "/"))
 		buf_printf(&ts, "%sindex.txt", pg.path);
 	else if ((dot = strrchr(pg.path, '.')) != NULL) {
 		buf_append(&ts, pg.path, (size_t)(dot - pg.path));

@@ -1,11 +1,11 @@
-"""A short run of tests/interleave.py (make interleave runs 200 seeds):
+"""A short run of tests/tools/interleave.py (make interleave runs 200 seeds):
 seeded schedules of Gemini and Gopher connections' events through one
 worker, every whole answer checked byte for byte, no crash, hang or
 sanitizer report (check-asan runs it under ASan).  A failure names its
-seed: `tests/interleave.py --seed N --trace` replays it."""
+seed: `tests/tools/interleave.py --seed N --trace` replays it."""
 import pytest
 
-from interleave import run_seed
+from tools.interleave import run_seed
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -7,7 +7,7 @@ request got exactly the right answer, every malformed one its error, that
 resident memory and open descriptors are flat at the end, and that neither
 the parent nor a worker ever restarted.  Bounded in requests and seconds.
 
-    tests/soak.py [--requests N] [--clients C] [--seconds S]
+    tests/tools/soak.py [--requests N] [--clients C] [--seconds S]
 """
 import argparse
 import os
@@ -21,7 +21,8 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from conftest import LUMBAR, CAPSULE, free_port, recv_all  # noqa: E402
 

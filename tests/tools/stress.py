@@ -12,7 +12,7 @@ worker (a cache flush).  Every answer read to its end is compared byte for
 byte with the one fetched alone before the run.  Bounded in seconds and
 clients; the server's log must hold no sanitizer report.
 
-    tests/stress.py [--seconds S] [--clients C] [--seed N]
+    tests/tools/stress.py [--seconds S] [--clients C] [--seed N]
 """
 import argparse
 import os
@@ -26,7 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from conftest import Server, recv_all, slow_connect, workers_of  # noqa: E402
 

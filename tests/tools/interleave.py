@@ -16,7 +16,7 @@ open reads to its end.  Each answer read to its end is compared byte for
 byte with the one fetched alone before the schedule; the server must not
 die, hang (steps and seconds are bounded) or log a sanitizer report.
 
-tests/stress.py is the random, timed counterpart: threads and sleeps make
+tests/tools/stress.py is the random, timed counterpart: threads and sleeps make
 its failures unrepeatable.  Here the same seed gives the same schedule
 (the steps and their arguments never depend on what the sockets did), and
 each step finishes what it does before the next (a connect, a handshake,
@@ -26,7 +26,7 @@ client; on one, the seed, the step and the last steps are printed.  Only
 the server's order among events that arrive together, and when a reloaded
 worker exits, are left to the kernel.
 
-    tests/interleave.py [--seeds N] [--first N] [--seed N] [--steps S]
+    tests/tools/interleave.py [--seeds N] [--first N] [--seed N] [--steps S]
                         [--conns K] [--trace]
 """
 import argparse
@@ -42,11 +42,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from conftest import (SANITIZER_MARKS, Server, client_ctx,  # noqa: E402
                       read_all, workers_of)
-from stress import HOST, make_capsule  # noqa: E402
+from tools.stress import HOST, make_capsule  # noqa: E402
 
 SEND_SIZES = (1, 1, 2, 3, 5, 8, 13, 64, 4096)
 READ_SIZES = (1, 7, 100, 1500, 16384, 65536)
@@ -432,7 +433,7 @@ def main():
               f"{time.monotonic() - t0:.1f} s", flush=True)
         if failure:
             print("FAIL:", failure)
-            print(f"replay: tests/interleave.py --seed {seed} "
+            print(f"replay: tests/tools/interleave.py --seed {seed} "
                   f"--steps {args.steps} --conns {args.conns} --trace")
             return 1
     print(f"interleave: {len(seeds)} seeds of {args.steps} steps, " +
