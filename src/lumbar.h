@@ -170,8 +170,9 @@ const struct redirect *host_redirect(const struct host *, const char *);
 void	 hosts_flush(void);
 const char *hosts_jail(void);
 
-/* main.c: the configuration every module reads, set at start and, for
- * what a reload may change, on SIGHUP. */
+/* settings.c: the configuration every module reads, its one owner: the
+ * defaults, the command line's and the file's settings, what follows from
+ * them, set at start and, for what a reload may change, on SIGHUP. */
 struct config_str {		/* a string a setting holds, owned */
 	struct config_str *next;
 	char		 s[];
@@ -202,6 +203,7 @@ struct config {
 	int		 workers;		/* processes serving */
 	int		 max_conns;		/* 0: no limit; -1: from
 						   memory (limit_plan) */
+	int		 asked_max_conns;	/* as set, before limit_plan */
 	int		 max_per_client;	/* 0: no limit */
 	int		 rate;			/* new connections a second
 						   from one client; 0: any */
@@ -222,10 +224,20 @@ struct config {
 	size_t		 nhosts;
 	bool		 blocks;		/* hosts from host blocks */
 	struct config_str *strings;		/* what the file's lines hold */
+	int		 argc;			/* the command line, read */
+	char		**argv;			/* again on SIGHUP */
 };
 extern struct config conf;
+enum {				/* settings_load(): not to serve, but */
+	SETTINGS_HELP = 1,	/* --help */
+	SETTINGS_VERSION,	/* --version */
+	SETTINGS_USAGE,		/* a wrong command line */
+};
+int	 settings_load(struct config *, int, char **, struct buf *);
+int	 settings_reload(void);
+void	 settings_free(struct config *);
 
-/* config.c: the configuration file's lines, handed to main.c's options. */
+/* config.c: the configuration file's lines, handed to settings.c. */
 typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
 int	 config_read(const char *, config_set_fn, void *, struct buf *);
 

@@ -151,7 +151,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	const uint8_t		*nl;
 	char			*path = NULL, *s;
 
-	fuzz_conf();
 	conf.gopher_host = SELF_HOST;
 	conf.wrap = (int)(n % 80);
 	conf.port = n % 2 ? 1965 : 1966;
