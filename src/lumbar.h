@@ -426,7 +426,16 @@ void	 gemini_refuse(struct response *, const char *, int);
 bool	 gemini_serves_host(const char *);
 
 /* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
+#define GOPHER_DEFAULT_PORT 70	/* a gopher:// URL's port when it names none */
+struct gopher_site {		/* where this server's own items point */
+	const char	*host;		/* written into menus */
+	int		 port;
+	int		 wrap;		/* text columns; 0: WRAP_DEFAULT */
+	const char	*gemini_host;	/* in links to its pages on Gemini */
+	int		 gemini_port;
+};
 struct gopher_page {
+	const struct gopher_site *site;	/* the server it is served from */
 	const char	*path;		/* its selector: links resolve from it */
 	const char	*text_sel;	/* its plain-text form, or NULL */
 	int		(*mime)(void *, const char *, char *, size_t);	/* of a
@@ -444,8 +453,6 @@ int	 gopher_plus_error(struct buf *, int, const char *);
 int	 gopher_menu_end(struct buf *);
 int	 gopher_url_page(struct buf *, const char *);
 char	 gopher_type_for_mime(const char *);
-const char *gopher_menu_host(void);
-int	 gopher_menu_port(void);
 
 /* gopher.c: one Gopher request line in, a response out; the event
  * loop's refusals as Gopher error items. */
