@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,175 @@ add_redirect(struct redirects *rds, int ch, const char *opt, const char *arg,
 	return 0;
 }
 
+/* The settings with a rule of their own: each sets ch to arg in c. */
+typedef int (*setting_fn)(struct config *, int, const char *, const char *,
+    bool, struct buf *);
+
+static int
+set_hostname(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	if (c->nhostnames == HOSTNAMES_MAX) {
+		buf_printf(why, "%s: at most %d names", opt, HOSTNAMES_MAX);
+		return -1;
+	}
+	if ((c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) == NULL)
+		return -1;
+	c->nhostnames++;
+	return 0;
+}
+
+static int
+set_listen(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	if (c->nlisten == LISTEN_MAX) {
+		buf_printf(why, "%s: at most %d addresses", opt, LISTEN_MAX);
+		return -1;
+	}
+	c->listen[c->nlisten++] = arg;
+	return 0;
+}
+
+static int
+set_gopher_host(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	return (c->gopher_host = host_name(c, opt, arg, why)) ? 0 : -1;
+}
+
+static int
+set_lang(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	if (lang_tag(opt, arg, why) == -1)
+		return -1;
+	c->lang = arg;
+	return 0;
+}
+
+static int
+set_log_format(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	if ((c->log_format = log_format_named(arg)) == -1) {
+		buf_printf(why, "%s: \"%s\": say lumbar, common or combined",
+		    opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_log_client(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	if ((c->log_client = log_client_named(arg)) == -1) {
+		buf_printf(why, "%s: \"%s\": say full, anonymized or none",
+		    opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_proxy_from(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	unsigned char a6[16];
+
+	if (c->nproxy_from == LISTEN_MAX) {
+		buf_printf(why, "%s: at most %d addresses", opt, LISTEN_MAX);
+		return -1;
+	}
+	if (inet_pton(AF_INET, arg, &a6) != 1 &&
+	    inet_pton(AF_INET6, arg, &a6) != 1) {
+		buf_printf(why, "%s: not an IPv4 or IPv6 address: %s", opt,
+		    arg);
+		return -1;
+	}
+	c->proxy_from[c->nproxy_from++] = arg;
+	return 0;
+}
+
+static int
+set_redirect(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	return add_redirect(&c->redirects, ch, opt, arg, why);
+}
+
+/* -v and -q: how much is logged, one setting. */
+static int
+set_verbose(struct config *c, int ch, const char *opt, const char *arg,
+    bool on, struct buf *why)
+{
+	c->verbose = !on ? LOG_LVL_INFO : ch == 'v' ? LOG_LVL_DEBUG :
+	    LOG_LVL_WARN;
+	return 0;
+}
+
+/* How each option is kept in struct config. */
+struct setting {
+	int		 ch;		/* its longopts val */
+	enum {
+		SET_STR,	/* the value as given */
+		SET_NUM,	/* a number from min to max */
+		SET_ON,		/* a flag */
+		SET_OFF,	/* a flag that turns the field off */
+		SET_FN,		/* fn's rule */
+	}		 kind;
+	size_t		 off;		/* the field */
+	long		 min, max;
+	setting_fn	 fn;
+};
+#define FIELD(f)		offsetof(struct config, f)
+#define STR(ch, f)		{ ch, SET_STR, FIELD(f), 0, 0, NULL }
+#define NUM(ch, f, lo, hi)	{ ch, SET_NUM, FIELD(f), lo, hi, NULL }
+#define ON(ch, f)		{ ch, SET_ON, FIELD(f), 0, 0, NULL }
+#define OFF(ch, f)		{ ch, SET_OFF, FIELD(f), 0, 0, NULL }
+#define FN(ch, fn)		{ ch, SET_FN, 0, 0, 0, fn }
+
+static const struct setting settings[] = {
+	STR('r', root),
+	FN('H', set_hostname),
+	FN('l', set_listen),
+	NUM('p', port, 1, 65535),
+	NUM('g', gopher_port, 0, 65535),
+	FN(OPT_GOPHER_HOST, set_gopher_host),
+	NUM(OPT_GOPHER_MENU_PORT, gopher_menu_port, 1, 65535),
+	STR('c', certdir),
+	FN('L', set_lang),
+	OFF(OPT_NO_LISTING, listing),
+	ON(OPT_LISTING, listing),
+	NUM('t', timeout, 1, 3600),
+	NUM(OPT_GRACE, grace, 0, 86400),
+	NUM('w', wrap, 20, 1000),
+	STR(OPT_LOG, logtarget),
+	FN(OPT_LOG_FORMAT, set_log_format),
+	FN(OPT_LOG_CLIENT, set_log_client),
+	STR('u', user),
+	ON(OPT_ALLOW_ROOT, allow_root),
+	OFF(OPT_NO_SECCOMP, seccomp),
+	NUM('j', workers, 1, 256),
+	NUM(OPT_MAX_CONNS, max_conns, 0, 1000000),
+	NUM(OPT_MAX_PER_CLIENT, max_per_client, 0, 1000000),
+	NUM(OPT_RATE, rate, 0, 1000000),
+	NUM(OPT_BURST, burst, 1, 1000000),
+	NUM(OPT_PUBLIC_PORT, public_port, 1, 65535),
+	STR(OPT_TICKET_KEY, ticket_key),
+	STR(OPT_TLS_GROUPS, tls_groups),
+	NUM(OPT_TICKET_ROTATE, ticket_rotate, 1, 7 * 24 * 3600),
+	ON(OPT_PROXY_PROTOCOL, proxy_protocol),
+	FN(OPT_PROXY_FROM, set_proxy_from),
+	FN(OPT_REDIRECT, set_redirect),
+	FN(OPT_REDIRECT_TEMPORARY, set_redirect),
+	FN(OPT_GONE, set_redirect),
+	ON('n', check_only),
+	FN('v', set_verbose),
+	FN('q', set_verbose),
+};
+
 /*
  * Set the option ch to arg in c: the one handler of the command line and
  * of the configuration file, so that both know the same settings.  opt
@@ -235,144 +405,39 @@ static int
 set_option(struct config *c, int ch, const char *opt, const char *arg,
     struct buf *why)
 {
-	unsigned char	a6[16];
-	bool		on = false;
+	const struct setting	*s;
+	char			*field;
+	bool			 on = false;
 
 	/* A flag's value, checked once for all of them. */
 	if ((arg == NULL || strcmp(arg, "yes") == 0 || strcmp(arg, "no") ==
 	    0) && flag(opt, arg, &on, why) == -1)
 		return -1;
-	switch (ch) {
-	case 'r':
-		c->root = arg;
-		return 0;
-	case 'H':
-		if (c->nhostnames == HOSTNAMES_MAX) {
-			buf_printf(why, "%s: at most %d names", opt,
-			    HOSTNAMES_MAX);
-			return -1;
-		}
-		if ((c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) ==
-		    NULL)
-			return -1;
-		c->nhostnames++;
-		return 0;
-	case 'l':
-		if (c->nlisten == LISTEN_MAX) {
-			buf_printf(why, "%s: at most %d addresses", opt,
-			    LISTEN_MAX);
-			return -1;
-		}
-		c->listen[c->nlisten++] = arg;
-		return 0;
-	case 'p':
-		return number(opt, arg, 1, 65535, &c->port, why);
-	case 'g':
-		return number(opt, arg, 0, 65535, &c->gopher_port, why);
-	case OPT_GOPHER_HOST:
-		return (c->gopher_host = host_name(c, opt, arg, why)) ? 0 : -1;
-	case OPT_GOPHER_MENU_PORT:
-		return number(opt, arg, 1, 65535, &c->gopher_menu_port, why);
-	case 'c':
-		c->certdir = arg;
-		return 0;
-	case 'L':
-		if (lang_tag(opt, arg, why) == -1)
-			return -1;
-		c->lang = arg;
-		return 0;
-	case OPT_NO_LISTING:
-		c->listing = !on;
-		return 0;
-	case OPT_LISTING:
-		c->listing = on;
-		return 0;
-	case 't':
-		return number(opt, arg, 1, 3600, &c->timeout, why);
-	case OPT_GRACE:
-		return number(opt, arg, 0, 86400, &c->grace, why);
-	case 'w':
-		return number(opt, arg, 20, 1000, &c->wrap, why);
-	case OPT_LOG:
-		c->logtarget = arg;
-		return 0;
-	case OPT_LOG_FORMAT:
-		if ((c->log_format = log_format_named(arg)) == -1) {
-			buf_printf(why, "%s: \"%s\": say lumbar, common or "
-			    "combined", opt, arg);
-			return -1;
-		}
-		return 0;
-	case OPT_LOG_CLIENT:
-		if ((c->log_client = log_client_named(arg)) == -1) {
-			buf_printf(why, "%s: \"%s\": say full, anonymized or "
-			    "none", opt, arg);
-			return -1;
-		}
-		return 0;
-	case 'u':
-		c->user = arg;
-		return 0;
-	case OPT_ALLOW_ROOT:
-		c->allow_root = on;
-		return 0;
-	case OPT_NO_SECCOMP:
-		c->seccomp = !on;
-		return 0;
-	case 'j':
-		return number(opt, arg, 1, 256, &c->workers, why);
-	case OPT_MAX_CONNS:
-		return number(opt, arg, 0, 1000000, &c->max_conns, why);
-	case OPT_MAX_PER_CLIENT:
-		return number(opt, arg, 0, 1000000, &c->max_per_client, why);
-	case OPT_RATE:
-		return number(opt, arg, 0, 1000000, &c->rate, why);
-	case OPT_BURST:
-		return number(opt, arg, 1, 1000000, &c->burst, why);
-	case OPT_PUBLIC_PORT:
-		return number(opt, arg, 1, 65535, &c->public_port, why);
-	case OPT_TICKET_KEY:
-		c->ticket_key = arg;
-		return 0;
-	case OPT_TLS_GROUPS:
-		c->tls_groups = arg;
-		return 0;
-	case OPT_TICKET_ROTATE:
-		return number(opt, arg, 1, 7 * 24 * 3600, &c->ticket_rotate,
-		    why);
-	case OPT_PROXY_PROTOCOL:
-		c->proxy_protocol = on;
-		return 0;
-	case OPT_PROXY_FROM:
-		if (c->nproxy_from == LISTEN_MAX) {
-			buf_printf(why, "%s: at most %d addresses", opt,
-			    LISTEN_MAX);
-			return -1;
-		}
-		if (inet_pton(AF_INET, arg, &a6) != 1 &&
-		    inet_pton(AF_INET6, arg, &a6) != 1) {
-			buf_printf(why, "%s: not an IPv4 or IPv6 address: %s",
-			    opt, arg);
-			return -1;
-		}
-		c->proxy_from[c->nproxy_from++] = arg;
-		return 0;
-	case OPT_REDIRECT:
-	case OPT_REDIRECT_TEMPORARY:
-	case OPT_GONE:
-		return add_redirect(&c->redirects, ch, opt, arg, why);
-	case 'n':
-		c->check_only = on;
-		return 0;
-	case 'v':
-		c->verbose = on ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-		return 0;
-	case 'q':
-		c->verbose = on ? LOG_LVL_WARN : LOG_LVL_INFO;
-		return 0;
+	for (s = settings; s < settings + sizeof(settings) /
+	    sizeof(settings[0]) && s->ch != ch; s++)
+		;
+	if (s == settings + sizeof(settings) / sizeof(settings[0])) {
+		buf_printf(why, "%s: not a setting", opt);
+		return -1;
 	}
-	buf_printf(why, "%s: not a setting", opt);
-	return -1;
+	field = (char *)c + s->off;
+	switch (s->kind) {
+	case SET_STR:
+		*(const char **)(void *)field = arg;
+		return 0;
+	case SET_NUM:
+		return number(opt, arg, s->min, s->max, (int *)(void *)field,
+		    why);
+	case SET_ON:
+		*(bool *)(void *)field = on;
+		return 0;
+	case SET_OFF:
+		*(bool *)(void *)field = !on;
+		return 0;
+	case SET_FN:
+		break;
+	}
+	return s->fn(c, ch, opt, arg, on, why);
 }
 
 /* Options of the command line only: the file cannot name them. */
@@ -743,6 +808,79 @@ needs_restart(bool same, const char *name)
 	return !same;
 }
 
+/* Report each setting of next the running server cannot change. */
+static void
+restart_settings(const struct config *next)
+{
+	needs_restart(same_list(conf.listen, conf.nlisten, next->listen,
+	    next->nlisten), "listen");
+	needs_restart(conf.port == next->port, "port");
+	needs_restart(conf.gopher_port == next->gopher_port, "gopher-port");
+	needs_restart(same_str(conf.certdir, next->certdir), "certs");
+	needs_restart(same_str(conf.user, next->user), "user");
+	needs_restart(conf.allow_root == next->allow_root, "allow-root");
+	needs_restart(conf.seccomp == next->seccomp, "no-seccomp");
+	needs_restart(conf.workers == next->workers, "workers");
+	needs_restart(same_str(conf.ticket_key, next->ticket_key),
+	    "ticket-key");
+	needs_restart(same_str(conf.tls_groups, next->tls_groups),
+	    "tls-groups");
+	needs_restart(conf.proxy_protocol == next->proxy_protocol &&
+	    same_list(conf.proxy_from, conf.nproxy_from, next->proxy_from,
+	    next->nproxy_from), "proxy-protocol or proxy-from");
+	needs_restart(same_str(conf.logtarget, next->logtarget), "log");
+	needs_restart(conf.asked_max_conns == next->asked_max_conns,
+	    "max-conns");
+}
+
+/*
+ * What the next generation takes as it is.  The hosts, their roots and
+ * names too: workers.c opens them (hosts_open) and loads their
+ * certificates, a new name's made as on the first start.  conf takes
+ * over next's redirects and strings.
+ */
+static void
+adopt(struct config *next)
+{
+	size_t i;
+
+	conf.root = next->root;
+	conf.lang = next->lang;
+	conf.listing = next->listing;
+	conf.timeout = next->timeout;
+	conf.grace = next->grace;
+	conf.wrap = next->wrap;
+	conf.public_port = next->public_port;
+	conf.gopher_host = next->gopher_host;
+	conf.gopher_menu_port = next->gopher_menu_port;
+	conf.max_per_client = next->max_per_client;
+	conf.rate = next->rate;
+	conf.burst = next->burst;
+	conf.ticket_rotate = next->ticket_rotate;
+	conf.log_format = next->log_format;
+	conf.log_client = next->log_client;
+	conf.verbose = next->verbose;
+	redirect_free(&conf.redirects);
+	conf.redirects = next->redirects;
+	memset(&next->redirects, 0, sizeof(next->redirects));
+	for (i = 0; i < conf.nhosts; i++)
+		redirect_free(&conf.hosts[i].redirects);
+	memcpy(conf.hosts, next->hosts, sizeof(conf.hosts));
+	conf.nhosts = next->nhosts;
+	conf.blocks = next->blocks;
+	next->nhosts = 0;	/* their redirects are conf's now */
+	memcpy(conf.hostnames, next->hostnames, sizeof(conf.hostnames));
+	conf.nhostnames = next->nhostnames;
+	/* The strings taken, and those kept, stay conf's. */
+	while (next->strings != NULL) {
+		struct config_str *k = next->strings;
+
+		next->strings = k->next;
+		k->next = conf.strings;
+		conf.strings = k;
+	}
+}
+
 /*
  * SIGHUP: the command line and the file again, into the configuration
  * the next generation of workers forks with.  What needs the listeners,
@@ -756,7 +894,6 @@ settings_reload(void)
 {
 	static struct config	 next;
 	struct buf		 why;
-	size_t			 i;
 	int			 r;
 
 	if (conf.config_file == NULL)
@@ -771,63 +908,8 @@ settings_reload(void)
 		settings_free(&next);
 		return -1;
 	}
-	needs_restart(same_list(conf.listen, conf.nlisten, next.listen,
-	    next.nlisten), "listen");
-	needs_restart(conf.port == next.port, "port");
-	needs_restart(conf.gopher_port == next.gopher_port, "gopher-port");
-	needs_restart(same_str(conf.certdir, next.certdir), "certs");
-	needs_restart(same_str(conf.user, next.user), "user");
-	needs_restart(conf.allow_root == next.allow_root, "allow-root");
-	needs_restart(conf.seccomp == next.seccomp, "no-seccomp");
-	needs_restart(conf.workers == next.workers, "workers");
-	needs_restart(same_str(conf.ticket_key, next.ticket_key),
-	    "ticket-key");
-	needs_restart(same_str(conf.tls_groups, next.tls_groups),
-	    "tls-groups");
-	needs_restart(conf.proxy_protocol == next.proxy_protocol &&
-	    same_list(conf.proxy_from, conf.nproxy_from, next.proxy_from,
-	    next.nproxy_from), "proxy-protocol or proxy-from");
-	needs_restart(same_str(conf.logtarget, next.logtarget), "log");
-	needs_restart(conf.asked_max_conns == next.asked_max_conns,
-	    "max-conns");
-	/* What the next generation takes as it is.  The hosts, their roots
-	 * and names too: workers.c opens them (hosts_open) and loads their
-	 * certificates, a new name's made as on the first start. */
-	conf.root = next.root;
-	conf.lang = next.lang;
-	conf.listing = next.listing;
-	conf.timeout = next.timeout;
-	conf.grace = next.grace;
-	conf.wrap = next.wrap;
-	conf.public_port = next.public_port;
-	conf.gopher_host = next.gopher_host;
-	conf.gopher_menu_port = next.gopher_menu_port;
-	conf.max_per_client = next.max_per_client;
-	conf.rate = next.rate;
-	conf.burst = next.burst;
-	conf.ticket_rotate = next.ticket_rotate;
-	conf.log_format = next.log_format;
-	conf.log_client = next.log_client;
-	conf.verbose = next.verbose;
-	redirect_free(&conf.redirects);
-	conf.redirects = next.redirects;
-	memset(&next.redirects, 0, sizeof(next.redirects));
-	for (i = 0; i < conf.nhosts; i++)
-		redirect_free(&conf.hosts[i].redirects);
-	memcpy(conf.hosts, next.hosts, sizeof(conf.hosts));
-	conf.nhosts = next.nhosts;
-	conf.blocks = next.blocks;
-	next.nhosts = 0;	/* their redirects are conf's now */
-	memcpy(conf.hostnames, next.hostnames, sizeof(conf.hostnames));
-	conf.nhostnames = next.nhostnames;
-	/* The strings taken, and those kept, stay conf's. */
-	while (next.strings != NULL) {
-		struct config_str *k = next.strings;
-
-		next.strings = k->next;
-		k->next = conf.strings;
-		conf.strings = k;
-	}
+	restart_settings(&next);
+	adopt(&next);
 	log_style(conf.log_format, conf.log_client, conf.verbose);
 	return 0;
 }
