@@ -452,7 +452,6 @@ int	 gopher_error(struct buf *, const char *);
 int	 gopher_plus_error(struct buf *, int, const char *);
 int	 gopher_menu_end(struct buf *);
 int	 gopher_url_page(struct buf *, const char *);
-char	 gopher_type_for_mime(const char *);
 
 /* gopher.c: one Gopher request line in, a response out; the event
  * loop's refusals as Gopher error items. */
@@ -475,7 +474,6 @@ const char *log_client_addr(const char *, bool, char *, size_t);
 void	 log_buffer(void);
 void	 log_flush(void);
 bool	 log_pending(void);
-int64_t	 log_due(void);
 void	 log_tick(int64_t, bool);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {

@@ -295,7 +295,7 @@ mime_is(const char *mime, const char *type)
  * Gopher item type for a MIME type as capsule_mime() gives it ("directory"
  * for a directory), the way clients expect files typed.
  */
-char
+static char
 gopher_type_for_mime(const char *mime)
 {
 	if (mime_is(mime, "text/gemini") || mime_is(mime, "directory") ||
