@@ -230,29 +230,25 @@ add_redirect(struct redirects *rds, int ch, const char *opt, const char *arg,
 typedef int (*setting_fn)(struct config *, int, const char *, const char *,
     bool, struct buf *);
 
+/* Room for one more of a list that holds max; else why says so. */
+static bool
+room(size_t n, size_t max, const char *opt, const char *what,
+    struct buf *why)
+{
+	if (n < max)
+		return true;
+	buf_printf(why, "%s: at most %zu %s", opt, max, what);
+	return false;
+}
+
 static int
 set_hostname(struct config *c, int ch, const char *opt, const char *arg,
     bool on, struct buf *why)
 {
-	if (c->nhostnames == HOSTNAMES_MAX) {
-		buf_printf(why, "%s: at most %d names", opt, HOSTNAMES_MAX);
-		return -1;
-	}
-	if ((c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) == NULL)
+	if (!room(c->nhostnames, HOSTNAMES_MAX, opt, "names", why) ||
+	    (c->hostnames[c->nhostnames] = host_name(c, opt, arg, why)) == NULL)
 		return -1;
 	c->nhostnames++;
-	return 0;
-}
-
-static int
-set_listen(struct config *c, int ch, const char *opt, const char *arg,
-    bool on, struct buf *why)
-{
-	if (c->nlisten == LISTEN_MAX) {
-		buf_printf(why, "%s: at most %d addresses", opt, LISTEN_MAX);
-		return -1;
-	}
-	c->listen[c->nlisten++] = arg;
 	return 0;
 }
 
@@ -273,47 +269,41 @@ set_lang(struct config *c, int ch, const char *opt, const char *arg,
 	return 0;
 }
 
+/* log-format and log-client: a word from their list. */
 static int
-set_log_format(struct config *c, int ch, const char *opt, const char *arg,
+set_log_style(struct config *c, int ch, const char *opt, const char *arg,
     bool on, struct buf *why)
 {
-	if ((c->log_format = log_format_named(arg)) == -1) {
-		buf_printf(why, "%s: \"%s\": say lumbar, common or combined",
-		    opt, arg);
+	bool	 format = ch == OPT_LOG_FORMAT;
+	int	 v = format ? log_format_named(arg) : log_client_named(arg);
+
+	if (v == -1) {
+		buf_printf(why, "%s: \"%s\": say %s", opt, arg, format ?
+		    "lumbar, common or combined" : "full, anonymized or none");
 		return -1;
 	}
+	*(format ? &c->log_format : &c->log_client) = v;
 	return 0;
 }
 
+/* listen and proxy-from: lists of addresses, proxy-from's checked. */
 static int
-set_log_client(struct config *c, int ch, const char *opt, const char *arg,
+set_address(struct config *c, int ch, const char *opt, const char *arg,
     bool on, struct buf *why)
 {
-	if ((c->log_client = log_client_named(arg)) == -1) {
-		buf_printf(why, "%s: \"%s\": say full, anonymized or none",
-		    opt, arg);
-		return -1;
-	}
-	return 0;
-}
+	unsigned char	 a6[16];
+	bool		 proxy = ch == OPT_PROXY_FROM;
+	size_t		*n = proxy ? &c->nproxy_from : &c->nlisten;
 
-static int
-set_proxy_from(struct config *c, int ch, const char *opt, const char *arg,
-    bool on, struct buf *why)
-{
-	unsigned char a6[16];
-
-	if (c->nproxy_from == LISTEN_MAX) {
-		buf_printf(why, "%s: at most %d addresses", opt, LISTEN_MAX);
+	if (!room(*n, LISTEN_MAX, opt, "addresses", why))
 		return -1;
-	}
-	if (inet_pton(AF_INET, arg, &a6) != 1 &&
+	if (proxy && inet_pton(AF_INET, arg, &a6) != 1 &&
 	    inet_pton(AF_INET6, arg, &a6) != 1) {
 		buf_printf(why, "%s: not an IPv4 or IPv6 address: %s", opt,
 		    arg);
 		return -1;
 	}
-	c->proxy_from[c->nproxy_from++] = arg;
+	(proxy ? c->proxy_from : c->listen)[(*n)++] = arg;
 	return 0;
 }
 
@@ -358,7 +348,7 @@ struct setting {
 static const struct setting settings[] = {
 	STR('r', root),
 	FN('H', set_hostname),
-	FN('l', set_listen),
+	FN('l', set_address),
 	NUM('p', port, 1, 65535),
 	NUM('g', gopher_port, 0, 65535),
 	FN(OPT_GOPHER_HOST, set_gopher_host),
@@ -371,8 +361,8 @@ static const struct setting settings[] = {
 	NUM(OPT_GRACE, grace, 0, 86400),
 	NUM('w', wrap, 20, 1000),
 	STR(OPT_LOG, logtarget),
-	FN(OPT_LOG_FORMAT, set_log_format),
-	FN(OPT_LOG_CLIENT, set_log_client),
+	FN(OPT_LOG_FORMAT, set_log_style),
+	FN(OPT_LOG_CLIENT, set_log_style),
 	STR('u', user),
 	ON(OPT_ALLOW_ROOT, allow_root),
 	OFF(OPT_NO_SECCOMP, seccomp),
@@ -386,7 +376,7 @@ static const struct setting settings[] = {
 	STR(OPT_TLS_GROUPS, tls_groups),
 	NUM(OPT_TICKET_ROTATE, ticket_rotate, 1, 7 * 24 * 3600),
 	ON(OPT_PROXY_PROTOCOL, proxy_protocol),
-	FN(OPT_PROXY_FROM, set_proxy_from),
+	FN(OPT_PROXY_FROM, set_address),
 	FN(OPT_REDIRECT, set_redirect),
 	FN(OPT_REDIRECT_TEMPORARY, set_redirect),
 	FN(OPT_GONE, set_redirect),
