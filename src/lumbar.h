@@ -20,6 +20,7 @@
 
 #define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
 #define GEMINI_DEFAULT_PORT 1965    /* a URL's port when it names none */
+#define GOPHER_DEFAULT_PORT 70      /* the same for gopher:// */
 #define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */
 #define GOPHER_LINE_MAX     1024    /* selector, TAB, search words */
 #define HOSTNAME_MAX        255
@@ -426,7 +427,6 @@ void	 gemini_refuse(struct response *, const char *, int);
 bool	 gemini_serves_host(const char *);
 
 /* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
-#define GOPHER_DEFAULT_PORT 70	/* a gopher:// URL's port when it names none */
 struct gopher_site {		/* where this server's own items point */
 	const char	*host;		/* written into menus */
 	int		 port;

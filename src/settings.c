@@ -23,7 +23,7 @@
 static const struct config defaults = {
 	.root = "capsule",
 	.port = GEMINI_DEFAULT_PORT,
-	.gopher_port = 70,
+	.gopher_port = GOPHER_DEFAULT_PORT,
 	.gopher_menu_port = 0,
 	.certdir = "certs",
 	.lang = "en",
@@ -116,7 +116,7 @@ static const struct option longopts[] = {
 static const struct option listing_opt =
 	{ "listing", no_argument, NULL, OPT_LISTING };
 
-
+/* A number from min to max into *out. */
 static int
 number(const char *opt, const char *s, long min, long max, int *out,
     struct buf *why)
@@ -152,7 +152,7 @@ flag(const char *opt, const char *arg, bool *on, struct buf *why)
 	return 0;
 }
 
-/* A copy of s that c owns (config_free frees it): what a setting keeps
+/* A copy of s that c owns (settings_free frees it): what a setting keeps
  * of a file's line, which is read into a reused buffer. */
 static char *
 keep(struct config *c, const char *s)
@@ -168,6 +168,7 @@ keep(struct config *c, const char *s)
 	return k->s;
 }
 
+/* What c owns: the strings it keeps, the redirect lists. */
 void
 settings_free(struct config *c)
 {
@@ -437,6 +438,8 @@ command_line_only(int ch)
 	return ch == 'f' || ch == 'n' || ch == 'h' || ch == 'V';
 }
 
+/* Lists whose file lines add to the command line's: the rest, given on
+ * the command line, replace the file's. */
 static bool
 adds_up(int ch)
 {
@@ -444,7 +447,7 @@ adds_up(int ch)
 	    ch == OPT_GONE;
 }
 
-/* Options that, given on the command line, replace the file's. */
+/* What reading the file keeps from line to line. */
 struct file_ctx {
 	struct config	*c;
 	const bool	*given;		/* by ch: on the command line */
