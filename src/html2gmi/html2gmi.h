@@ -22,6 +22,16 @@
 #define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
 #define H2G_DEPTH_MAX	256	/* elements open at once (Blink: 512) */
 
+/* arena.c: gumbo's memory, freed all at once. */
+struct arena_block;
+struct arena {
+	struct arena_block	*top;		/* the block allocated from */
+	size_t			 next;		/* bytes of the next block */
+};
+void	 arena_init(struct arena *);
+void	 arena_free(struct arena *);
+void	 arena_gumbo(struct arena *, GumboOptions *);
+
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
 const char *html_sniff(const char *, size_t);
