@@ -1498,11 +1498,11 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 
 /*
  * Read a whole file, or standard input for "-", into b: -1 with the
- * reason in err, -2 (err untouched) when it is larger than H2G_INPUT_MAX,
+ * reason in err, -2 (err untouched) when it is larger than max bytes,
  * which each caller words for what it was doing.
  */
 int
-h2g_read_file(const char *path, struct buf *b, struct buf *err)
+h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
 {
 	struct stat	st;
 	ssize_t		r;
@@ -1534,7 +1534,7 @@ h2g_read_file(const char *path, struct buf *b, struct buf *err)
 			break;
 		b->len += (size_t)r;
 		b->data[b->len] = '\0';
-		if (b->len > H2G_INPUT_MAX) {
+		if (b->len > max) {
 			if (fd != STDIN_FILENO)
 				close(fd);
 			return -2;
@@ -1586,7 +1586,7 @@ convert_file(const char *path, const char *name, const struct profile *prof,
 
 	buf_init(&raw);
 	buf_init(&text);
-	if ((rd = h2g_read_file(path, &raw, err)) < 0) {
+	if ((rd = h2g_read_file(path, &raw, H2G_INPUT_MAX, err)) < 0) {
 		if (rd == -2)
 			buf_printf(err, "larger than %d MiB, not converted",
 			    H2G_INPUT_MAX / (1024 * 1024));

@@ -12,7 +12,14 @@
 #include "lumbar.h"
 
 #define H2G_VERSION	LUMBAR_VERSION	/* the Makefile's VERSION */
-#define H2G_INPUT_MAX	(64 * 1024 * 1024)	/* bytes of one HTML file */
+/*
+ * Bytes of one HTML file.  gumbo parses 10-20 MB/s, and a page dense in
+ * tags costs several times that: 10 MiB admits the largest real pages
+ * found (nodejs's all.html, 8 MiB, converts in under a second) while a
+ * page of nothing but tags still converts in a few seconds.
+ */
+#define H2G_INPUT_MAX	(10 * 1024 * 1024)
+#define H2G_ASSET_MAX	(64 * 1024 * 1024)	/* bytes of one copied image */
 #define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
@@ -163,7 +170,7 @@ void	 page_init(struct page *);
 void	 page_free(struct page *);
 int	 convert_html(const char *, size_t, const struct profile *,
 	    const struct linkctx *, struct page *);
-int	 h2g_read_file(const char *, struct buf *, struct buf *);
+int	 h2g_read_file(const char *, struct buf *, size_t, struct buf *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
 
