@@ -7,6 +7,10 @@
  * whole tree goes with arena_free.  What frees would have saved is
  * bounded: gumbo's buffers double, so the abandoned copies of one weigh
  * less than the last.
+ *
+ * Under AddressSanitizer each allocation is its own malloc, freed when
+ * gumbo frees it, so that html2gmi's reads of gumbo's tree stay checked
+ * for overruns and use after free.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +21,19 @@
 #define ARENA_FIRST	(256 * 1024)		/* bytes of the first block */
 #define ARENA_BIGGEST	(16 * 1024 * 1024)	/* blocks stop doubling here */
 #define ARENA_ALIGN	_Alignof(max_align_t)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_EACH	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_EACH	1
+#endif
+#endif
+
+struct arena_piece {
+	struct arena_piece	*prev, *next;
+	max_align_t		 data[];
+};
 
 struct arena_block {
 	struct arena_block	*prev;
@@ -30,16 +47,22 @@ arena_init(struct arena *a)
 {
 	a->top = NULL;
 	a->next = ARENA_FIRST;
+	a->pieces = NULL;
 }
 
 void
 arena_free(struct arena *a)
 {
 	struct arena_block *b, *prev;
+	struct arena_piece *p, *next;
 
 	for (b = a->top; b != NULL; b = prev) {
 		prev = b->prev;
 		free(b);
+	}
+	for (p = a->pieces; p != NULL; p = next) {
+		next = p->next;
+		free(p);
 	}
 	arena_init(a);
 }
@@ -54,6 +77,20 @@ arena_alloc(void *arg, size_t n)
 
 	if (n > SIZE_MAX - ARENA_ALIGN - sizeof(*b))
 		goto oom;
+#ifdef ARENA_EACH
+	{
+		struct arena_piece *piece;
+
+		if ((piece = malloc(sizeof(*piece) + n)) == NULL)
+			goto oom;
+		piece->prev = NULL;
+		piece->next = a->pieces;
+		if (a->pieces != NULL)
+			a->pieces->prev = piece;
+		a->pieces = piece;
+		return piece->data;
+	}
+#endif
 	n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
 	if (b == NULL || b->cap - b->used < n) {
 		cap = a->next;
@@ -77,12 +114,29 @@ oom:
 	exit(1);
 }
 
-/* Given back with the arena. */
+/* Given back with the arena (sanitized: now). */
 static void
 arena_forget(void *arg, void *p)
 {
+#ifdef ARENA_EACH
+	struct arena		*a = arg;
+	struct arena_piece	*piece;
+
+	if (p == NULL)
+		return;
+	piece = (struct arena_piece *)((char *)p -
+	    offsetof(struct arena_piece, data));
+	if (piece->prev != NULL)
+		piece->prev->next = piece->next;
+	else
+		a->pieces = piece->next;
+	if (piece->next != NULL)
+		piece->next->prev = piece->prev;
+	free(piece);
+#else
 	(void)arg;
 	(void)p;
+#endif
 }
 
 /* Have gumbo take its memory from a. */

@@ -31,9 +31,11 @@
 
 /* arena.c: gumbo's memory, freed all at once. */
 struct arena_block;
+struct arena_piece;
 struct arena {
 	struct arena_block	*top;		/* the block allocated from */
 	size_t			 next;		/* bytes of the next block */
+	struct arena_piece	*pieces;	/* sanitized builds: each alone */
 };
 void	 arena_init(struct arena *);
 void	 arena_free(struct arena *);
