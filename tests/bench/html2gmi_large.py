@@ -15,7 +15,9 @@ Two tables, in Markdown:
    html2gmi against lynx, page by page and in total.
 
 Each figure is the least of BENCH_REPEAT runs (2); a run is stopped
-after BENCH_TIMEOUT seconds (120) and shown as such.  Not a test: the
+after BENCH_TIMEOUT seconds (120) and shown as such.  BENCH_TOOLS (a
+comma-separated subset of html2gmi,parse,lynx,w3m) limits the tools run,
+e.g. to time an older html2gmi alone (BUILD=its build directory).  Not a test: the
 numbers depend on the machine and on what else it runs.
 """
 import glob
@@ -36,6 +38,7 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "120"))
 BIG = 250 * 1000
 NODEJS = "/usr/share/doc/nodejs/api/all.html"
+ONLY = os.environ.get("BENCH_TOOLS", "html2gmi,parse,lynx,w3m").split(",")
 
 sys.path.insert(0, HERE)
 from html2gmi_corpus import SETS  # noqa: E402  the same corpus
@@ -120,8 +123,8 @@ def generated(tools, d):
             with open(path, "wb") as f:
                 f.write(make(size)[:size])
             t = {n: cpu(cmd(path)) for n, cmd in tools}
-            share = ("-" if t["html2gmi"] is None or t["parse"] is None or
-                     not t["html2gmi"] else
+            share = ("-" if t["html2gmi"] is None or
+                     t.get("parse") is None or not t["html2gmi"] else
                      f"{100 * t['parse'] / t['html2gmi']:.0f} %")
             print(f"| {kind} | {size / (1 << 20):.0f} | " + " | ".join(
                 secs(t[n]) for n in names) + f" | {share} | " + " | ".join(
@@ -140,24 +143,25 @@ def real(tools):
     else:
         print(f"{NODEJS}: not installed (package nodejs); left out")
     use = [(n, c) for n, c in tools if n in ("html2gmi", "parse", "lynx")]
-    if not any(n == "lynx" for n, _ in use):
-        print("lynx not installed: no comparison of real pages")
-        return
+    names = [n for n, _ in use]
     print()
-    print("| set | page | KB | html2gmi s | parse s | lynx s | vs lynx |")
-    print("|---|---|---|---|---|---|---|")
-    total = {n: 0.0 for n, _ in use}
+    print("| set | page | KB | " + " | ".join(n + " s" for n in names) +
+          (" | vs lynx |" if "lynx" in names else " |"))
+    print("|---" * (3 + len(names) + ("lynx" in names)) + "|")
+    total = {n: 0.0 for n in names}
     for name, f in pages:
         t = {n: cpu(cmd(f)) for n, cmd in use}
-        for n in total:
+        for n in names:
             total[n] += t[n] or 0.0
         print(f"| {name} | {os.path.relpath(f, '/usr/share')} | "
-              f"{os.path.getsize(f) // 1000} | {secs(t['html2gmi'])} | "
-              f"{secs(t['parse'])} | {secs(t['lynx'])} | "
-              f"{times(t['html2gmi'], t['lynx'])} |", flush=True)
-    print(f"| all {len(pages)} | | | {total['html2gmi']:.2f} | "
-          f"{total['parse']:.2f} | {total['lynx']:.2f} | "
-          f"{times(total['html2gmi'], total['lynx'])} |")
+              f"{os.path.getsize(f) // 1000} | " +
+              " | ".join(secs(t[n]) for n in names) +
+              (f" | {times(t['html2gmi'], t['lynx'])} |" if "lynx" in names
+               else " |"), flush=True)
+    print(f"| all {len(pages)} | | | " +
+          " | ".join(f"{total[n]:.2f}" for n in names) +
+          (f" | {times(total['html2gmi'], total['lynx'])} |"
+           if "lynx" in names else " |"))
 
 
 def main():
@@ -166,6 +170,8 @@ def main():
             sys.exit(f"{p}: not built; run make {p}")
     tools = []
     for name, cmd in TOOLS:
+        if name not in ONLY and name != "html2gmi":
+            continue
         if shutil.which(cmd("x")[0]):
             tools.append((name, cmd))
         else:
