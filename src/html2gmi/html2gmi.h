@@ -127,9 +127,15 @@ struct dstat {
 	double		 score;		/* as the article, before links */
 	bool		 keep;		/* holds the article or its heading */
 };
+struct dkey {
+	const GumboNode	*node;		/* NULL: a free slot */
+	size_t		 at;		/* its index in stats */
+};
 struct density {
-	struct dstat	*slots;
-	size_t		 nslots;
+	struct dstat	*slots;		/* in document order, + one empty */
+	size_t		 nstats;
+	struct dkey	*keys;		/* hash of node to index */
+	size_t		 nkeys;
 	const GumboNode	*best;		/* the block most like the article */
 	const GumboNode	*heading;	/* the page's main heading */
 	const GumboNode	*head_block;	/* the block it heads */
