@@ -49,5 +49,9 @@ main(int argc, char *argv[])
 	if (gumbo_parse_with_options(&opt, s, n) == NULL)
 		return 1;
 	arena_free(&mem);
+	buf_free(&raw);
+	buf_free(&text);
+	buf_free(&capped);
+	buf_free(&err);
 	return 0;
 }
