@@ -15,8 +15,8 @@
 /*
  * Bytes of one HTML file.  gumbo parses 10-15 MB/s of text and a page
  * dense in tags several times slower: 10 MiB admits the largest real
- * page found (nodejs's all.html, 8 MiB, 0.9 s), while a page of nothing
- * but tags still converts in about 2.5 s (bench/results.md).
+ * page found (nodejs's all.html, 8 MiB, about 1 s), while a page of
+ * nothing but tags still converts in 2-3 s (bench/results.md).
  */
 #define H2G_INPUT_MAX	(10 * 1024 * 1024)
 #define H2G_ASSET_MAX	(64 * 1024 * 1024)	/* bytes of one copied image */
