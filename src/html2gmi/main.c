@@ -41,6 +41,8 @@ usage(FILE *f)
 	    "  -R, --redirects FILE  site mode: write lumbar's redirect list\n"
 	    "                        from each page's old path to its capsule\n"
 	    "                        path into FILE (outside DIR)\n"
+	    "  -m, --max-input MIB   convert HTML files up to MIB (default 4,\n"
+	    "                        at most 64); larger ones are refused\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
 	    "See html2gmi(1).\n", f);
@@ -146,6 +148,7 @@ main(int argc, char *argv[])
 		{ "gemlog",	no_argument,	   NULL, 'g' },
 		{ "articles",	required_argument, NULL, 'a' },
 		{ "redirects",	required_argument, NULL, 'R' },
+		{ "max-input",	required_argument, NULL, 'm' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -160,7 +163,7 @@ main(int argc, char *argv[])
 	bool		 gemlog = false;
 	int		 ch, r = 1;
 
-	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:ga:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:ga:m:hV", longopts,
 	    NULL))
 	    != -1) {
 		switch (ch) {
@@ -182,16 +185,17 @@ main(int argc, char *argv[])
 		case 'a':
 		case 'c':
 		case 'd':
-		case 'f':	/* after the profile's lines: they win */
+		case 'f':
+		case 'm':	/* after the profile's lines: they win */
 			if (nextra == sizeof(extra) / sizeof(extra[0])) {
 				fprintf(stderr, "html2gmi: too many --content, "
-				    "--drop, --feed-url and --articles "
-				    "options\n");
+				    "--drop, --feed-url, --articles and "
+				    "--max-input options\n");
 				return 2;
 			}
 			extra[nextra][0] = ch == 'c' ? "content" :
 			    ch == 'd' ? "drop" : ch == 'a' ? "articles" :
-			    "feed-url";
+			    ch == 'm' ? "max-input" : "feed-url";
 			extra[nextra++][1] = optarg;
 			break;
 		case 'h':
