@@ -327,39 +327,43 @@ into_cell(struct density *d)
 	d->best = n;
 }
 
-/*
- * Count text, link text and links of every element under root: elements
- * are listed in document order, then summed from the last to the first,
- * so each child is complete before it is added to its parent.  Then find
- * the article and the main heading.
- */
-int
-density_build(struct density *d, GumboNode *root)
+/* The elements under root worth counting, in document order. */
+static int
+collect(GumboNode *root, GumboNode ***order, size_t *len)
 {
-	GumboNode	**order = NULL, *n, **o, *p;
-	size_t		  len = 0, cap = 0, i, k;
-	struct dstat	 *s, *ps;
+	GumboNode	**o, *n;
+	size_t		  cap = 0;
 	bool		  descend;
 
-	memset(d, 0, sizeof(*d));
+	*order = NULL;
+	*len = 0;
 	for (n = root; n != NULL; n = tree_next(root, n, descend)) {
 		descend = !unseen(n);
 		if (n->type != GUMBO_NODE_ELEMENT || !descend)
 			continue;
-		if (len == cap) {
+		if (*len == cap) {
 			cap = cap ? cap * 2 : 256;
-			if ((o = realloc(order, cap * sizeof(*o))) == NULL)
-				goto fail;
-			order = o;
+			if ((o = realloc(*order, cap * sizeof(*o))) == NULL)
+				return -1;
+			*order = o;
 		}
-		order[len++] = n;
+		(*order)[(*len)++] = n;
 	}
+	return 0;
+}
+
+/* The hash from node to its counts, which lie in document order. */
+static int
+index_nodes(struct density *d, GumboNode **order, size_t len)
+{
+	size_t	 i, k;
+
 	for (d->nkeys = 64; d->nkeys < len * 2; d->nkeys *= 2)
 		;
 	d->nstats = len;
 	if ((d->keys = calloc(d->nkeys, sizeof(*d->keys))) == NULL ||
 	    (d->slots = calloc(len + 1, sizeof(*d->slots))) == NULL)
-		goto fail;
+		return -1;
 	for (i = 0; i < len; i++) {
 		k = hash_ptr(order[i]) & (d->nkeys - 1);
 		while (d->keys[k].node != NULL)
@@ -368,6 +372,17 @@ density_build(struct density *d, GumboNode *root)
 		d->keys[k].at = i;
 		d->slots[i].node = order[i];
 	}
+	return 0;
+}
+
+/* Each element's own text and links, added up into its ancestors. */
+static void
+count_up(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+{
+	struct dstat	*s, *ps;
+	GumboNode	*n, *p;
+	size_t		 i, k;
+
 	for (i = len; i-- > 0;) {
 		n = order[i];
 		s = &d->slots[i];
@@ -383,43 +398,68 @@ density_build(struct density *d, GumboNode *root)
 			if (tree_attr(n, "href")[0] == '#')
 				s->frag_links++;
 		}
-		if (n != root && n->parent != NULL &&
-		    n->parent->type == GUMBO_NODE_ELEMENT) {
-			ps = find(d, n->parent);
-			if (ps->node == n->parent) {
-				ps->text += s->text;
-				ps->link_text += s->link_text;
-				ps->links += s->links;
-				ps->frag_links += s->frag_links;
-				ps->words += s->words;
-				ps->commas += s->commas;
-			}
+		if (n == root || n->parent == NULL ||
+		    n->parent->type != GUMBO_NODE_ELEMENT)
+			continue;
+		ps = find(d, n->parent);
+		if (ps->node == n->parent) {
+			ps->text += s->text;
+			ps->link_text += s->link_text;
+			ps->links += s->links;
+			ps->frag_links += s->frag_links;
+			ps->words += s->words;
+			ps->commas += s->commas;
 		}
 	}
-	if (len > 0 && root->type == GUMBO_NODE_ELEMENT) {
-		s = find(d, root);
-		d->own_text = s->text - s->link_text;
-		score(d, order, len, root);
-		into_cell(d);
-		if (d->best == root)
-			d->best = NULL;	/* no block stands out */
-		d->head_block = heading_block(d, order, len, root);
-		keep_up(d, root, d->best);
-		keep_up(d, root, d->head_block);
-		if (d->best != NULL)
-			d->article_text = find(d, d->best)->text;
-		if (d->head_block != NULL &&
-		    find(d, d->head_block)->text > d->article_text)
-			d->article_text = find(d, d->head_block)->text;
+}
+
+/* The article's block and the main heading's, from the counts. */
+static void
+choose(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+{
+	struct dstat	*s = find(d, root);
+
+	d->own_text = s->text - s->link_text;
+	score(d, order, len, root);
+	into_cell(d);
+	if (d->best == root)
+		d->best = NULL;	/* no block stands out */
+	d->head_block = heading_block(d, order, len, root);
+	keep_up(d, root, d->best);
+	keep_up(d, root, d->head_block);
+	if (d->best != NULL)
+		d->article_text = find(d, d->best)->text;
+	if (d->head_block != NULL &&
+	    find(d, d->head_block)->text > d->article_text)
+		d->article_text = find(d, d->head_block)->text;
+}
+
+/*
+ * Count text, link text and links of every element under root: elements
+ * are listed in document order, then summed from the last to the first,
+ * so each child is complete before it is added to its parent.  Then find
+ * the article and the main heading.
+ */
+int
+density_build(struct density *d, GumboNode *root)
+{
+	GumboNode	**order;
+	size_t		  len;
+
+	memset(d, 0, sizeof(*d));
+	if (collect(root, &order, &len) == -1 ||
+	    index_nodes(d, order, len) == -1) {
+		free(order);
+		free(d->keys);
+		free(d->slots);
+		memset(d, 0, sizeof(*d));
+		return -1;
 	}
+	count_up(d, order, len, root);
+	if (len > 0 && root->type == GUMBO_NODE_ELEMENT)
+		choose(d, order, len, root);
 	free(order);
 	return 0;
-fail:
-	free(order);
-	free(d->keys);
-	free(d->slots);
-	memset(d, 0, sizeof(*d));
-	return -1;
 }
 
 void

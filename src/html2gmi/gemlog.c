@@ -323,37 +323,27 @@ h1_of(const struct buf *text)
 	return t;
 }
 
-/* Write the index (and the feed under feed_url, when given). */
+/*
+ * The index page at index (inside the capsule): the author's page, or a
+ * new one, with the entry lines made again from v.  Its first heading in
+ * *title (NULL: none), for the feed.  -1 when it is not written, said.
+ */
 static int
-write_out(struct gemlog *g, const char *feed_url)
+write_index(const struct gemlog *g, const struct feed_entry *v,
+    const char *index, char **title)
 {
-	struct feed_entry	*v;
-	struct feed		 f = { .base = feed_url, .self = "atom.xml" };
-	struct gmi_doc		 doc;
-	struct buf		 index, file, page, list, out, err;
-	char			*title = NULL, *author = NULL;
-	size_t			 i;
-	int			 r = -1, rr;
+	struct gmi_doc	 doc;
+	struct buf	 file, page, list, out, err;
+	int		 r = -1, rr;
 
 	gmi_init(&doc);
-	buf_init(&index);
 	buf_init(&file);
 	buf_init(&page);
 	buf_init(&list);
 	buf_init(&out);
 	buf_init(&err);
-	if ((v = calloc(g->len + 1, sizeof(*v))) == NULL)
-		goto oom;
-	for (i = 0; i < g->len; i++) {
-		v[i].path = g->v[i].path;
-		v[i].title = g->v[i].title;
-		v[i].date = g->v[i].date;
-		v[i].summary = g->v[i].summary;
-	}
-	feed_sort(v, g->len);
-	if (buf_printf(&index, "%s/index.gmi", g->dir) == -1 ||
-	    buf_printf(&file, "%s/%s", g->capsule, index.data) == -1 ||
-	    feed_index(&doc, index.data, v, g->len, false) == -1 ||
+	if (buf_printf(&file, "%s/%s", g->capsule, index) == -1 ||
+	    feed_index(&doc, index, v, g->len, false) == -1 ||
 	    gmi_write(&doc, &list) == -1)
 		goto oom;
 	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -2 ||
@@ -364,28 +354,51 @@ write_out(struct gemlog *g, const char *feed_url)
 	} else if (rr == -1 && buf_printf(&page, "# %s\n",
 	    GEMLOG_DEFAULT_TITLE) == -1)
 		goto oom;	/* a new index: the author retitles it */
-	if (splice(g, index.data, &page, &list, &out) == -1)
+	if (splice(g, index, &page, &list, &out) == -1)
 		goto oom;
 	if (file_replace(file.data, &out) == -1)
 		goto out;
-	if (feed_url == NULL) {
-		r = 0;
-		goto out;
-	}
-	f.index = index.data;
+	*title = h1_of(&out);
+	r = 0;
+	goto out;
+oom:
+	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
+out:
+	gmi_free(&doc);
+	buf_free(&file);
+	buf_free(&page);
+	buf_free(&list);
+	buf_free(&out);
+	buf_free(&err);
+	return r;
+}
+
+/*
+ * atom.xml under feed_url: the entries v, the index's title, and as the
+ * author the capsule's home page's first heading (else the title).
+ */
+static int
+write_feed(const struct gemlog *g, const struct feed_entry *v, const char *index,
+    const char *feed_url, const char *title)
+{
+	struct feed	 f = { .base = feed_url, .self = "atom.xml" };
+	struct buf	 file, page, out, err;
+	char		*author = NULL;
+	int		 r = -1;
+
+	buf_init(&file);
+	buf_init(&page);
+	buf_init(&out);
+	buf_init(&err);
+	f.index = index;
 	f.v = v;
 	f.n = g->len;
-	title = h1_of(&out);
 	f.title = title ? title : GEMLOG_DEFAULT_TITLE;
-	buf_reset(&file);
-	buf_reset(&page);
-	buf_reset(&err);
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
 	if (h2g_read_file(file.data, &page, H2G_FILE_MAX, &err) == 0)
 		author = h1_of(&page);
 	f.author = author ? author : f.title;
-	buf_reset(&out);
 	buf_reset(&file);
 	if (feed_write(&f, &out) == -1 ||
 	    buf_printf(&file, "%s/%s", g->capsule, f.self) == -1)
@@ -395,16 +408,44 @@ write_out(struct gemlog *g, const char *feed_url)
 oom:
 	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
 out:
-	free(v);
-	free(title);
 	free(author);
-	gmi_free(&doc);
-	buf_free(&index);
 	buf_free(&file);
 	buf_free(&page);
-	buf_free(&list);
 	buf_free(&out);
 	buf_free(&err);
+	return r;
+}
+
+/* Write the index (and the feed under feed_url, when given). */
+static int
+write_out(struct gemlog *g, const char *feed_url)
+{
+	struct feed_entry	*v;
+	struct buf		 index;
+	char			*title = NULL;
+	size_t			 i;
+	int			 r = -1;
+
+	buf_init(&index);
+	if ((v = calloc(g->len + 1, sizeof(*v))) == NULL ||
+	    buf_printf(&index, "%s/index.gmi", g->dir) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
+		goto out;
+	}
+	for (i = 0; i < g->len; i++) {
+		v[i].path = g->v[i].path;
+		v[i].title = g->v[i].title;
+		v[i].date = g->v[i].date;
+		v[i].summary = g->v[i].summary;
+	}
+	feed_sort(v, g->len);
+	if (write_index(g, v, index.data, &title) == 0)
+		r = feed_url == NULL ? 0 :
+		    write_feed(g, v, index.data, feed_url, title);
+out:
+	free(v);
+	free(title);
+	buf_free(&index);
 	return r;
 }
 
