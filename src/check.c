@@ -138,7 +138,8 @@ check_feed(const char *path)
 	buf_init(&data);
 	buf_init(&ref);
 	capsule_lookup(ch->capsule, path, &lk);
-	if (lk.kind == CAP_FILE && lk.file != NULL)
+	/* A large file's cache entry holds no bytes: read them from fd. */
+	if (lk.kind == CAP_FILE && lk.file != NULL && lk.file->data != NULL)
 		buf_append(&data, lk.file->data, lk.file->size);
 	else if (lk.kind == CAP_FILE && lk.fd != -1 &&
 	    lk.size <= CHECK_FILE_MAX)
