@@ -1,30 +1,24 @@
 /*
- * capsule.c: everything about the directory tree being served: resolving
- * a request path strictly inside the root, the cache of file contents and
- * their MIME types, and the generated listing of a directory.
+ * capsule.c: the directory tree being served: resolving a request path
+ * strictly inside the root, what it names there (a file, from the cache,
+ * or a directory), and the cache of file contents.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lumbar.h"
+#include "capsule.h"
 
 #define CACHE_BUCKETS	1024
 #define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
-#define MAGIC_PEEK	(64 * 1024)		/* bytes libmagic looks at */
-#define LISTING_MAX	10000			/* entries in one listing */
-#define TITLE_PEEK	(16 * 1024)		/* of a large page, for its title */
-#define WALK_DEPTH_MAX	32			/* directories deep */
 #define SYMLINK_HOPS_MAX 40			/* links in one path, as ELOOP */
 
 /* One host's root, opened before the worker's chroot, and its cache:
@@ -34,31 +28,22 @@ struct capsule {
 	struct cfile	*cache[CACHE_BUCKETS];
 };
 
-static magic_t		 magic;		/* shared by every capsule */
 /* Bytes cached by all capsules: one budget, so that serving more hosts
  * takes no more memory than one did. */
 static size_t		 cache_bytes;
 
-/* libmagic, loaded once: a request must never wait on its database. */
+/* What every capsule shares, loaded once before any request: the MIME
+ * types' database. */
 int
 capsule_init(const char **err)
 {
-	if (magic != NULL)
-		return 0;
-	if ((magic = magic_open(MAGIC_MIME | MAGIC_ERROR)) == NULL ||
-	    magic_load(magic, NULL) == -1) {
-		*err = magic ? magic_error(magic) : "cannot initialise libmagic";
-		return -1;
-	}
-	return 0;
+	return mime_init(err);
 }
 
 void
 capsule_close(void)
 {
-	if (magic != NULL)
-		magic_close(magic);
-	magic = NULL;
+	mime_close();
 }
 
 /* The capsule at root, with an empty cache; NULL with the reason. */
@@ -218,8 +203,8 @@ out:
  * leads anywhere; the kernel opens the resolved path with no link at all
  * (RESOLVE_NO_SYMLINKS), so that a link swapped in meanwhile fails.
  */
-static int
-open_beneath(const struct capsule *cap, const char *path, int flags)
+int
+capsule_open_beneath(const struct capsule *cap, const char *path, int flags)
 {
 	struct open_how	 how;
 	struct buf	 real;
@@ -357,47 +342,6 @@ capsule_flush(struct capsule *cap)
 			cache_unlink(&cap->cache[i]);
 }
 
-/* The MIME type a file's name gives, into out; false when it gives none. */
-static bool
-mime_by_name(const char *name, char *out, size_t outsz)
-{
-	static const struct { const char *ext, *mime; } byname[] = {
-		{ ".gmi", "text/gemini; charset=utf-8" },
-		{ ".gemini", "text/gemini; charset=utf-8" },
-		{ ".atom", "application/atom+xml" },
-		{ "atom.xml", "application/atom+xml" },
-		{ ".css", "text/css" },
-		{ ".svg", "image/svg+xml" },
-	};
-	size_t		 i, nl = strlen(name), el;
-
-	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++) {
-		el = strlen(byname[i].ext);
-		if (nl >= el && strcmp(name + nl - el, byname[i].ext) == 0) {
-			snprintf(out, outsz, "%s", byname[i].mime);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The MIME type of a file's first n bytes. */
-static void
-mime_by_magic(const char *data, size_t n, char *out, size_t outsz)
-{
-	const char *m;
-
-	m = magic_buffer(magic, data, n);
-	if (m == NULL || strncmp(m, "application/x-empty", 19) == 0 ||
-	    strncmp(m, "inode/x-empty", 13) == 0)
-		m = n == 0 ? "text/plain; charset=us-ascii" :
-		    "application/octet-stream";
-	snprintf(out, outsz, "%s", m);
-	/* "charset=binary" says nothing a client can use. */
-	if ((m = strstr(out, "; charset=binary")) != NULL)
-		out[m - out] = '\0';
-}
-
 /*
  * A new cache entry for the open file fd: its contents when it is small
  * enough to keep, else only what is known of it (size, type) and, later,
@@ -409,8 +353,6 @@ cache_fill(struct capsule *cap, int fd, const struct stat *st)
 {
 	struct cfile	*f;
 	struct buf	 b;
-	char		 peek[MAGIC_PEEK];
-	ssize_t		 r;
 	unsigned	 h;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
@@ -420,11 +362,9 @@ cache_fill(struct capsule *cap, int fd, const struct stat *st)
 	f->ino = st->st_ino;
 	f->mtime = st->st_mtim;
 	f->refs = 1;
-	if (st->st_size > CACHE_FILE_MAX) {
-		if ((r = pread(fd, peek, sizeof(peek), 0)) == -1)
-			r = 0;
-		mime_by_magic(peek, (size_t)r, f->mime, sizeof(f->mime));
-	} else {
+	if (st->st_size > CACHE_FILE_MAX)
+		mime_by_head(fd, f->mime, sizeof(f->mime));
+	else {
 		buf_init(&b);
 		if (capsule_read(fd, st->st_size, &b) == -1) {
 			buf_free(&b);
@@ -432,8 +372,7 @@ cache_fill(struct capsule *cap, int fd, const struct stat *st)
 			return NULL;
 		}
 		f->data = buf_steal(&b);	/* allocated: never NULL */
-		mime_by_magic(f->data, f->size < MAGIC_PEEK ? f->size :
-		    MAGIC_PEEK, f->mime, sizeof(f->mime));
+		mime_by_contents(f->data, f->size, f->mime, sizeof(f->mime));
 	}
 	if (cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
 		f->stale = true;	/* served once, then freed */
@@ -538,7 +477,7 @@ capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 	if (path[0] != '/' || strstr(path, "//") != NULL ||
 	    path_check(path, &err) == -1 || has_hidden_segment(path))
 		return -1;
-	if ((fd = open_beneath(cap, path, O_RDONLY)) == -1) {
+	if ((fd = capsule_open_beneath(cap, path, O_RDONLY)) == -1) {
 		lk->kind = open_error(errno);
 		return -1;
 	}
@@ -563,7 +502,7 @@ capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 		lk->kind = CAP_ERROR;
 		return -1;
 	}
-	ifd = open_beneath(cap, idx.data, O_RDONLY);
+	ifd = capsule_open_beneath(cap, idx.data, O_RDONLY);
 	if (ifd != -1 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
 		lookup_file(cap, idx.data, ifd, &st, lk);
 		buf_free(&idx);
@@ -602,236 +541,4 @@ capsule_mime(void *cap, const char *path, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", lk.mime);
 	lookup_release(&lk);
 	return 0;
-}
-
-struct entry {
-	char	*name;
-	bool	 dir;
-};
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->name,
-	    ((const struct entry *)b)->name);
-}
-
-/* The label of a listed .gmi file: its title, else its name. */
-static int
-add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
-    const struct entry *e)
-{
-	struct buf	 url, path;
-	struct lookup	 lk;
-	struct gmi_doc	 page;
-	const char	*label = e->name;
-	char		 head[TITLE_PEEK];
-	ssize_t		 n;
-	int		 r = -1, parsed = -1;
-
-	buf_init(&url);
-	buf_init(&path);
-	gmi_init(&page);
-	/* "a:b.gmi" would read as a URL of the scheme "a" (RFC 3986, 4.2). */
-	if ((strchr(e->name, ':') != NULL && buf_puts(&url, "./") == -1) ||
-	    url_encode_path(&url, e->name) == -1 ||
-	    (e->dir && buf_putc(&url, '/') == -1) ||
-	    buf_printf(&path, "%s%s", dir, e->name) == -1)
-		goto out;
-	lk.file = NULL;
-	lk.fd = -1;
-	if (!e->dir && is_gemtext_name(e->name) &&
-	    capsule_lookup(cap, path.data, &lk) == 0) {
-		if (lk.file != NULL && lk.file->data != NULL)
-			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
-		else if (lk.fd != -1) {
-			/* Too large to cache: its head holds the title. */
-			n = pread(lk.fd, head, sizeof(head), 0);
-			parsed = gmi_parse(&page, head, n > 0 ? (size_t)n : 0);
-		}
-		if (parsed == 0 && gmi_title(&page) != NULL)
-			label = gmi_title(&page);
-	}
-	r = gmi_add_link(doc, url.data, label);
-	lookup_release(&lk);
-out:
-	gmi_free(&page);
-	buf_free(&url);
-	buf_free(&path);
-	return r;
-}
-
-/*
- * Whether a listing shows dir/name: only what a request could reach (no
- * symlink leading outside), files (0) and directories (1), else -1.
- */
-static int
-listed_kind(const struct capsule *cap, const char *dir, const char *name)
-{
-	struct buf	 p;
-	struct stat	 st;
-	int		 fd, r = -1;
-
-	buf_init(&p);
-	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
-	    (fd = open_beneath(cap, p.data, O_PATH)) != -1) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = secrets_is(&st) ? -1 : 0;
-		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-			r = 1;
-		close(fd);
-	}
-	buf_free(&p);
-	return r;
-}
-
-/* A gemtext listing of directory dir (a path ending in "/"). */
-int
-capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
-{
-	struct entry	*ents = NULL, *e;
-	struct dirent	*de;
-	DIR		*d;
-	size_t		 n = 0, nalloc = 0, i;
-	int		 fd, r = -1;
-	char		 title[GEMINI_URL_MAX + 16];
-
-	if ((fd = open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
-		/* Not what no request can name: its link would get 59. */
-		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
-			continue;
-		if ((r = listed_kind(cap, dir, de->d_name)) == -1)
-			continue;
-		if (n == nalloc) {
-			nalloc = nalloc ? nalloc * 2 : 32;
-			if ((e = realloc(ents, nalloc * sizeof(*e))) == NULL)
-				goto out;
-			ents = e;
-		}
-		if ((ents[n].name = strdup(de->d_name)) == NULL)
-			goto out;
-		ents[n++].dir = r == 1;
-	}
-	r = -1;
-	if (n > 0)	/* ents is NULL for an empty directory */
-		qsort(ents, n, sizeof(*ents), entry_cmp);
-	snprintf(title, sizeof(title), "Index of %s", dir);
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
-	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		goto out;
-	if (strcmp(dir, "/") != 0 &&
-	    gmi_add_link(doc, "../", "Parent directory") == -1)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (add_entry_link(cap, doc, dir, &ents[i]) == -1)
-			goto out;
-	r = 0;
-out:
-	for (i = 0; i < n; i++)
-		free(ents[i].name);
-	free(ents);
-	closedir(d);
-	return r;
-}
-
-struct walk {
-	const struct capsule *cap;
-	capsule_walk_fn	 fn;
-	void		*arg;
-	size_t		 max;
-	struct buf	 path;
-	struct buf	 data;
-};
-
-static int	walk_dir(struct walk *, int);
-
-/* One entry of the directory w->path, its name already appended. */
-static int
-walk_entry(struct walk *w, int dfd, const char *name, int depth)
-{
-	struct stat	 st;
-	int		 fd, r = 0;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		if (depth < WALK_DEPTH_MAX && buf_putc(&w->path, '/') == 0)
-			r = walk_dir(w, depth + 1);
-		return r;
-	}
-	/* A linked page is indexed under its own name only: what a link
-	 * inside the capsule leads to is walked where it is. */
-	if (!S_ISREG(st.st_mode) || !is_gemtext_name(name))
-		return 0;
-	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY)) == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
-	    (size_t)st.st_size <= w->max &&
-	    capsule_read(fd, st.st_size, &w->data) == 0)
-		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
-	close(fd);
-	return r;
-}
-
-/* Walk the directory w->path (ending in "/"); -1 when fn says stop. */
-static int
-walk_dir(struct walk *w, int depth)
-{
-	struct dirent	*de;
-	DIR		*d;
-	size_t		 base = w->path.len;
-	int		 fd, r = 0;
-
-	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY | O_DIRECTORY))
-	    == -1)
-		return 0;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 0;
-	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
-			continue;
-		w->path.len = base;
-		if (buf_puts(&w->path, de->d_name) == -1) {
-			r = -1;
-			break;
-		}
-		if (w->path.len <= GEMINI_URL_MAX)
-			r = walk_entry(w, dirfd(d), de->d_name, depth);
-	}
-	w->path.len = base;
-	w->path.data[base] = '\0';
-	closedir(d);
-	return r;
-}
-
-/*
- * Call fn(arg, path, data, size) for every gemtext file of the capsule a
- * request could reach (no dotfiles, nothing outside the root), read whole
- * when at most max bytes.  Symbolic links are not followed, neither to
- * directories nor to pages, so that no link can make the walk loop or
- * index a page twice: what a link leads to inside the capsule is walked
- * under its own name.  Unreadable entries, and names no request can
- * spell, are skipped; -1 only when fn or memory fails.
- */
-int
-capsule_walk(struct capsule *cap, capsule_walk_fn fn, void *arg, size_t max)
-{
-	struct walk	 w = { .cap = cap, .fn = fn, .arg = arg, .max = max };
-	int		 r = -1;
-
-	buf_init(&w.path);
-	buf_init(&w.data);
-	if (buf_putc(&w.path, '/') == 0)
-		r = walk_dir(&w, 0);
-	buf_free(&w.path);
-	buf_free(&w.data);
-	return r;
 }

@@ -229,7 +229,8 @@ extern struct config conf;
 typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
 int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
-/* capsule.c: paths inside the root, the file cache and MIME types. */
+/* capsule.c: paths inside a capsule's root, what they name there, and
+ * the cache of file contents (their MIME types: mime.c). */
 #define CFILE_DERIVED	2
 struct cfile {					/* one cached file */
 	char		*data;			/* NULL: too large, streamed */
@@ -272,10 +273,14 @@ int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
 struct blob *capsule_derived(const struct cfile *, int, const char *);
 void	 capsule_derive(struct cfile *, int, const char *, struct blob *);
-int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);
 int	 capsule_mime(void *, const char *, char *, size_t);
 void	 capsule_flush(struct capsule *);
 bool	 is_gemtext_name(const char *);
+
+/* listing.c: the page of a directory without index.gmi. */
+int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);
+
+/* walk.c: every gemtext page of a capsule, for search.c and check.c. */
 typedef int (*capsule_walk_fn)(void *, const char *, const char *, size_t);
 int	 capsule_walk(struct capsule *, capsule_walk_fn, void *, size_t);
 
