@@ -1,7 +1,7 @@
 /*
  * capsule.c: the directory tree being served: resolving a request path
- * strictly inside the root, what it names there (a file, from the cache,
- * or a directory), and the cache of file contents.
+ * strictly inside the root, and what it names there: a file (its bytes
+ * from the cache, cache.c), a directory, or nothing to serve.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,20 +17,14 @@
 
 #include "capsule.h"
 
-#define CACHE_BUCKETS	1024
-#define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
-#define SYMLINK_HOPS_MAX 40			/* links in one path, as ELOOP */
+#define SYMLINK_HOPS_MAX 40	/* links in one path, as ELOOP */
 
 /* One host's root, opened before the worker's chroot, and its cache:
  * every path is resolved beneath rootfd, never by name from "/". */
 struct capsule {
 	int		 rootfd;
-	struct cfile	*cache[CACHE_BUCKETS];
+	struct cache	*cache;
 };
-
-/* Bytes cached by all capsules: one budget, so that serving more hosts
- * takes no more memory than one did. */
-static size_t		 cache_bytes;
 
 /* What every capsule shares, loaded once before any request: the MIME
  * types' database. */
@@ -52,13 +46,16 @@ capsule_open(const char *root, const char **err)
 {
 	struct capsule	*cap;
 
-	if ((cap = calloc(1, sizeof(*cap))) == NULL) {
+	if ((cap = calloc(1, sizeof(*cap))) == NULL ||
+	    (cap->cache = cache_new()) == NULL) {
+		free(cap);
 		*err = "out of memory";
 		return NULL;
 	}
 	if ((cap->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
 	    == -1) {
 		*err = strerror(errno);
+		cache_free(cap->cache);
 		free(cap);
 		return NULL;
 	}
@@ -71,9 +68,16 @@ capsule_free(struct capsule *cap)
 {
 	if (cap == NULL)
 		return;
-	capsule_flush(cap);
+	cache_free(cap->cache);
 	close(cap->rootfd);
 	free(cap);
+}
+
+/* Forget every cached file (SIGHUP): the next request reads them anew. */
+void
+capsule_flush(struct capsule *cap)
+{
+	cache_flush(cap->cache);
 }
 
 bool
@@ -240,202 +244,34 @@ has_hidden_segment(const char *path)
 	return path[0] == '.';
 }
 
-/* A file's bucket: the cache knows files, not the names reaching them. */
-static unsigned
-hash(dev_t dev, ino_t ino)
-{
-	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15u) ^ (uint64_t)ino;
-
-	return (unsigned)((h ^ (h >> 29)) % CACHE_BUCKETS);
-}
-
-static void
-cfile_free(struct cfile *f)
-{
-	int i;
-
-	for (i = 0; i < CFILE_DERIVED; i++) {
-		blob_release(f->derived[i]);
-		free(f->derivedkey[i]);
-	}
-	free(f->data);
-	free(f);
-}
-
-/* Bytes a cache entry holds, its derived forms included. */
-static size_t
-cfile_bytes(const struct cfile *f)
-{
-	size_t	 n = f->data != NULL ? f->size : 0;
-	int	 i;
-
-	for (i = 0; i < CFILE_DERIVED; i++)
-		n += f->derived[i] ? f->derived[i]->len : 0;
-	return n;
-}
-
-/* The form number slot made from f for key, referenced, or NULL. */
-struct blob *
-capsule_derived(const struct cfile *f, int slot, const char *key)
-{
-	if (f == NULL || slot < 0 || slot >= CFILE_DERIVED ||
-	    f->derived[slot] == NULL || strcmp(f->derivedkey[slot], key) != 0)
-		return NULL;
-	return blob_ref(f->derived[slot]);
-}
-
-/*
- * Keep bl, a form made from f for key, when the cache has room.  The
- * slot takes its own reference; the form it held is released, not freed
- * under a response still sending it.
- */
-void
-capsule_derive(struct cfile *f, int slot, const char *key, struct blob *bl)
-{
-	size_t	 old;
-	char	*k;
-
-	if (f == NULL || bl == NULL || f->stale || slot < 0 ||
-	    slot >= CFILE_DERIVED)
-		return;
-	old = f->derived[slot] ? f->derived[slot]->len : 0;
-	if (cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
-	    (k = strdup(key)) == NULL)
-		return;
-	cache_bytes -= old;
-	blob_release(f->derived[slot]);
-	free(f->derivedkey[slot]);
-	f->derived[slot] = blob_ref(bl);
-	f->derivedkey[slot] = k;
-	cache_bytes += bl->len;
-}
-
-void
-capsule_release(struct cfile *f)
-{
-	if (f == NULL)
-		return;
-	if (--f->refs == 0 && f->stale)
-		cfile_free(f);
-}
-
-static void
-cache_unlink(struct cfile **pp)
-{
-	struct cfile *f = *pp;
-
-	*pp = f->next;
-	f->next = NULL;
-	cache_bytes -= cfile_bytes(f);
-	f->stale = true;
-	if (f->refs == 0)
-		cfile_free(f);
-}
-
-void
-capsule_flush(struct capsule *cap)
-{
-	size_t i;
-
-	for (i = 0; i < CACHE_BUCKETS; i++)
-		while (cap->cache[i] != NULL)
-			cache_unlink(&cap->cache[i]);
-}
-
-/*
- * A new cache entry for the open file fd: its contents when it is small
- * enough to keep, else only what is known of it (size, type) and, later,
- * the forms made from it, while its bytes are streamed from fd.  Inserted
- * when the cache has room, else served once and freed.
- */
-static struct cfile *
-cache_fill(struct capsule *cap, int fd, const struct stat *st)
-{
-	struct cfile	*f;
-	struct buf	 b;
-	unsigned	 h;
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	f->size = (size_t)st->st_size;
-	f->dev = st->st_dev;
-	f->ino = st->st_ino;
-	f->mtime = st->st_mtim;
-	f->refs = 1;
-	if (st->st_size > CACHE_FILE_MAX)
-		mime_by_head(fd, f->mime, sizeof(f->mime));
-	else {
-		buf_init(&b);
-		if (capsule_read(fd, st->st_size, &b) == -1) {
-			buf_free(&b);
-			cfile_free(f);
-			return NULL;
-		}
-		f->data = buf_steal(&b);	/* allocated: never NULL */
-		mime_by_contents(f->data, f->size, f->mime, sizeof(f->mime));
-	}
-	if (cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
-		f->stale = true;	/* served once, then freed */
-		return f;
-	}
-	h = hash(f->dev, f->ino);
-	f->next = cap->cache[h];
-	cap->cache[h] = f;
-	cache_bytes += cfile_bytes(f);
-	return f;
-}
-
-static bool
-cfile_fresh(const struct cfile *f, const struct stat *st)
-{
-	return f->dev == st->st_dev && f->ino == st->st_ino &&
-	    f->size == (size_t)st->st_size &&
-	    f->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    f->mtime.tv_nsec == st->st_mtim.tv_nsec;
-}
-
 /*
  * Serve the open regular file fd, reached by the name name, from the
- * cache if fresh.  The cache is keyed by device and inode, so that every
- * name of a file (links, a directory linked to itself) is one entry; the
- * type comes from the name when it says one, else from the contents.  A
- * large file's entry holds no bytes: lk->fd stays open to stream them.
+ * cache (cache.c); the type comes from the name when it says one, else
+ * from the contents.  A large file's entry holds no bytes: lk->fd stays
+ * open to stream them.
  */
 static int
 lookup_file(struct capsule *cap, const char *name, int fd,
     const struct stat *st, struct lookup *lk)
 {
-	struct cfile	**pp, *f = NULL;
-
 	if (secrets_is(st)) {	/* a key or the log, however reached */
 		close(fd);
 		lk->kind = CAP_NOT_FOUND;
 		return -1;
 	}
-	for (pp = &cap->cache[hash(st->st_dev, st->st_ino)]; *pp != NULL;
-	    pp = &(*pp)->next) {
-		if ((*pp)->dev != st->st_dev || (*pp)->ino != st->st_ino)
-			continue;
-		if (cfile_fresh(*pp, st)) {
-			f = *pp;
-			f->refs++;
-		} else
-			cache_unlink(pp);
-		break;
-	}
-	if (f == NULL && (f = cache_fill(cap, fd, st)) == NULL) {
+	if ((lk->file = cache_get(cap->cache, fd, st)) == NULL) {
 		close(fd);
 		lk->kind = CAP_ERROR;
 		return -1;
 	}
-	lk->file = f;
 	lk->kind = CAP_FILE;
+	lk->size = st->st_size;
 	if (!mime_by_name(name, lk->mime, sizeof(lk->mime)))
-		snprintf(lk->mime, sizeof(lk->mime), "%s", f->mime);
-	if (f->data == NULL) {
+		snprintf(lk->mime, sizeof(lk->mime), "%s",
+		    cfile_mime(lk->file));
+	if (cfile_data(lk->file) == NULL)
 		lk->fd = fd;
-		lk->size = st->st_size;
-	} else
+	else
 		close(fd);
 	return 0;
 }
@@ -519,7 +355,7 @@ capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 void
 lookup_release(struct lookup *lk)
 {
-	capsule_release(lk->file);
+	cfile_release(lk->file);
 	lk->file = NULL;
 	if (lk->fd != -1)
 		close(lk->fd);

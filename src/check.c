@@ -139,8 +139,8 @@ check_feed(const char *path)
 	buf_init(&ref);
 	capsule_lookup(ch->capsule, path, &lk);
 	/* A large file's cache entry holds no bytes: read them from fd. */
-	if (lk.kind == CAP_FILE && lk.file != NULL && lk.file->data != NULL)
-		buf_append(&data, lk.file->data, lk.file->size);
+	if (lk.kind == CAP_FILE && cfile_data(lk.file) != NULL)
+		buf_append(&data, cfile_data(lk.file), (size_t)lk.size);
 	else if (lk.kind == CAP_FILE && lk.fd != -1 &&
 	    lk.size <= CHECK_FILE_MAX)
 		capsule_read(lk.fd, lk.size, &data);

@@ -179,11 +179,8 @@ serve_file(const struct host *h, struct response *r, struct lookup *lk)
 	else
 		snprintf(meta, sizeof(meta), "%s", mime);
 	reply(r, 20, meta);
-	if (r->status != 20) {
-		lookup_release(lk);
-		return;
-	}
-	response_take(r, lk);
+	if (r->status == 20)
+		response_take(r, lk);
 }
 
 void
@@ -255,4 +252,5 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 40, "Temporary failure, try again later");
 		break;
 	}
+	lookup_release(&lk);
 }

@@ -143,7 +143,7 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 
 	/* Made before for this selector: sent from the cache as it is, the
 	 * response holding its own reference to the bytes. */
-	if ((blob = capsule_derived(lk->file, form, sel)) != NULL) {
+	if ((blob = cfile_derived(lk->file, form, sel)) != NULL) {
 		r->status = 20;
 		r->kind = form == FORM_MENU ? RESP_MENU : RESP_PLAIN;
 		buf_reset(&r->out);
@@ -152,8 +152,8 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 	}
 	gmi_init(&doc);
 	buf_init(&big);
-	if (lk->file != NULL && lk->file->data != NULL)
-		rc = gmi_parse(&doc, lk->file->data, lk->file->size);
+	if (cfile_data(lk->file) != NULL)
+		rc = gmi_parse(&doc, cfile_data(lk->file), (size_t)lk->size);
 	else if ((rc = lk->size > GEMTEXT_MAX ? -1 :
 	    capsule_read(lk->fd, lk->size, &big)) == 0)
 		rc = gmi_parse(&doc, big.data, big.len);
@@ -161,10 +161,9 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 	if (rc == 0)
 		render(h, r, sel, &doc, form);
 	/* The render becomes a blob the response and the cache share. */
-	if (rc == 0 && r->status == 20 && lk->file != NULL &&
-	    (blob = blob_from(&r->out)) != NULL) {
+	if (rc == 0 && r->status == 20 && (blob = blob_from(&r->out)) != NULL) {
 		response_blob(r, blob);
-		capsule_derive(lk->file, form, sel, blob);
+		cfile_derive(lk->file, form, sel, blob);
 	}
 	gmi_free(&doc);
 	return rc;

@@ -55,8 +55,9 @@ add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
 	lk.fd = -1;
 	if (!e->dir && is_gemtext_name(e->name) &&
 	    capsule_lookup(cap, path.data, &lk) == 0) {
-		if (lk.file != NULL && lk.file->data != NULL)
-			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
+		if (cfile_data(lk.file) != NULL)
+			parsed = gmi_parse(&page, cfile_data(lk.file),
+			    (size_t)lk.size);
 		else if (lk.fd != -1) {
 			/* Too large to cache: its head holds the title. */
 			n = pread(lk.fd, head, sizeof(head), 0);

@@ -229,25 +229,19 @@ extern struct config conf;
 typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
 int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
-/* capsule.c: paths inside a capsule's root, what they name there, and
- * the cache of file contents (their MIME types: mime.c). */
-#define CFILE_DERIVED	2
-struct cfile {					/* one cached file */
-	char		*data;			/* NULL: too large, streamed */
-	size_t		 size;
-	char		 mime[MIME_MAX];	/* from its contents */
-	dev_t		 dev;
-	ino_t		 ino;
-	struct timespec	 mtime;
-	int		 refs;
-	bool		 stale;			/* unlinked, freed at refs 0 */
-	struct cfile	*next;
-	/* Forms made from it (a Gopher menu, its text), with the key they
-	 * were made for, so that a request costs no re-render.  Shared with
-	 * the responses sending them: replacing one frees nothing in use. */
-	struct blob	*derived[CFILE_DERIVED];
-	char		*derivedkey[CFILE_DERIVED];
-};
+/* cache.c: a cached file, shared by the lookups and responses holding
+ * it; each holder gives its reference back. */
+#define CFILE_DERIVED	2	/* forms kept of one file: a menu, a text */
+struct cfile;
+struct cfile *cfile_ref(struct cfile *);
+void	 cfile_release(struct cfile *);
+const char *cfile_data(const struct cfile *);
+size_t	 cfile_size(const struct cfile *);
+struct blob *cfile_derived(const struct cfile *, int, const char *);
+void	 cfile_derive(struct cfile *, int, const char *, struct blob *);
+
+/* capsule.c: paths inside a capsule's root and what they name there
+ * (the files' MIME types: mime.c). */
 enum cap_kind {
 	CAP_FILE,		/* file set, or fd and size for a large file */
 	CAP_LISTING,		/* a directory without index.gmi */
@@ -258,9 +252,9 @@ enum cap_kind {
 };
 struct lookup {
 	enum cap_kind	 kind;
-	struct cfile	*file;		/* referenced: capsule_release() it */
-	int		 fd;		/* large file (file->data NULL), or -1 */
-	off_t		 size;
+	struct cfile	*file;		/* referenced: lookup_release() it */
+	int		 fd;		/* large file (no cfile_data), or -1 */
+	off_t		 size;		/* of a CAP_FILE */
 	char		 mime[MIME_MAX];	/* of a CAP_FILE */
 };
 int	 capsule_init(const char **);
@@ -268,11 +262,8 @@ void	 capsule_close(void);
 struct capsule *capsule_open(const char *, const char **);
 void	 capsule_free(struct capsule *);
 int	 capsule_lookup(struct capsule *, const char *, struct lookup *);
-void	 capsule_release(struct cfile *);
 int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
-struct blob *capsule_derived(const struct cfile *, int, const char *);
-void	 capsule_derive(struct cfile *, int, const char *, struct blob *);
 int	 capsule_mime(void *, const char *, char *, size_t);
 void	 capsule_flush(struct capsule *);
 bool	 is_gemtext_name(const char *);
