@@ -245,26 +245,23 @@ has_hidden_segment(const char *path)
 }
 
 /*
- * Serve the open regular file fd, reached by the name name, from the
- * cache (cache.c); the type comes from the name when it says one, else
- * from the contents.  A large file's entry holds no bytes: lk->fd stays
- * open to stream them.
+ * The open regular file fd, reached by the name name, from the cache
+ * (cache.c); the type comes from the name when it says one, else from
+ * the contents.  A large file's entry holds no bytes: lk->fd stays open
+ * to stream them.  fd is the lookup's or closed.
  */
-static int
+static enum cap_kind
 lookup_file(struct capsule *cap, const char *name, int fd,
     const struct stat *st, struct lookup *lk)
 {
 	if (secrets_is(st)) {	/* a key or the log, however reached */
 		close(fd);
-		lk->kind = CAP_NOT_FOUND;
-		return -1;
+		return CAP_NOT_FOUND;
 	}
 	if ((lk->file = cache_get(cap->cache, fd, st)) == NULL) {
 		close(fd);
-		lk->kind = CAP_ERROR;
-		return -1;
+		return CAP_ERROR;
 	}
-	lk->kind = CAP_FILE;
 	lk->size = st->st_size;
 	if (!mime_by_name(name, lk->mime, sizeof(lk->mime)))
 		snprintf(lk->mime, sizeof(lk->mime), "%s",
@@ -273,7 +270,30 @@ lookup_file(struct capsule *cap, const char *name, int fd,
 		lk->fd = fd;
 	else
 		close(fd);
-	return 0;
+	return CAP_FILE;
+}
+
+/* A directory asked with its slash: its index.gmi, else a listing. */
+static enum cap_kind
+lookup_index(struct capsule *cap, const char *dir, struct lookup *lk)
+{
+	struct stat	 st;
+	struct buf	 idx;
+	enum cap_kind	 kind = CAP_LISTING;
+	int		 fd;
+
+	buf_init(&idx);
+	if (buf_printf(&idx, "%sindex.gmi", dir) == -1) {
+		buf_free(&idx);
+		return CAP_ERROR;
+	}
+	fd = capsule_open_beneath(cap, idx.data, O_RDONLY);
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		kind = lookup_file(cap, idx.data, fd, &st, lk);
+	else if (fd != -1)
+		close(fd);
+	buf_free(&idx);
+	return kind;
 }
 
 static enum cap_kind
@@ -294,61 +314,37 @@ open_error(int err)
 }
 
 /*
- * Find what a path (decoded, starting with "/") names inside the capsule.
- * A directory asked with its slash gives its index.gmi or a listing.
+ * What a path (decoded, starting with "/") names inside the capsule.  A
+ * directory asked with its slash gives its index.gmi or a listing.  lk
+ * holds what a CAP_FILE needs (lookup_release() it, whatever the kind).
  */
-int
+enum cap_kind
 capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 {
 	struct stat	 st;
-	struct buf	 idx;
 	const char	*err;
-	int		 fd, ifd;
-	size_t		 n = strlen(path);
+	int		 fd;
 
 	memset(lk, 0, sizeof(*lk));
 	lk->fd = -1;
-	lk->kind = CAP_NOT_FOUND;
 	/* Callers squeeze "//" (url_squeeze_slashes): one entry per file. */
 	if (path[0] != '/' || strstr(path, "//") != NULL ||
 	    path_check(path, &err) == -1 || has_hidden_segment(path))
-		return -1;
-	if ((fd = capsule_open_beneath(cap, path, O_RDONLY)) == -1) {
-		lk->kind = open_error(errno);
-		return -1;
-	}
+		return CAP_NOT_FOUND;
+	if ((fd = capsule_open_beneath(cap, path, O_RDONLY)) == -1)
+		return open_error(errno);
 	if (fstat(fd, &st) == -1) {
 		close(fd);
-		lk->kind = CAP_ERROR;
-		return -1;
+		return CAP_ERROR;
 	}
 	if (S_ISREG(st.st_mode))
 		return lookup_file(cap, path, fd, &st, lk);
-	if (!S_ISDIR(st.st_mode)) {	/* FIFOs, devices, sockets */
-		close(fd);
-		return -1;
-	}
 	close(fd);
-	if (path[n - 1] != '/') {
-		lk->kind = CAP_REDIRECT;
-		return 0;
-	}
-	buf_init(&idx);
-	if (buf_printf(&idx, "%sindex.gmi", path) == -1) {
-		lk->kind = CAP_ERROR;
-		return -1;
-	}
-	ifd = capsule_open_beneath(cap, idx.data, O_RDONLY);
-	if (ifd != -1 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
-		lookup_file(cap, idx.data, ifd, &st, lk);
-		buf_free(&idx);
-		return lk->kind == CAP_FILE ? 0 : -1;
-	}
-	if (ifd != -1)
-		close(ifd);
-	buf_free(&idx);
-	lk->kind = CAP_LISTING;
-	return 0;
+	if (!S_ISDIR(st.st_mode))	/* FIFOs, devices, sockets */
+		return CAP_NOT_FOUND;
+	if (path[strlen(path) - 1] != '/')
+		return CAP_REDIRECT;
+	return lookup_index(cap, path, lk);
 }
 
 /* Give back what a lookup holds: its cache reference and descriptor. */
@@ -366,15 +362,21 @@ lookup_release(struct lookup *lk)
 int
 capsule_mime(void *cap, const char *path, char *out, size_t outsz)
 {
-	struct lookup lk;
+	struct lookup	 lk;
+	int		 r = 0;
 
-	if (capsule_lookup(cap, path, &lk) == -1 || lk.kind != CAP_FILE) {
-		if (lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT)
-			snprintf(out, outsz, "directory");
-		return lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT ?
-		    0 : -1;
+	switch (capsule_lookup(cap, path, &lk)) {
+	case CAP_FILE:
+		snprintf(out, outsz, "%s", lk.mime);
+		break;
+	case CAP_LISTING:
+	case CAP_REDIRECT:
+		snprintf(out, outsz, "directory");
+		break;
+	default:
+		r = -1;
+		break;
 	}
-	snprintf(out, outsz, "%s", lk.mime);
 	lookup_release(&lk);
-	return 0;
+	return r;
 }

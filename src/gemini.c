@@ -231,8 +231,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		serve_search(h, r, &u);
 		return;
 	}
-	capsule_lookup(h->capsule, u.path, &lk);
-	switch (lk.kind) {
+	switch (capsule_lookup(h->capsule, u.path, &lk)) {
 	case CAP_FILE:
 		serve_file(h, r, &lk);
 		break;

@@ -218,16 +218,17 @@ serve_text_form(const struct host *h, struct response *r, const char *sel)
 		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, exts[i]) ==
 		    -1)
 			break;
-		if (capsule_lookup(h->capsule, p.data, &lk) == 0 &&
-		    lk.kind == CAP_FILE && is_gemtext_mime(lk.mime))
+		if (capsule_lookup(h->capsule, p.data, &lk) == CAP_FILE &&
+		    is_gemtext_mime(lk.mime))
 			done = serve_page(h, r, p.data, &lk, FORM_TEXT) == 0;
 		lookup_release(&lk);
 	}
 	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
 		buf_reset(&p);
 		if (buf_append(&p, sel, strlen(sel) - strlen("index" TEXT_SUFFIX))
-		    == 0 && capsule_lookup(h->capsule, p.data, &lk) == 0) {
-			if (lk.kind == CAP_LISTING) {
+		    == 0) {
+			if (capsule_lookup(h->capsule, p.data, &lk) ==
+			    CAP_LISTING) {
 				serve_listing(h, r, p.data, FORM_TEXT);
 				done = true;
 			}
@@ -469,6 +470,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 	const struct redirect	*rd;
 	struct lookup		 lk;
 	struct buf		 slash;
+	enum cap_kind		 kind;
 
 	/* Before anything the capsule holds, as over Gemini. */
 	if ((rd = host_redirect(h, sel)) != NULL) {
@@ -479,8 +481,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 		serve_search(h, r, sel, "", 0);
 		return;
 	}
-	capsule_lookup(h->capsule, sel, &lk);
-	if (lk.kind == CAP_REDIRECT) {
+	if ((kind = capsule_lookup(h->capsule, sel, &lk)) == CAP_REDIRECT) {
 		/* Gopher has no redirect: answer for the directory itself. */
 		buf_init(&slash);
 		if (buf_printf(&slash, "%s/", sel) == -1)
@@ -490,7 +491,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 		buf_free(&slash);
 		return;
 	}
-	switch (lk.kind) {
+	switch (kind) {
 	case CAP_FILE:
 		if (!is_gemtext_mime(lk.mime) ||
 		    serve_page(h, r, sel, &lk, FORM_MENU) == -1)

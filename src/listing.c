@@ -51,10 +51,10 @@ add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
 	    (e->dir && buf_putc(&url, '/') == -1) ||
 	    buf_printf(&path, "%s%s", dir, e->name) == -1)
 		goto out;
-	lk.file = NULL;
+	memset(&lk, 0, sizeof(lk));
 	lk.fd = -1;
 	if (!e->dir && is_gemtext_name(e->name) &&
-	    capsule_lookup(cap, path.data, &lk) == 0) {
+	    capsule_lookup(cap, path.data, &lk) == CAP_FILE) {
 		if (cfile_data(lk.file) != NULL)
 			parsed = gmi_parse(&page, cfile_data(lk.file),
 			    (size_t)lk.size);

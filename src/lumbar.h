@@ -242,26 +242,25 @@ void	 cfile_derive(struct cfile *, int, const char *, struct blob *);
 
 /* capsule.c: paths inside a capsule's root and what they name there
  * (the files' MIME types: mime.c). */
-enum cap_kind {
-	CAP_FILE,		/* file set, or fd and size for a large file */
+enum cap_kind {			/* what capsule_lookup() found */
+	CAP_FILE,		/* a file: the lookup holds it */
 	CAP_LISTING,		/* a directory without index.gmi */
 	CAP_REDIRECT,		/* a directory asked without its slash */
 	CAP_NOT_FOUND,
 	CAP_FORBIDDEN,		/* unreadable */
 	CAP_ERROR,		/* out of memory, I/O error */
 };
-struct lookup {
-	enum cap_kind	 kind;
+struct lookup {			/* what a CAP_FILE needs to be sent */
 	struct cfile	*file;		/* referenced: lookup_release() it */
 	int		 fd;		/* large file (no cfile_data), or -1 */
-	off_t		 size;		/* of a CAP_FILE */
-	char		 mime[MIME_MAX];	/* of a CAP_FILE */
+	off_t		 size;
+	char		 mime[MIME_MAX];	/* by its name, else contents */
 };
 int	 capsule_init(const char **);
 void	 capsule_close(void);
 struct capsule *capsule_open(const char *, const char **);
 void	 capsule_free(struct capsule *);
-int	 capsule_lookup(struct capsule *, const char *, struct lookup *);
+enum cap_kind capsule_lookup(struct capsule *, const char *, struct lookup *);
 int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
 int	 capsule_mime(void *, const char *, char *, size_t);
