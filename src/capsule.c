@@ -80,15 +80,6 @@ capsule_flush(struct capsule *cap)
 	cache_flush(cap->cache);
 }
 
-bool
-is_gemtext_name(const char *name)
-{
-	const char *dot = strrchr(name, '.');
-
-	return dot != NULL && (strcmp(dot, ".gmi") == 0 ||
-	    strcmp(dot, ".gemini") == 0);
-}
-
 /*
  * Read size bytes of fd into b (replacing what it held).  A file that
  * shrinks under us is an error, not a short page.

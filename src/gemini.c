@@ -104,7 +104,7 @@ reply_page(const struct host *h, struct response *r,
 {
 	char meta[MIME_MAX];
 
-	gemtext_meta(h, "text/gemini; charset=utf-8", meta, sizeof(meta));
+	gemtext_meta(h, GEMTEXT_MIME, meta, sizeof(meta));
 	reply(r, 20, meta);
 	return r->status == 20 ? gmi_write(doc, &r->out) : -1;
 }
@@ -174,7 +174,7 @@ serve_file(const struct host *h, struct response *r, struct lookup *lk)
 	const char	*mime = lk->mime;
 	char		 meta[MIME_MAX + 64];
 
-	if (strncmp(mime, "text/gemini", 11) == 0)
+	if (gemtext_mime(mime))
 		gemtext_meta(h, mime, meta, sizeof(meta));
 	else
 		snprintf(meta, sizeof(meta), "%s", mime);

@@ -58,21 +58,6 @@ gopher_refuse(struct response *r, const char *why, int wait)
 	r->reason = why;	/* text is gone on return */
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static bool
-is_gemtext_mime(const char *mime)
-{
-	return strncmp(mime, "text/gemini", 11) == 0 &&
-	    (mime[11] == '\0' || mime[11] == ';');
-}
-
 /*
  * The plain-text form of the page at sel: "x.gmi" -> "x.txt", a directory
  * "d/" -> "d/index.txt".  NULL when a real file already has that name, so
@@ -203,27 +188,26 @@ serve_raw(struct response *r, struct lookup *lk)
 static bool
 serve_text_form(const struct host *h, struct response *r, const char *sel)
 {
-	static const char *const exts[] = { ".gmi", ".gemini" };
+	const char *const *ext;
 	struct lookup	 lk;
 	struct buf	 p;
-	size_t		 stem, i;
+	size_t		 stem;
 	bool		 done = false;
 
-	if (!ends_with(sel, TEXT_SUFFIX))
+	if (!path_ends_with(sel, TEXT_SUFFIX))
 		return false;
 	stem = strlen(sel) - strlen(TEXT_SUFFIX);
 	buf_init(&p);
-	for (i = 0; i < sizeof(exts) / sizeof(exts[0]) && !done; i++) {
+	for (ext = gemtext_suffixes; *ext != NULL && !done; ext++) {
 		buf_reset(&p);
-		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, exts[i]) ==
-		    -1)
+		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, *ext) == -1)
 			break;
 		if (capsule_lookup(h->capsule, p.data, &lk) == CAP_FILE &&
-		    is_gemtext_mime(lk.mime))
+		    gemtext_mime(lk.mime))
 			done = serve_page(h, r, p.data, &lk, FORM_TEXT) == 0;
 		lookup_release(&lk);
 	}
-	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
+	if (!done && path_ends_with(sel, "/index" TEXT_SUFFIX)) {
 		buf_reset(&p);
 		if (buf_append(&p, sel, strlen(sel) - strlen("index" TEXT_SUFFIX))
 		    == 0) {
@@ -493,7 +477,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 	}
 	switch (kind) {
 	case CAP_FILE:
-		if (!is_gemtext_mime(lk.mime) ||
+		if (!gemtext_mime(lk.mime) ||
 		    serve_page(h, r, sel, &lk, FORM_MENU) == -1)
 			serve_raw(r, &lk);
 		break;

@@ -53,7 +53,7 @@ add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
 		goto out;
 	memset(&lk, 0, sizeof(lk));
 	lk.fd = -1;
-	if (!e->dir && is_gemtext_name(e->name) &&
+	if (!e->dir && gemtext_name(e->name) &&
 	    capsule_lookup(cap, path.data, &lk) == CAP_FILE) {
 		if (cfile_data(lk.file) != NULL)
 			parsed = gmi_parse(&page, cfile_data(lk.file),

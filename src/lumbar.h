@@ -82,6 +82,7 @@ int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 bool	 path_segment_ok(const char *);
+bool	 path_ends_with(const char *, const char *);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
 int	 url_host_ascii(const char *, char *, size_t);
@@ -119,6 +120,10 @@ int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
 int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
+#define GEMTEXT_MIME	"text/gemini; charset=utf-8"	/* as lumbar sends it */
+extern const char *const gemtext_suffixes[];	/* NULL-terminated */
+bool	 gemtext_name(const char *);
+bool	 gemtext_mime(const char *);
 
 /* redirect.c: pages moved (31, 30) or gone (52), by path or prefix. */
 struct redirect {
@@ -265,7 +270,6 @@ int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
 int	 capsule_mime(void *, const char *, char *, size_t);
 void	 capsule_flush(struct capsule *);
-bool	 is_gemtext_name(const char *);
 
 /* listing.c: the page of a directory without index.gmi. */
 int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);

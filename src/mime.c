@@ -42,22 +42,22 @@ bool
 mime_by_name(const char *name, char *out, size_t outsz)
 {
 	static const struct { const char *ext, *mime; } byname[] = {
-		{ ".gmi", "text/gemini; charset=utf-8" },
-		{ ".gemini", "text/gemini; charset=utf-8" },
 		{ ".atom", "application/atom+xml" },
 		{ "atom.xml", "application/atom+xml" },
 		{ ".css", "text/css" },
 		{ ".svg", "image/svg+xml" },
 	};
-	size_t		 i, nl = strlen(name), el;
+	size_t		 i;
 
-	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++) {
-		el = strlen(byname[i].ext);
-		if (nl >= el && strcmp(name + nl - el, byname[i].ext) == 0) {
+	if (gemtext_name(name)) {
+		snprintf(out, outsz, "%s", GEMTEXT_MIME);
+		return true;
+	}
+	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++)
+		if (path_ends_with(name, byname[i].ext)) {
 			snprintf(out, outsz, "%s", byname[i].mime);
 			return true;
 		}
-	}
 	return false;
 }
 

@@ -39,7 +39,7 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 	}
 	/* A linked page is indexed under its own name only: what a link
 	 * inside the capsule leads to is walked where it is. */
-	if (!S_ISREG(st.st_mode) || !is_gemtext_name(name))
+	if (!S_ISREG(st.st_mode) || !gemtext_name(name))
 		return 0;
 	if ((fd = capsule_open_beneath(w->cap, w->path.data, O_RDONLY)) == -1)
 		return 0;
