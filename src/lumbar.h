@@ -306,7 +306,7 @@ void	 response_clear(struct response *);
 void	 response_take(struct response *, struct lookup *);
 void	 response_blob(struct response *, struct blob *);
 
-/* search.c: the full-text index of the capsule and its results pages. */
+/* search.c: the full-text index of a capsule and queries against it. */
 #define SEARCH_PATH	  "/search"	/* wins over a capsule file */
 #define SEARCH_QUERY_MAX  256		/* bytes of a decoded query */
 #define SEARCH_WORDS_MAX  16		/* distinct words in a query */
@@ -341,9 +341,11 @@ int	 search_check(const char *, size_t, const char **);
 int	 search_run(const struct search_index *, const char *, size_t,
 	    size_t, struct search_result *);
 void	 search_result_free(struct search_result *);
+struct search_index *search_build(struct capsule *, const char **);
+
+/* search_page.c: the page answering a search, as gemtext. */
 int	 search_snippet(struct buf *, const struct search_result *,
 	    const struct search_hit *);
-struct search_index *search_build(struct capsule *, const char **);
 int	 search_page(const struct search_index *, struct gmi_doc *,
 	    const char *, size_t);
 
