@@ -319,6 +319,47 @@ h1_of(const struct buf *text)
 	return t;
 }
 
+/*
+ * The feed f of the index whose text is page: titled by the index's
+ * heading, its author the home page's (else that title), written beside
+ * the index.
+ */
+static int
+write_feed(const struct gemlog *g, struct feed *f, const struct buf *page)
+{
+	struct buf	 file, home, out, err;
+	char		*title, *author = NULL;
+	int		 r = -1;
+
+	buf_init(&file);
+	buf_init(&home);
+	buf_init(&out);
+	buf_init(&err);
+	title = h1_of(page);
+	f->title = title ? title : GEMLOG_DEFAULT_TITLE;
+	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
+		goto oom;
+	if (h2g_read_file(file.data, &home, &err) == 0)
+		author = h1_of(&home);
+	f->author = author ? author : f->title;
+	buf_reset(&file);
+	if (feed_write(f, &out) == -1 ||
+	    buf_printf(&file, "%s/%s", g->capsule, f->self) == -1)
+		goto oom;
+	r = file_replace(file.data, &out) == -1 ? -1 : 0;
+	goto out;
+oom:
+	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
+out:
+	free(title);
+	free(author);
+	buf_free(&file);
+	buf_free(&home);
+	buf_free(&out);
+	buf_free(&err);
+	return r;
+}
+
 /* Write the index (and the feed under feed_url, when given). */
 static int
 write_out(struct gemlog *g, const char *feed_url)
@@ -327,7 +368,6 @@ write_out(struct gemlog *g, const char *feed_url)
 	struct feed		 f = { .base = feed_url, .self = "atom.xml" };
 	struct gmi_doc		 doc;
 	struct buf		 index, file, page, list, out, err;
-	char			*title = NULL, *author = NULL;
 	size_t			 i;
 	int			 r = -1, rr;
 
@@ -364,36 +404,15 @@ write_out(struct gemlog *g, const char *feed_url)
 		goto oom;
 	if (file_replace(file.data, &out) == -1)
 		goto out;
-	if (feed_url == NULL) {
-		r = 0;
-		goto out;
-	}
 	f.index = index.data;
 	f.v = v;
 	f.n = g->len;
-	title = h1_of(&out);
-	f.title = title ? title : GEMLOG_DEFAULT_TITLE;
-	buf_reset(&file);
-	buf_reset(&page);
-	buf_reset(&err);
-	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
-		goto oom;
-	if (h2g_read_file(file.data, &page, &err) == 0)
-		author = h1_of(&page);
-	f.author = author ? author : f.title;
-	buf_reset(&out);
-	buf_reset(&file);
-	if (feed_write(&f, &out) == -1 ||
-	    buf_printf(&file, "%s/%s", g->capsule, f.self) == -1)
-		goto oom;
-	r = file_replace(file.data, &out) == -1 ? -1 : 0;
+	r = feed_url == NULL ? 0 : write_feed(g, &f, &out);
 	goto out;
 oom:
 	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
 out:
 	free(v);
-	free(title);
-	free(author);
 	gmi_free(&doc);
 	buf_free(&index);
 	buf_free(&file);
