@@ -218,6 +218,10 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 53, "The TLS server name does not match the URL's host");
 		return;
 	}
+	if (host_admit(h, r) == -1) {
+		gemini_refuse(r, "host at its max-conns", LIMIT_WAIT);
+		return;
+	}
 	if (u.path[0] == '\0') {
 		reply(r, 31, "/");
 		return;

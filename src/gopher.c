@@ -520,6 +520,10 @@ gopher_handle(const char *line, size_t len, struct response *r)
 		return;
 	}
 	r->logfd = h->logfd;	/* the request goes to its host's log */
+	if (host_admit(h, r) == -1) {
+		gopher_refuse(r, "host at its max-conns", LIMIT_WAIT);
+		return;
+	}
 	tab = memchr(line, '\t', len);
 	sl = tab ? (size_t)(tab - line) : len;
 	for (i = 0; i < len; i++) {

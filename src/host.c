@@ -212,6 +212,25 @@ host_gopher(void)
 	return gopher;
 }
 
+/*
+ * Count r as one of h's answers, when h has a max-conns: -1 when it is at
+ * it (the caller answers 44).  Counted by h's place in the table: across
+ * a reload that reorders the hosts, answers the old workers are still
+ * sending count for the host now in their place, until they end.
+ */
+int
+host_admit(const struct host *h, struct response *r)
+{
+	size_t i = (size_t)(h - live);
+
+	if (h->max_conns == 0 || i >= nlive)
+		return 0;
+	if (limit_host_take(i, h->max_conns) == -1)
+		return -1;
+	r->hostslot = (int)i;
+	return 0;
+}
+
 /* The redirect rule of h for path: its own first, then the global ones. */
 const struct redirect *
 host_redirect(const struct host *h, const char *path)

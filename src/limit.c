@@ -37,6 +37,7 @@
 struct row {
 	atomic_int	 total;
 	atomic_int	 slot[LIMIT_SLOTS];
+	atomic_int	 host[HOSTS_MAX];	/* answers of each host */
 };
 
 /*
@@ -207,6 +208,37 @@ limit_release(int s)
 		return;
 	atomic_fetch_sub(&mine->total, 1);
 	atomic_fetch_sub(&mine->slot[s], 1);
+}
+
+/*
+ * Count an answer of host number h, which may have at most max at once
+ * across the workers.  Returns 0, to give back with limit_host_give(h),
+ * or -1 when the host is at its limit.  Counted once the request names
+ * its host: a host's limit keeps one capsule from taking the server's
+ * connections from the others.
+ */
+int
+limit_host_take(size_t h, int max)
+{
+	size_t	 w;
+	int	 n = 0;
+
+	if (mine == NULL || h >= HOSTS_MAX)
+		return 0;
+	for (w = 0; w < nrows; w++)
+		n += atomic_load(&rows[w].host[h]);
+	if (max > 0 && n >= max)
+		return -1;
+	atomic_fetch_add(&mine->host[h], 1);
+	return 0;
+}
+
+void
+limit_host_give(int h)
+{
+	if (mine == NULL || h < 0 || h >= HOSTS_MAX)
+		return;
+	atomic_fetch_sub(&mine->host[h], 1);
 }
 
 /* A cgroup file holding a number of bytes, or "max": -1 if none. */

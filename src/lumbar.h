@@ -157,6 +157,7 @@ struct host {
 	int		 listing;		/* 1, 0; -1: the global one */
 	struct redirects redirects;		/* its own; the global after */
 	const char	*log;			/* its access log, or NULL */
+	int		 max_conns;		/* its answers at once; 0: any */
 	/* What hosts_open() makes of it for the workers to serve: */
 	const struct redirects *global;		/* the global redirects */
 	struct capsule	*capsule;		/* the root and its caches */
@@ -171,6 +172,8 @@ size_t	 hosts_count(void);
 const struct host *host_at(size_t);
 const struct host *host_find(const char *);
 const struct host *host_gopher(void);
+struct response;
+int	 host_admit(const struct host *, struct response *);
 const struct redirect *host_redirect(const struct host *, const char *);
 void	 hosts_flush(void);
 const char *hosts_jail(void);
@@ -300,9 +303,11 @@ struct response {
 	int		 fd;		/* or a streamed one */
 	off_t		 left;
 	int		 logfd;		/* the host's access log, or -1 */
+	int		 hostslot;	/* the host it is counted for, or -1 */
 };
 void	 response_init(struct response *);
 void	 response_clear(struct response *);
+void	 response_ended(struct response *);
 void	 response_take(struct response *, struct lookup *);
 void	 response_blob(struct response *, struct blob *);
 
@@ -389,6 +394,8 @@ void	 limit_worker(size_t);
 #define LIMIT_WAIT	5	/* seconds a 44 over a connection limit says */
 int	 limit_acquire(const struct sockaddr *, int *);
 void	 limit_release(int);
+int	 limit_host_take(size_t, int);
+void	 limit_host_give(int);
 int	 limit_plan(char *, size_t);
 #define REFUSED_MAX	64	/* over-limit clients a worker answers at
 				   once; beyond, closed unanswered */

@@ -579,14 +579,16 @@ block_set(struct file_ctx *fc, const struct option *o, const char *name,
 		}
 		h->log = v;
 		return 0;
+	case OPT_MAX_CONNS:
+		return number(name, v, 0, 1000000, &h->max_conns, why);
 	case OPT_REDIRECT:
 	case OPT_REDIRECT_TEMPORARY:
 	case OPT_GONE:
 		return add_redirect(&h->redirects, o->val, name, v, why);
 	}
 	buf_printf(why, "%s is not a setting of a host block (root, lang, "
-	    "listing, redirect, redirect-temporary, gone, alias, log): put "
-	    "it before the first host line", name);
+	    "listing, redirect, redirect-temporary, gone, alias, log, "
+	    "max-conns): put it before the first host line", name);
 	return -1;
 }
 

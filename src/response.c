@@ -24,6 +24,7 @@ response_init(struct response *r)
 	r->fd = -1;
 	r->left = 0;
 	r->logfd = -1;
+	r->hostslot = -1;
 }
 
 /*
@@ -56,6 +57,18 @@ response_blob(struct response *r, struct blob *b)
 	r->bodylen = b->len;
 }
 
+/*
+ * The answer has ended, sent or given up: its host's place is free,
+ * though the connection may linger a moment to drain what the client
+ * still sends.
+ */
+void
+response_ended(struct response *r)
+{
+	limit_host_give(r->hostslot);
+	r->hostslot = -1;
+}
+
 void
 response_clear(struct response *r)
 {
@@ -69,4 +82,5 @@ response_clear(struct response *r)
 	if (r->fd != -1)
 		close(r->fd);
 	r->fd = -1;
+	response_ended(r);
 }

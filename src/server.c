@@ -247,6 +247,7 @@ conn_close(struct conn *c)
 {
 	int pending = 0;
 
+	response_ended(&c->resp);
 	if (c->answered) {
 		conn_log(c);
 		c->answered = false;

@@ -374,3 +374,29 @@ def test_no_link_leads_into_another_host(server_factory, roots, tmp_path):
     assert "to-beta" not in listing and "beta-dir" not in listing, listing
     body = fetch(s, "alpha.test", "/search?yak")[1]
     assert "No page has all these words" in body, body
+
+
+def test_host_max_conns(server_factory, roots, tmp_path):
+    """A host's max-conns counts its own answers across the workers: one
+    capsule at its limit is answered 44, over Gemini and Gopher, while
+    the other is served; the answer given back frees the place."""
+    a, b = roots
+    (b / "big.bin").write_bytes(b"x" * BIG)
+    conf = hosts_conf(tmp_path, a, b, top="gopher-host beta.test\n",
+                      extra_beta="  max-conns 1\n")
+    s = server_factory(args=["-f", conf, "--workers", "2"])
+    raw = socket.create_connection((s.host, s.port), 10)
+    slow = client_ctx().wrap_socket(raw, server_hostname="beta.test")
+    slow.sendall(f"gemini://beta.test:{s.port}/big.bin\r\n".encode())
+    assert slow.recv(4096).startswith(b"20 ")
+    # Whichever worker takes them, beta.test is at its limit.
+    for _ in range(4):
+        assert fetch(s, "beta.test", "/")[0] == "44 5"
+        assert fetch(s, "alpha.test", "/")[0].startswith("20")
+    menu = s.gopher("/\r\n").decode()
+    assert menu.startswith("3host at its max-conns, try again in 5 "
+                           "seconds\t"), menu
+    slow.close()
+    wait_until(lambda: fetch(s, "beta.test", "/")[0].startswith("20"),
+               "beta.test serves again once its answer ended")
+    assert s.gopher("/\r\n").decode().startswith("i")
