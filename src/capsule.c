@@ -62,7 +62,8 @@ capsule_open(const char *root, const char **err)
 	return cap;
 }
 
-/* Close it; a cached file a response still holds is freed with it. */
+/* Close it; a cached file a response still holds is freed when the
+ * response releases it. */
 void
 capsule_free(struct capsule *cap)
 {

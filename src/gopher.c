@@ -357,7 +357,7 @@ serve_plus(const struct host *h, struct response *r, const char *sel)
 
 /*
  * "selector<TAB>words": a type 7 search, the same search and results page
- * as Gemini's (search.c), as a menu.  SEARCH_PATH without words is a menu
+ * as Gemini's (search_page.c), as a menu.  SEARCH_PATH without words is a menu
  * holding the search item, for clients that fetch it as a directory.
  * Words are sent as they are typed: no percent-decoding.  A Gopher+ tail
  * ("<TAB>+" after the words) is not part of them.

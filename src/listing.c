@@ -29,7 +29,7 @@ entry_cmp(const void *a, const void *b)
 	    ((const struct entry *)b)->name);
 }
 
-/* The label of a listed .gmi file: its title, else its name. */
+/* The link to entry e of dir; a page's label is its title, else its name. */
 static int
 add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
     const struct entry *e)
