@@ -197,6 +197,19 @@ bench-html2gmi: $(BUILD)/html2gmi
 	@sh contrib/deps.sh corpus
 	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_corpus.py
 
+# Large and pathological inputs up to html2gmi's size limit, and the real
+# pages over 250 KB: html2gmi's CPU time against lynx -dump and w3m -dump,
+# and h2g_parse, html2gmi's parse alone (the floor under it).
+.PHONY: bench-html2gmi-large
+bench: bench-html2gmi-large
+$(BUILD)/h2g_parse: tests/bench/h2g_parse.c $(filter-out %/main.o,$(H2G_OBJS)) \
+    $(BUILD)/liblumbar.a
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(filter-out %/main.o,$(H2G_OBJS)) \
+	    $(BUILD)/liblumbar.a $(H2G_LIBS) $(LIBS)
+bench-html2gmi-large: $(BUILD)/html2gmi $(BUILD)/h2g_parse
+	@sh contrib/deps.sh corpus
+	BUILD=$(BUILD) $(PYTHON) tests/bench/html2gmi_large.py
+
 # These unit tests #include the converter's sources they test.
 $(BUILD)/tests/test_charset $(BUILD)/tests/test_link: $(H2G_SRCS) \
     $(wildcard src/html2gmi/*.h)

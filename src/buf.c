@@ -69,12 +69,15 @@ buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/* Called for most bytes html2gmi writes: room is checked here, inline. */
 int
 buf_putc(struct buf *b, int c)
 {
-	char ch = (char)c;
-
-	return buf_append(b, &ch, 1);
+	if (b->cap - b->len < 2 && buf_reserve(b, 1) == -1)
+		return -1;
+	b->data[b->len++] = (char)c;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 int

@@ -19,19 +19,36 @@ static char *feeds[CHECK_FEEDS_MAX];	/* capsule paths already checked */
 static size_t nfeeds;
 static const struct host *ch;		/* the host being checked */
 
+static void	say(const char *, ...) ATTR_PRINTF(1, 2);
+static void	problem(const char *, ...) ATTR_PRINTF(1, 2);
+
 static void
-problem(const char *fmt, ...) ATTR_PRINTF(1, 2);
+vsay(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "lumbar: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* A line of the check that is not a problem. */
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
 
 static void
 problem(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "lumbar: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	problems++;
 }
 
@@ -262,7 +279,7 @@ check_all(void)
 		while (nfeeds > 0)
 			free(feeds[--nfeeds]);
 	}
-	tls_check(problem);	/* problem() counts them */
+	problems += tls_check(say);
 	secrets_check(problem);
 	if (problems == 0 && hosts_count() == 1)
 		fprintf(stderr, "lumbar: %s and the certificates are fine\n",

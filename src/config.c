@@ -1,9 +1,9 @@
 /*
  * config.c: the configuration file, lumbar -f FILE.  One setting a line,
  * "name value", "#" comments, "include FILE".  This file only reads the
- * lines; what a name means is the command line's business (main.c hands
- * each one to the handler its options use), so that there is one list of
- * settings.
+ * lines; what a name means is settings.c's business (it hands each one to
+ * the handler the command line's options use), so that there is one list
+ * of settings.
  */
 #include <errno.h>
 #include <stdio.h>

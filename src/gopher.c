@@ -87,12 +87,31 @@ text_selector(const struct host *h, const char *sel, struct buf *b)
 	return b->data;
 }
 
+/*
+ * What the renderer writes of this server into its items: the resolved
+ * configuration's Gopher host, port and width, and the address of the
+ * host Gopher serves on Gemini.  Filled for each page it renders.
+ */
+static const struct gopher_site *
+site(const struct host *h)
+{
+	static struct gopher_site s;
+
+	s.host = conf.gopher_host;
+	s.port = conf.gopher_menu_port;
+	s.wrap = conf.wrap;
+	s.gemini_host = h->names[0];
+	s.gemini_port = conf.public_port;
+	return &s;
+}
+
 /* Render doc, the page at sel, as a menu or as text into r. */
 static void
 render(const struct host *h, struct response *r, const char *sel,
     const struct gmi_doc *doc, enum form form)
 {
-	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime,
+	struct gopher_page	 pg = { .site = site(h), .path = sel,
+				    .mime = capsule_mime,
 				    .mime_arg = h->capsule };
 	struct buf		 ts;
 	int			 rc;
@@ -248,7 +267,7 @@ serve_caps(struct response *r)
 	    "ServerDefaultEncoding=utf-8\r\n"
 	    "ServerSupportsStdinScripts=FALSE\r\n") == -1 ||
 	    buf_printf(&r->out, "ServerHost=%s\r\nServerPort=%d\r\n",
-	    gopher_menu_host(), gopher_menu_port()) == -1) {
+	    conf.gopher_host, conf.gopher_menu_port) == -1) {
 		refuse(r, 40, "out of memory");
 		return;
 	}
@@ -306,8 +325,8 @@ serve_attributes(struct response *r, const char *sel)
 {
 	buf_reset(&r->out);
 	if (buf_puts(&r->out, "+-1\r\n+INFO: ") == -1 ||
-	    gopher_item(&r->out, '1', "Main menu", sel, gopher_menu_host(),
-	    gopher_menu_port()) == -1 ||
+	    gopher_item(&r->out, '1', "Main menu", sel, conf.gopher_host,
+	    conf.gopher_menu_port) == -1 ||
 	    buf_puts(&r->out, "+VIEWS:\r\n application/gopher-menu: <1k>\r\n")
 	    == -1 || gopher_menu_end(&r->out) == -1) {
 		refuse(r, 40, "out of memory");
@@ -366,7 +385,7 @@ static void
 serve_search(const struct host *h, struct response *r, const char *sel,
     const char *words, size_t n)
 {
-	struct gopher_page	 pg = { .path = SEARCH_PATH,
+	struct gopher_page	 pg = { .site = site(h), .path = SEARCH_PATH,
 				    .mime = capsule_mime,
 				    .mime_arg = h->capsule };
 	struct gmi_doc		 doc;
@@ -415,7 +434,8 @@ static void
 serve_moved(const struct host *h, struct response *r, const char *sel,
     const struct redirect *rd)
 {
-	struct gopher_page	 pg = { .path = sel, .mime = capsule_mime,
+	struct gopher_page	 pg = { .site = site(h), .path = sel,
+				    .mime = capsule_mime,
 				    .mime_arg = h->capsule };
 	struct gmi_doc		 doc;
 	struct buf		 to, url, label;

@@ -147,13 +147,6 @@ log_tick(int64_t now_ms, bool idle)
 		log_flush();
 }
 
-/* The oldest waiting line's deadline, for the event loop's timeout. */
-int64_t
-log_due(void)
-{
-	return pend_since + LOG_FLUSH_MS;
-}
-
 /*
  * One line out.  request: a request line, which may wait in a worker's
  * buffer (above); stamp: the time goes first (Apache's formats carry their

@@ -20,6 +20,7 @@
 
 #define GEMINI_URL_MAX      1024    /* bytes, without the CRLF */
 #define GEMINI_DEFAULT_PORT 1965    /* a URL's port when it names none */
+#define GOPHER_DEFAULT_PORT 70      /* the same for gopher:// */
 #define GOPHER_SELECTOR_MAX 255     /* bytes of a selector */
 #define GOPHER_LINE_MAX     1024    /* selector, TAB, search words */
 #define HOSTNAME_MAX        255
@@ -178,8 +179,9 @@ const struct redirect *host_redirect(const struct host *, const char *);
 void	 hosts_flush(void);
 const char *hosts_jail(void);
 
-/* main.c: the configuration every module reads, set at start and, for
- * what a reload may change, on SIGHUP. */
+/* settings.c: the configuration every module reads, its one owner: the
+ * defaults, the command line's and the file's settings, what follows from
+ * them, set at start and, for what a reload may change, on SIGHUP. */
 struct config_str {		/* a string a setting holds, owned */
 	struct config_str *next;
 	char		 s[];
@@ -210,6 +212,7 @@ struct config {
 	int		 workers;		/* processes serving */
 	int		 max_conns;		/* 0: no limit; -1: from
 						   memory (limit_plan) */
+	int		 asked_max_conns;	/* as set, before limit_plan */
 	int		 max_per_client;	/* 0: no limit */
 	int		 rate;			/* new connections a second
 						   from one client; 0: any */
@@ -230,10 +233,20 @@ struct config {
 	size_t		 nhosts;
 	bool		 blocks;		/* hosts from host blocks */
 	struct config_str *strings;		/* what the file's lines hold */
+	int		 argc;			/* the command line, read */
+	char		**argv;			/* again on SIGHUP */
 };
 extern struct config conf;
+enum {				/* settings_load(): not to serve, but */
+	SETTINGS_HELP = 1,	/* --help */
+	SETTINGS_VERSION,	/* --version */
+	SETTINGS_USAGE,		/* a wrong command line */
+};
+int	 settings_load(struct config *, int, char **, struct buf *);
+int	 settings_reload(void);
+void	 settings_free(struct config *);
 
-/* config.c: the configuration file's lines, handed to main.c's options. */
+/* config.c: the configuration file's lines, handed to settings.c. */
 typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
 int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
@@ -422,7 +435,15 @@ void	 gemini_refuse(struct response *, const char *, int);
 bool	 gemini_serves_host(const char *);
 
 /* render_gopher.c: the gemtext model as a Gopher menu or plain text. */
+struct gopher_site {		/* where this server's own items point */
+	const char	*host;		/* written into menus */
+	int		 port;
+	int		 wrap;		/* text columns; 0: WRAP_DEFAULT */
+	const char	*gemini_host;	/* in links to its pages on Gemini */
+	int		 gemini_port;
+};
 struct gopher_page {
+	const struct gopher_site *site;	/* the server it is served from */
 	const char	*path;		/* its selector: links resolve from it */
 	const char	*text_sel;	/* its plain-text form, or NULL */
 	int		(*mime)(void *, const char *, char *, size_t);	/* of a
@@ -439,9 +460,6 @@ int	 gopher_error(struct buf *, const char *);
 int	 gopher_plus_error(struct buf *, int, const char *);
 int	 gopher_menu_end(struct buf *);
 int	 gopher_url_page(struct buf *, const char *);
-char	 gopher_type_for_mime(const char *);
-const char *gopher_menu_host(void);
-int	 gopher_menu_port(void);
 
 /* gopher.c: one Gopher request line in, a response out; the event
  * loop's refusals as Gopher error items. */
@@ -464,7 +482,6 @@ const char *log_client_addr(const char *, bool, char *, size_t);
 void	 log_buffer(void);
 void	 log_flush(void);
 bool	 log_pending(void);
-int64_t	 log_due(void);
 void	 log_tick(int64_t, bool);
 #define LOG_RATE_SECS	10	/* a repeated warning: one line this often */
 struct log_rate {

@@ -4,8 +4,10 @@
  * info lines, error items and their Gopher+ form, the URL: convention) are
  * written here, so that gopher.c decides what to answer and this file how
  * it looks; gopher.c keeps only Gopher+ framing and caps.txt, its own.
- * Pure functions: the only outside knowledge, a link target's MIME type,
- * comes through a callback, so the golden tests need no capsule.
+ * Pure functions: what they know of the server (its host and port for
+ * menus, the width, its Gemini address) comes in the page's gopher_site,
+ * and a link target's MIME type through a callback, so the golden tests
+ * need neither configuration nor capsule.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 struct out {
 	struct buf	*b;
 	bool		 menu;		/* i lines, else plain CRLF lines */
+	size_t		 width;		/* columns of wrapped text */
 	bool		 started;	/* a line was written */
 	bool		 blank;		/* the last line written was empty */
 	int		 err;
@@ -44,32 +47,13 @@ struct target {
 	struct buf	 url;		/* absolute URL, for h items and notes */
 };
 
-const char *
-gopher_menu_host(void)
+/* The site's width, kept to one a line can be cut to. */
+static size_t
+wrap_width(const struct gopher_site *site)
 {
-	if (conf.gopher_host != NULL && conf.gopher_host[0] != '\0')
-		return conf.gopher_host;
-	if (conf.nhostnames > 0 && conf.hostnames[0] != NULL)
-		return conf.hostnames[0];
-	return "localhost";
-}
+	int w = site->wrap > 0 ? site->wrap : WRAP_DEFAULT;
 
-int
-gopher_menu_port(void)
-{
-	if (conf.gopher_menu_port > 0)
-		return conf.gopher_menu_port;
-	if (conf.gopher_port > 0)
-		return conf.gopher_port;
-	return 70;
-}
-
-static int
-wrap_width(void)
-{
-	int w = conf.wrap > 0 ? conf.wrap : WRAP_DEFAULT;
-
-	return w < WRAP_MIN ? WRAP_MIN : w;
+	return (size_t)(w < WRAP_MIN ? WRAP_MIN : w);
 }
 
 static bool
@@ -147,7 +131,7 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 {
 	struct buf	 line;
 	const char	*p = text, *w;
-	size_t		 width = (size_t)wrap_width(), col, ww, lead;
+	size_t		 width = o->width, col, ww, lead;
 	bool		 words = false;
 	uint32_t	 cp;
 	int		 k;
@@ -311,7 +295,7 @@ mime_is(const char *mime, const char *type)
  * Gopher item type for a MIME type as capsule_mime() gives it ("directory"
  * for a directory), the way clients expect files typed.
  */
-char
+static char
 gopher_type_for_mime(const char *mime)
 {
 	if (gemtext_mime(mime) || mime_is(mime, "directory") ||
@@ -376,16 +360,13 @@ field_safe(const char *s, size_t n)
 
 /* The absolute gemini:// URL of a path on this capsule. */
 static int
-own_gemini_url(struct buf *b, const char *path, size_t n)
+own_gemini_url(struct buf *b, const struct gopher_site *site,
+    const char *path, size_t n)
 {
-	const struct host *h = host_gopher();	/* the capsule Gopher serves */
-	const char *host = h != NULL ? h->names[0] : conf.nhostnames > 0 &&
-	    conf.hostnames[0] ? conf.hostnames[0] : "localhost";
-
-	if (buf_printf(b, "gemini://%s", host) == -1)
+	if (buf_printf(b, "gemini://%s", site->gemini_host) == -1)
 		return -1;
-	if (conf.public_port > 0 && conf.public_port != 1965 &&
-	    buf_printf(b, ":%d", conf.public_port) == -1)
+	if (site->gemini_port > 0 && site->gemini_port != GEMINI_DEFAULT_PORT &&
+	    buf_printf(b, ":%d", site->gemini_port) == -1)
 		return -1;
 	return buf_append(b, path, n);
 }
@@ -448,7 +429,7 @@ gopher_url(struct target *t, const char *url)
 		goto fail;
 	memcpy(t->hostbuf, u.host, sizeof(t->hostbuf));
 	t->host = t->hostbuf;
-	t->port = u.port > 0 ? u.port : 70;
+	t->port = u.port > 0 ? u.port : GOPHER_DEFAULT_PORT;
 	return true;
 fail:
 	buf_reset(&t->sel);
@@ -472,8 +453,8 @@ resolve(struct target *t, const struct gopher_page *pg, const char *ref)
 	bool		 local = false;
 
 	t->type = 'h';
-	t->host = gopher_menu_host();
-	t->port = gopher_menu_port();
+	t->host = pg->site->host;
+	t->port = pg->site->port;
 	buf_reset(&t->sel);
 	buf_reset(&t->url);
 
@@ -510,7 +491,8 @@ resolve(struct target *t, const struct gopher_page *pg, const char *ref)
 		 * A query only Gemini can answer, or a path no selector of ours
 		 * can hold: link to the page on Gemini.
 		 */
-		if (own_gemini_url(&t->url, merged.data, merged.len) == -1 ||
+		if (own_gemini_url(&t->url, pg->site, merged.data, merged.len)
+		    == -1 ||
 		    buf_append(&t->url, ref + q, n - q) == -1)
 			goto fail;
 	}
@@ -520,7 +502,8 @@ resolve(struct target *t, const struct gopher_page *pg, const char *ref)
 		return url_item(t);
 	/* Plain text references name the item by its gopher:// URL. */
 	if (buf_printf(&t->url, "gopher://%s", t->host) == -1 ||
-	    (t->port != 70 && buf_printf(&t->url, ":%d", t->port) == -1) ||
+	    (t->port != GOPHER_DEFAULT_PORT &&
+	    buf_printf(&t->url, ":%d", t->port) == -1) ||
 	    buf_printf(&t->url, "/%c", t->type) == -1 ||
 	    url_encode_path(&t->url, t->sel.data) == -1 ||
 	    buf_reserve(&t->sel, 0) == -1)
@@ -651,7 +634,8 @@ int
 gopher_render_menu(struct buf *b, const struct gmi_doc *doc,
     const struct gopher_page *pg)
 {
-	struct out	 o = { .b = b, .menu = true };
+	struct out	 o = { .b = b, .menu = true,
+			    .width = wrap_width(pg->site) };
 	struct target	 t;
 	size_t		 i;
 
@@ -666,7 +650,7 @@ gopher_render_menu(struct buf *b, const struct gmi_doc *doc,
 	if (!o.err && pg->text_sel != NULL) {
 		separate(&o);
 		if (gopher_item(b, '0', "This page as plain text", pg->text_sel,
-		    gopher_menu_host(), gopher_menu_port()) == -1)
+		    pg->site->host, pg->site->port) == -1)
 			o.err = -1;
 	}
 	if (!o.err && gopher_menu_end(b) == -1)
@@ -683,7 +667,8 @@ int
 gopher_render_text(struct buf *b, const struct gmi_doc *doc,
     const struct gopher_page *pg)
 {
-	struct out	 o = { .b = b, .menu = false };
+	struct out	 o = { .b = b, .menu = false,
+			    .width = wrap_width(pg->site) };
 	struct target	 t;
 	struct buf	 refs, label;
 	size_t		 i, nref = 0;

@@ -577,11 +577,12 @@ tls_check_expiry(void)
 
 /*
  * For --check: every hostname's certificate and key load, match, name the
- * host and are in date.  Problems go to report(); returns their number.
- * A missing pair is fine: lumbar makes one on first start.
+ * host and are in date.  Every line it has, each problem and the note on
+ * a missing pair (fine: lumbar makes one on first start), goes to say();
+ * returns the number of problems.
  */
 int
-tls_check(void (*report)(const char *, ...))
+tls_check(void (*say)(const char *, ...))
 {
 	const char	*err;
 	char		 crt[1024], key[1024];
@@ -597,14 +598,13 @@ tls_check(void (*report)(const char *, ...))
 			continue;
 		if (access(crt, F_OK) == -1 && access(key, F_OK) == -1) {
 			/* Not a problem, but not "fine" either: say so. */
-			fprintf(stderr, "lumbar: no certificate for %s in %s: "
-			    "a new one will be made at start (restore your "
-			    "backup there first if clients know this host)\n",
-			    h, conf.certdir);
+			say("no certificate for %s in %s: a new one will be "
+			    "made at start (restore your backup there first "
+			    "if clients know this host)", h, conf.certdir);
 			continue;
 		}
 		if ((ctx = tls_ctx_new(crt, key, &err)) == NULL) {
-			report("%s", err);
+			say("%s", err);
 			n++;
 			continue;
 		}
@@ -613,17 +613,17 @@ tls_check(void (*report)(const char *, ...))
 		    X509_check_ip_asc(x, h, 0) : X509_check_host(x, h, 0, 0,
 		    NULL);
 		if (match != 1) {
-			report("%s: the certificate is not for %s", crt, h);
+			say("%s: the certificate is not for %s", crt, h);
 			n++;
 		}
 		if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x))
 		    == 1 && (days < 0 || secs < 0)) {
-			report("%s: the certificate has expired", crt);
+			say("%s: the certificate has expired", crt);
 			n++;
 		}
 		if (ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), NULL)
 		    == 1 && (days < 0 || secs < 0)) {
-			report("%s: the certificate is not valid yet", crt);
+			say("%s: the certificate is not valid yet", crt);
 			n++;
 		}
 		SSL_CTX_free(ctx);

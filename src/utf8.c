@@ -124,30 +124,38 @@ bad_len(const unsigned char *u, size_t n)
 	return i;
 }
 
-/* Append s to b, each invalid sequence replaced by one U+FFFD. */
+/*
+ * Append s to b, each invalid sequence replaced by one U+FFFD.  Valid
+ * runs go in with one append each, ASCII skipped without decoding: this
+ * pass sees every byte of a converted page, twice.
+ */
 int
 utf8_repair(struct buf *b, const char *s, size_t n)
 {
 	static const char	 repl[] = "\xEF\xBF\xBD";
 	uint32_t		 cp;
 	int			 k;
-	size_t			 bad;
+	size_t			 i = 0, run = 0, bad;
 
-	while (n > 0) {
-		if ((k = utf8_decode(s, n, &cp)) == -1) {
-			if (buf_append(b, repl, 3) == -1)
-				return -1;
-			bad = bad_len((const unsigned char *)s, n);
-			s += bad;
-			n -= bad;
+	if (buf_reserve(b, n) == -1)
+		return -1;
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
 			continue;
 		}
-		if (buf_append(b, s, (size_t)k) == -1)
+		if ((k = utf8_decode(s + i, n - i, &cp)) != -1) {
+			i += (size_t)k;
+			continue;
+		}
+		if (buf_append(b, s + run, i - run) == -1 ||
+		    buf_append(b, repl, 3) == -1)
 			return -1;
-		s += k;
-		n -= (size_t)k;
+		bad = bad_len((const unsigned char *)s + i, n - i);
+		i += bad;
+		run = i;
 	}
-	return 0;
+	return buf_append(b, s + run, n - run);
 }
 
 /* Number of code points in s; an invalid byte counts as one. */

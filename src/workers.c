@@ -4,8 +4,8 @@
  * certificates and capsule into a new generation of workers while the old
  * one finishes its answers: no connection in progress is dropped, and a
  * reload that fails leaves the old generation serving.  The configuration
- * file is read again first (main.c says what of it may change).  The parent never
- * reads a byte from a client.
+ * file is read again first (settings.c says what of it may change).  The
+ * parent never reads a byte from a client.
  */
 #include <sys/prctl.h>
 #include <sys/signalfd.h>

@@ -473,16 +473,45 @@ is_permalink(GumboNode *a)
  */
 static void walk(struct conv *, GumboNode *);
 
-static void
-noframes(struct conv *c, GumboNode *n)
+/*
+ * Parse n bytes of UTF-8 HTML, nesting capped (depth.c), into a tree
+ * that lives in mem until arena_free(mem).  NULL when out of memory.
+ */
+static GumboOutput *
+parse(const char *s, size_t n, struct arena *mem)
 {
 	GumboOptions	 opt = kGumboDefaultOptions;
 	GumboOutput	*out;
-	GumboNode	*k, *body = NULL;
 	struct buf	 capped;
-	const char	*s;
-	size_t		 len;
 	int		 r;
+
+	/* Error records cost memory and time; nothing here reads them. */
+	opt.max_errors = 0;
+	arena_init(mem);
+	arena_gumbo(mem, &opt);
+	buf_init(&capped);
+	if ((r = depth_cap(s, n, &capped)) == -1) {
+		buf_free(&capped);
+		return NULL;
+	}
+	if (r == 1) {
+		s = capped.data;
+		n = capped.len;
+	}
+	out = gumbo_parse_with_options(&opt, s, n);
+	buf_free(&capped);
+	if (out == NULL)
+		arena_free(mem);
+	return out;
+}
+
+static void
+noframes(struct conv *c, GumboNode *n)
+{
+	GumboOutput	*out;
+	GumboNode	*k, *body = NULL;
+	struct arena	 mem;
+	const char	*s;
 
 	if (n->v.element.children.length != 1 || c->in_noframes)
 		return;
@@ -490,16 +519,7 @@ noframes(struct conv *c, GumboNode *n)
 	if (k->type != GUMBO_NODE_TEXT)
 		return;
 	s = k->v.text.text;
-	len = strlen(s);
-	opt.max_errors = 0;
-	buf_init(&capped);
-	if ((r = depth_cap(s, len, &capped)) == 1) {
-		s = capped.data;
-		len = capped.len;
-	}
-	out = r == -1 ? NULL : gumbo_parse_with_options(&opt, s, len);
-	if (out == NULL) {
-		buf_free(&capped);
+	if ((out = parse(s, strlen(s), &mem)) == NULL) {
 		c->failed = true;
 		return;
 	}
@@ -513,8 +533,7 @@ noframes(struct conv *c, GumboNode *n)
 	if (body != NULL)
 		walk(c, body);
 	c->in_noframes = false;
-	gumbo_destroy_output(&opt, out);
-	buf_free(&capped);
+	arena_free(&mem);
 }
 
 /* A frame of a frameset: a link to its page. */
@@ -1444,28 +1463,14 @@ int
 convert_html(const char *s, size_t n, const struct profile *prof,
     const struct linkctx *lc, struct page *pg)
 {
-	GumboOptions	 opt = kGumboDefaultOptions;
 	GumboOutput	*out;
 	struct conv	 c;
-	struct buf	 capped;
+	struct arena	 mem;
 	char		*title;
 	int		 r = -1;
 
-	/* Error records cost memory and time; nothing here reads them. */
-	opt.max_errors = 0;
-	buf_init(&capped);
-	if ((r = depth_cap(s, n, &capped)) == -1)
+	if ((out = parse(s, n, &mem)) == NULL)
 		return -1;
-	if (r == 1) {
-		s = capped.data;
-		n = capped.len;
-	}
-	r = -1;
-	out = gumbo_parse_with_options(&opt, s, n);
-	if (out == NULL) {
-		buf_free(&capped);
-		return -1;
-	}
 	memset(&c, 0, sizeof(c));
 	c.prof = prof;
 	c.lc = lc;
@@ -1517,18 +1522,17 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	buf_free(&c.pretext);
 	gather_free(&c.links);
 	density_free(&c.dens);
-	gumbo_destroy_output(&opt, out);
-	buf_free(&capped);
+	arena_free(&mem);
 	return r;
 }
 
 /*
  * Read a whole file, or standard input for "-", into b: -1 with the
- * reason in err, -2 (err untouched) when it is larger than H2G_INPUT_MAX,
+ * reason in err, -2 (err untouched) when it is larger than max bytes,
  * which each caller words for what it was doing.
  */
 int
-h2g_read_file(const char *path, struct buf *b, struct buf *err)
+h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
 {
 	struct stat	st;
 	ssize_t		r;
@@ -1560,7 +1564,7 @@ h2g_read_file(const char *path, struct buf *b, struct buf *err)
 			break;
 		b->len += (size_t)r;
 		b->data[b->len] = '\0';
-		if (b->len > H2G_INPUT_MAX) {
+		if (b->len > max) {
 			if (fd != STDIN_FILENO)
 				close(fd);
 			return -2;
@@ -1612,7 +1616,7 @@ convert_file(const char *path, const char *name, const struct profile *prof,
 
 	buf_init(&raw);
 	buf_init(&text);
-	if ((rd = h2g_read_file(path, &raw, err)) < 0) {
+	if ((rd = h2g_read_file(path, &raw, H2G_INPUT_MAX, err)) < 0) {
 		if (rd == -2)
 			buf_printf(err, "larger than %d MiB, not converted",
 			    H2G_INPUT_MAX / (1024 * 1024));

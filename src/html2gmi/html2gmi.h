@@ -12,7 +12,14 @@
 #include "lumbar.h"
 
 #define H2G_VERSION	LUMBAR_VERSION	/* the Makefile's VERSION */
-#define H2G_INPUT_MAX	(64 * 1024 * 1024)	/* bytes of one HTML file */
+/*
+ * Bytes of one HTML file.  gumbo parses 10-15 MB/s of text and a page
+ * dense in tags several times slower: 10 MiB admits the largest real
+ * page found (nodejs's all.html, 8 MiB, about 1 s), while a page of
+ * nothing but tags still converts in 2-3 s (bench/results.md).
+ */
+#define H2G_INPUT_MAX	(10 * 1024 * 1024)
+#define H2G_ASSET_MAX	(64 * 1024 * 1024)	/* bytes of one copied image */
 #define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */
@@ -21,6 +28,18 @@
 #define H2G_TABLE_COLS	64	/* columns of a preformatted table */
 #define H2G_DROP_WARN	100	/* words dropped by the defaults: warn */
 #define H2G_DEPTH_MAX	256	/* elements open at once (Blink: 512) */
+
+/* arena.c: gumbo's memory, freed all at once. */
+struct arena_block;
+struct arena_piece;
+struct arena {
+	struct arena_block	*top;		/* the block allocated from */
+	size_t			 next;		/* bytes of the next block */
+	struct arena_piece	*pieces;	/* sanitized builds: each alone */
+};
+void	 arena_init(struct arena *);
+void	 arena_free(struct arena *);
+void	 arena_gumbo(struct arena *, GumboOptions *);
 
 /* charset.c: what the bytes are, and the same text in UTF-8. */
 int	 charset_to_utf8(const char *, size_t, struct buf *, char *, size_t);
@@ -108,9 +127,15 @@ struct dstat {
 	double		 score;		/* as the article, before links */
 	bool		 keep;		/* holds the article or its heading */
 };
+struct dkey {
+	const GumboNode	*node;		/* NULL: a free slot */
+	size_t		 at;		/* its index in stats */
+};
 struct density {
-	struct dstat	*slots;
-	size_t		 nslots;
+	struct dstat	*slots;		/* in document order, + one empty */
+	size_t		 nstats;
+	struct dkey	*keys;		/* hash of node to index */
+	size_t		 nkeys;
 	const GumboNode	*best;		/* the block most like the article */
 	const GumboNode	*heading;	/* the page's main heading */
 	const GumboNode	*head_block;	/* the block it heads */
@@ -153,7 +178,7 @@ void	 page_init(struct page *);
 void	 page_free(struct page *);
 int	 convert_html(const char *, size_t, const struct profile *,
 	    const struct linkctx *, struct page *);
-int	 h2g_read_file(const char *, struct buf *, struct buf *);
+int	 h2g_read_file(const char *, struct buf *, size_t, struct buf *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
 

@@ -65,7 +65,9 @@ nearby_lookup(void *arg, const char *path)
 	    strcmp(dot, ".htm") != 0 && strcmp(dot, ".xhtml") != 0))
 		return NULL;
 	buf_init(&full);
-	ok = buf_printf(&full, "%s/%s", nb->dir, path) == 0 &&
+	/* Not buf_printf: this runs for each link, and vsnprintf twice. */
+	ok = buf_puts(&full, nb->dir) == 0 && buf_putc(&full, '/') == 0 &&
+	    buf_puts(&full, path) == 0 &&
 	    stat(full.data, &st) == 0 && S_ISREG(st.st_mode) &&
 	    gmi_path_of(path, &nb->gmi) == 0;
 	buf_free(&full);

@@ -14,8 +14,6 @@
 
 #include "lumbar.h"
 
-struct config conf;	/* search.c links capsule.c, which reads it */
-
 #define ARTICLES	10000
 #define ROUNDS		200	/* of each query */
 

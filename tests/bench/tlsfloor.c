@@ -29,9 +29,6 @@
 #include "lumbar.h"
 #include "tls.h"
 
-/* lumbar's configuration, which liblumbar.a reads: its defaults. */
-struct config conf;
-
 /*
  * Under callgrind (valgrind --tool=callgrind --collect-atstart=no), -i full
  * or -i resumed counts the instructions of only the server's calls in that

@@ -18,9 +18,6 @@
 
 #include "fuzz.h"
 
-/* main.c owns conf in the server; the fuzzers link without main.c. */
-struct config conf;
-
 /* Only what lies outside the capsule holds this; finding it is an escape. */
 #define SECRET	"LUMBAR-FUZZ-SECRET-0b7e1c"
 
@@ -35,22 +32,24 @@ fuzz_fail(const char *file, int line, const char *what)
 	abort();
 }
 
-/* The settings of a server started with its defaults and two names. */
-void
-fuzz_conf(void)
+/*
+ * The settings of a server started with two names and its defaults,
+ * serving root: conf as settings.c makes it, the host included.
+ */
+static void
+fuzz_conf(const char *dir)
 {
-	static const char *const names[] = { "localhost", "example.org" };
+	char		*argv[] = { "fuzz", "--hostname", "localhost",
+			    "--hostname", "example.org", "--root", NULL, NULL };
+	struct buf	 why;
 
-	memset(&conf, 0, sizeof(conf));
-	conf.hostnames[0] = names[0];
-	conf.hostnames[1] = names[1];
-	conf.nhostnames = 2;
-	conf.port = 1965;
-	conf.gopher_port = 70;
-	conf.listing = true;
-	conf.lang = "en";
-	conf.wrap = WRAP_DEFAULT;
-	conf.timeout = 10;
+	argv[6] = (char *)dir;
+	buf_init(&why);
+	if (settings_load(&conf, 7, argv, &why) != 0) {
+		fprintf(stderr, "fuzz_conf: %s\n", why.data ? why.data : "?");
+		abort();
+	}
+	buf_free(&why);
 }
 
 bool
@@ -225,7 +224,6 @@ fuzz_capsule(void)
 
 	if (made)
 		return root;
-	fuzz_conf();
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		abort();
@@ -285,15 +283,7 @@ fuzz_capsule(void)
 		perror(d);
 		abort();
 	}
-	/* The one host a server started with two names has. */
-	conf.root = root;
-	conf.hosts[0].names[0] = conf.hostnames[0];
-	conf.hosts[0].names[1] = conf.hostnames[1];
-	conf.hosts[0].nnames = 2;
-	conf.hosts[0].root = root;
-	conf.hosts[0].lang = conf.lang;
-	conf.hosts[0].listing = conf.listing;
-	conf.nhosts = 1;
+	fuzz_conf(root);
 	if (capsule_init(&err) == -1 ||
 	    hosts_open(&conf, false, &err) == -1) {
 		fprintf(stderr, "fuzz_capsule: %s\n", err);

@@ -25,7 +25,6 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* common.c */
 void	 fuzz_fail(const char *, int, const char *) __attribute__((noreturn));
-void	 fuzz_conf(void);
 const char *fuzz_capsule(void);
 void	 fuzz_no_secret(const char *, size_t);
 void	 fuzz_check_response(const struct response *, const char *, size_t);

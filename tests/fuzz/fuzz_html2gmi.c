@@ -45,7 +45,6 @@ setup(void)
 	struct buf	 err;
 	size_t		 i;
 
-	fuzz_conf();
 	profile_init(&plain);
 	profile_init(&picky);
 	buf_init(&err);

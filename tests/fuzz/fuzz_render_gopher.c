@@ -100,7 +100,7 @@ check_item(const char *l, size_t n, size_t wrap, bool pre)
 }
 
 static void
-check_menu(const struct buf *b, const struct gmi_doc *doc)
+check_menu(const struct buf *b, const struct gmi_doc *doc, int site_wrap)
 {
 	const char	*p, *end, *nl;
 	size_t		 wrap, i;
@@ -108,7 +108,7 @@ check_menu(const struct buf *b, const struct gmi_doc *doc)
 
 	for (i = 0; i < doc->len; i++)
 		pre = pre || doc->lines[i].type == GMI_PRE;
-	wrap = conf.wrap > 0 ? (size_t)conf.wrap : WRAP_DEFAULT;
+	wrap = site_wrap > 0 ? (size_t)site_wrap : WRAP_DEFAULT;
 	if (wrap < 10)
 		wrap = 10;
 	fuzz_check_text(b, true);
@@ -144,17 +144,18 @@ check_url_page(const char *url)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-	struct gopher_page	 pg = { .path = "/dir/page.gmi",
+	struct gopher_site	 site = { .host = SELF_HOST,
+				    .port = GOPHER_DEFAULT_PORT,
+				    .gemini_host = "localhost" };
+	struct gopher_page	 pg = { .site = &site, .path = "/dir/page.gmi",
 				    .mime = fuzz_mime };
 	struct gmi_doc		 doc;
 	struct buf		 b;
 	const uint8_t		*nl;
 	char			*path = NULL, *s;
 
-	fuzz_conf();
-	conf.gopher_host = SELF_HOST;
-	conf.wrap = (int)(n % 80);
-	conf.port = n % 2 ? 1965 : 1966;
+	site.wrap = (int)(n % 80);
+	site.gemini_port = n % 2 ? GEMINI_DEFAULT_PORT : 1966;
 	if (n > 0 && data[0] == '/' && (nl = memchr(data, '\n', n)) != NULL) {
 		path = fuzz_strndup(data, (size_t)(nl - data));
 		n -= (size_t)(nl + 1 - data);
@@ -169,7 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	FUZZ_ASSERT(gmi_parse(&doc, (const char *)data, n) == 0);
 	buf_init(&b);
 	FUZZ_ASSERT(gopher_render_menu(&b, &doc, &pg) == 0);
-	check_menu(&b, &doc);
+	check_menu(&b, &doc, site.wrap);
 	buf_reset(&b);
 	FUZZ_ASSERT(gopher_render_text(&b, &doc, &pg) == 0);
 	fuzz_check_text(&b, false);
@@ -180,7 +181,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	check_url_page(s);
 	buf_init(&b);
 	FUZZ_ASSERT(gopher_error(&b, s) == 0);
-	check_menu(&b, &doc);
+	check_menu(&b, &doc, site.wrap);
 	buf_free(&b);
 	free(s);
 	free(path);

@@ -89,7 +89,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	char			 path[32];
 	size_t			 qn, npages = 0;
 
-	fuzz_conf();
 	p = memchr(s, '\n', n);
 	qn = p ? (size_t)(p - s) : n;
 	check_words(s, n);

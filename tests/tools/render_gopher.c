@@ -1,7 +1,7 @@
 /*
  * render_gopher: the golden-test driver of render_gopher.c.  Reads gemtext
  * on stdin and writes the Gopher menu or plain text of the page at PATH,
- * with a fixed configuration and MIME types guessed from link names (the
+ * served from a fixed site (example.org) and MIME types guessed from link names (the
  * fuzzers' stand-in for capsule_mime(), tests/fuzz/common.c), so that the
  * expected output depends on nothing but the input.
  *
@@ -16,7 +16,11 @@
 int
 main(int argc, char *argv[])
 {
-	struct gopher_page	 pg = { .mime = fuzz_mime };
+	struct gopher_site	 site = { .host = "example.org",
+				    .port = GOPHER_DEFAULT_PORT,
+				    .gemini_host = "example.org",
+				    .gemini_port = GEMINI_DEFAULT_PORT };
+	struct gopher_page	 pg = { .site = &site, .mime = fuzz_mime };
 	struct gmi_doc		 doc;
 	struct buf		 in, out, ts;
 	char			 chunk[4096];
@@ -28,11 +32,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: render_gopher menu|text PATH [WRAP]\n");
 		return 2;
 	}
-	conf.hostnames[0] = "example.org";
-	conf.nhostnames = 1;
-	conf.port = 1965;
-	conf.gopher_port = 70;
-	conf.wrap = argc > 3 ? atoi(argv[3]) : WRAP_DEFAULT;
+	site.wrap = argc > 3 ? atoi(argv[3]) : WRAP_DEFAULT;
 	pg.path = argv[2];
 
 	buf_init(&in);

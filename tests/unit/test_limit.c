@@ -13,8 +13,6 @@
 
 #include "lumbar.h"
 
-struct config conf;
-
 static struct sockaddr_storage
 addr(const char *ip)
 {

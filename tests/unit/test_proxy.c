@@ -12,8 +12,6 @@
 
 #include "lumbar.h"
 
-struct config conf;
-
 static int
 parse(const char *s, size_t n, struct sockaddr_storage *ss, size_t *used)
 {

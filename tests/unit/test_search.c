@@ -12,8 +12,6 @@
 
 #include "lumbar.h"
 
-struct config conf;	/* search.c links capsule.c, which reads it */
-
 /* The words of s, folded, joined by "|". */
 static void
 words_are(const char *s, const char *want)
