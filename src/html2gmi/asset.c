@@ -3,7 +3,7 @@
  * capsule at the same path, so that the gemtext's image links lead
  * somewhere.  Only image files inside the site directory (after
  * symbolic links), no hidden ones, at most H2G_SITE_ASSETS of them and
- * H2G_ASSET_MAX bytes each.
+ * H2G_FILE_MAX bytes each.
  */
 #include <sys/stat.h>
 
@@ -86,7 +86,7 @@ copyable(const struct assets *a, const char *path)
 	buf_init(&full);
 	if (buf_printf(&full, "%s/%s", a->sitedir, path) == 0 &&
 	    stat(full.data, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size <= H2G_ASSET_MAX &&
+	    st.st_size <= H2G_FILE_MAX &&
 	    (real = realpath(full.data, NULL)) != NULL) {
 		n = strlen(a->realdir);
 		/* A symbolic link out of the site is not followed out. */
@@ -165,8 +165,8 @@ assets_copy(const struct assets *a, struct outdir *od)
 			rc = -1;
 			break;
 		}
-		/* Noted at most H2G_ASSET_MAX bytes: more now, it grew. */
-		if ((r = h2g_read_file(full.data, &data, H2G_ASSET_MAX,
+		/* Noted at most H2G_FILE_MAX bytes: more now, it grew. */
+		if ((r = h2g_read_file(full.data, &data, H2G_FILE_MAX,
 		    &why)) < 0) {
 			fprintf(stderr, "html2gmi: %s: %s; %s is left as it "
 			    "was\n", full.data, r == -2 ? "grew too large "

@@ -148,7 +148,7 @@ add_post(void *arg, const char *root, const char *rel)
 	}
 	if (buf_printf(&path, "%s/%s", root, rel) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(path.data, &text, &err)) != 0) {
+	if ((rr = h2g_read_file(path.data, &text, H2G_FILE_MAX, &err)) != 0) {
 		fprintf(stderr, "html2gmi: %s: %s; not listed\n", path.data,
 		    rr == -2 ? "larger than 64 MiB" : err.data);
 		r = 0;
@@ -339,7 +339,7 @@ write_feed(const struct gemlog *g, struct feed *f, const struct buf *page)
 	f->title = title ? title : GEMLOG_DEFAULT_TITLE;
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
-	if (h2g_read_file(file.data, &home, &err) == 0)
+	if (h2g_read_file(file.data, &home, H2G_FILE_MAX, &err) == 0)
 		author = h1_of(&home);
 	f->author = author ? author : f->title;
 	buf_reset(&file);
@@ -392,7 +392,7 @@ write_out(struct gemlog *g, const char *feed_url)
 	    feed_index(&doc, index.data, v, g->len, false) == -1 ||
 	    gmi_write(&doc, &list) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(file.data, &page, &err)) == -2 ||
+	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -2 ||
 	    (rr == -1 && access(file.data, F_OK) == 0)) {
 		fprintf(stderr, "html2gmi: %s: %s\n", file.data, rr == -2 ?
 		    "larger than 64 MiB" : err.data);

@@ -19,7 +19,9 @@
  * nothing but tags still converts in 2-3 s (bench/results.md).
  */
 #define H2G_INPUT_MAX	(10 * 1024 * 1024)
-#define H2G_ASSET_MAX	(64 * 1024 * 1024)	/* bytes of one copied image */
+/* Bytes of any other file html2gmi reads: an image it copies, a
+ * hand-written gemtext page, its own earlier outputs. */
+#define H2G_FILE_MAX	(64 * 1024 * 1024)
 #define H2G_SNIFF_LEN	8192	/* bytes searched for <meta charset> */
 #define H2G_CHARSET_MAX	64	/* bytes of a charset label */
 #define H2G_SITE_DEPTH	16	/* directory levels read in site mode */

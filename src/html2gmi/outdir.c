@@ -511,7 +511,8 @@ read_made_list(struct outdir *o)
 	else if (faccessat(AT_FDCWD, path.data, F_OK, AT_SYMLINK_NOFOLLOW) ==
 	    -1 && errno == ENOENT)
 		r = 0;
-	else if ((r = h2g_read_file(path.data, &o->oldmade, &why)) == -2)
+	else if ((r = h2g_read_file(path.data, &o->oldmade, H2G_FILE_MAX,
+	    &why)) == -2)
 		r = say(path.data, "too large to be html2gmi's list");
 	else if (r == -1)
 		say(path.data, why.data);
@@ -738,7 +739,7 @@ file_replace(const char *path, const struct buf *data)
 			say(path, "not a regular file; left as it was");
 			goto out;
 		}
-		if (h2g_read_file(path, &old, &err) == 0 &&
+		if (h2g_read_file(path, &old, H2G_FILE_MAX, &err) == 0 &&
 		    old.len == data->len &&
 		    (data->len == 0 || memcmp(old.data, data->data, data->len)
 		    == 0)) {
