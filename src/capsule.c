@@ -1,64 +1,43 @@
 /*
- * capsule.c: everything about the directory tree being served: resolving
- * a request path strictly inside the root, the cache of file contents and
- * their MIME types, and the generated listing of a directory.
+ * capsule.c: the directory tree being served: resolving a request path
+ * strictly inside the root, and what it names there: a file (its bytes
+ * from the cache, cache.c), a directory, or nothing to serve.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "lumbar.h"
+#include "capsule.h"
 
-#define CACHE_BUCKETS	1024
-#define CACHE_TOTAL_MAX	(64 * 1024 * 1024)	/* bytes of cached files */
-#define MAGIC_PEEK	(64 * 1024)		/* bytes libmagic looks at */
-#define LISTING_MAX	10000			/* entries in one listing */
-#define TITLE_PEEK	(16 * 1024)		/* of a large page, for its title */
-#define WALK_DEPTH_MAX	32			/* directories deep */
-#define SYMLINK_HOPS_MAX 40			/* links in one path, as ELOOP */
+#define SYMLINK_HOPS_MAX 40	/* links in one path, as ELOOP */
 
 /* One host's root, opened before the worker's chroot, and its cache:
  * every path is resolved beneath rootfd, never by name from "/". */
 struct capsule {
 	int		 rootfd;
-	struct cfile	*cache[CACHE_BUCKETS];
+	struct cache	*cache;
 };
 
-static magic_t		 magic;		/* shared by every capsule */
-/* Bytes cached by all capsules: one budget, so that serving more hosts
- * takes no more memory than one did. */
-static size_t		 cache_bytes;
-
-/* libmagic, loaded once: a request must never wait on its database. */
+/* What every capsule shares, loaded once before any request: the MIME
+ * types' database. */
 int
 capsule_init(const char **err)
 {
-	if (magic != NULL)
-		return 0;
-	if ((magic = magic_open(MAGIC_MIME | MAGIC_ERROR)) == NULL ||
-	    magic_load(magic, NULL) == -1) {
-		*err = magic ? magic_error(magic) : "cannot initialise libmagic";
-		return -1;
-	}
-	return 0;
+	return mime_init(err);
 }
 
 void
 capsule_close(void)
 {
-	if (magic != NULL)
-		magic_close(magic);
-	magic = NULL;
+	mime_close();
 }
 
 /* The capsule at root, with an empty cache; NULL with the reason. */
@@ -67,37 +46,39 @@ capsule_open(const char *root, const char **err)
 {
 	struct capsule	*cap;
 
-	if ((cap = calloc(1, sizeof(*cap))) == NULL) {
+	if ((cap = calloc(1, sizeof(*cap))) == NULL ||
+	    (cap->cache = cache_new()) == NULL) {
+		free(cap);
 		*err = "out of memory";
 		return NULL;
 	}
 	if ((cap->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
 	    == -1) {
 		*err = strerror(errno);
+		cache_free(cap->cache);
 		free(cap);
 		return NULL;
 	}
 	return cap;
 }
 
-/* Close it; a cached file a response still holds is freed with it. */
+/* Close it; a cached file a response still holds is freed when the
+ * response releases it. */
 void
 capsule_free(struct capsule *cap)
 {
 	if (cap == NULL)
 		return;
-	capsule_flush(cap);
+	cache_free(cap->cache);
 	close(cap->rootfd);
 	free(cap);
 }
 
-bool
-is_gemtext_name(const char *name)
+/* Forget every cached file (SIGHUP): the next request reads them anew. */
+void
+capsule_flush(struct capsule *cap)
 {
-	const char *dot = strrchr(name, '.');
-
-	return dot != NULL && (strcmp(dot, ".gmi") == 0 ||
-	    strcmp(dot, ".gemini") == 0);
+	cache_flush(cap->cache);
 }
 
 /*
@@ -218,8 +199,8 @@ out:
  * leads anywhere; the kernel opens the resolved path with no link at all
  * (RESOLVE_NO_SYMLINKS), so that a link swapped in meanwhile fails.
  */
-static int
-open_beneath(const struct capsule *cap, const char *path, int flags)
+int
+capsule_open_beneath(const struct capsule *cap, const char *path, int flags)
 {
 	struct open_how	 how;
 	struct buf	 real;
@@ -255,250 +236,56 @@ has_hidden_segment(const char *path)
 	return path[0] == '.';
 }
 
-/* A file's bucket: the cache knows files, not the names reaching them. */
-static unsigned
-hash(dev_t dev, ino_t ino)
-{
-	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15u) ^ (uint64_t)ino;
-
-	return (unsigned)((h ^ (h >> 29)) % CACHE_BUCKETS);
-}
-
-static void
-cfile_free(struct cfile *f)
-{
-	int i;
-
-	for (i = 0; i < CFILE_DERIVED; i++) {
-		blob_release(f->derived[i]);
-		free(f->derivedkey[i]);
-	}
-	free(f->data);
-	free(f);
-}
-
-/* Bytes a cache entry holds, its derived forms included. */
-static size_t
-cfile_bytes(const struct cfile *f)
-{
-	size_t	 n = f->data != NULL ? f->size : 0;
-	int	 i;
-
-	for (i = 0; i < CFILE_DERIVED; i++)
-		n += f->derived[i] ? f->derived[i]->len : 0;
-	return n;
-}
-
-/* The form number slot made from f for key, referenced, or NULL. */
-struct blob *
-capsule_derived(const struct cfile *f, int slot, const char *key)
-{
-	if (f == NULL || slot < 0 || slot >= CFILE_DERIVED ||
-	    f->derived[slot] == NULL || strcmp(f->derivedkey[slot], key) != 0)
-		return NULL;
-	return blob_ref(f->derived[slot]);
-}
-
 /*
- * Keep bl, a form made from f for key, when the cache has room.  The
- * slot takes its own reference; the form it held is released, not freed
- * under a response still sending it.
+ * The open regular file fd, reached by the name name, from the cache
+ * (cache.c); the type comes from the name when it says one, else from
+ * the contents.  A large file's entry holds no bytes: lk->fd stays open
+ * to stream them.  fd is the lookup's or closed.
  */
-void
-capsule_derive(struct cfile *f, int slot, const char *key, struct blob *bl)
-{
-	size_t	 old;
-	char	*k;
-
-	if (f == NULL || bl == NULL || f->stale || slot < 0 ||
-	    slot >= CFILE_DERIVED)
-		return;
-	old = f->derived[slot] ? f->derived[slot]->len : 0;
-	if (cache_bytes - old + bl->len > CACHE_TOTAL_MAX ||
-	    (k = strdup(key)) == NULL)
-		return;
-	cache_bytes -= old;
-	blob_release(f->derived[slot]);
-	free(f->derivedkey[slot]);
-	f->derived[slot] = blob_ref(bl);
-	f->derivedkey[slot] = k;
-	cache_bytes += bl->len;
-}
-
-void
-capsule_release(struct cfile *f)
-{
-	if (f == NULL)
-		return;
-	if (--f->refs == 0 && f->stale)
-		cfile_free(f);
-}
-
-static void
-cache_unlink(struct cfile **pp)
-{
-	struct cfile *f = *pp;
-
-	*pp = f->next;
-	f->next = NULL;
-	cache_bytes -= cfile_bytes(f);
-	f->stale = true;
-	if (f->refs == 0)
-		cfile_free(f);
-}
-
-void
-capsule_flush(struct capsule *cap)
-{
-	size_t i;
-
-	for (i = 0; i < CACHE_BUCKETS; i++)
-		while (cap->cache[i] != NULL)
-			cache_unlink(&cap->cache[i]);
-}
-
-/* The MIME type a file's name gives, into out; false when it gives none. */
-static bool
-mime_by_name(const char *name, char *out, size_t outsz)
-{
-	static const struct { const char *ext, *mime; } byname[] = {
-		{ ".gmi", "text/gemini; charset=utf-8" },
-		{ ".gemini", "text/gemini; charset=utf-8" },
-		{ ".atom", "application/atom+xml" },
-		{ "atom.xml", "application/atom+xml" },
-		{ ".css", "text/css" },
-		{ ".svg", "image/svg+xml" },
-	};
-	size_t		 i, nl = strlen(name), el;
-
-	for (i = 0; i < sizeof(byname) / sizeof(byname[0]); i++) {
-		el = strlen(byname[i].ext);
-		if (nl >= el && strcmp(name + nl - el, byname[i].ext) == 0) {
-			snprintf(out, outsz, "%s", byname[i].mime);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The MIME type of a file's first n bytes. */
-static void
-mime_by_magic(const char *data, size_t n, char *out, size_t outsz)
-{
-	const char *m;
-
-	m = magic_buffer(magic, data, n);
-	if (m == NULL || strncmp(m, "application/x-empty", 19) == 0 ||
-	    strncmp(m, "inode/x-empty", 13) == 0)
-		m = n == 0 ? "text/plain; charset=us-ascii" :
-		    "application/octet-stream";
-	snprintf(out, outsz, "%s", m);
-	/* "charset=binary" says nothing a client can use. */
-	if ((m = strstr(out, "; charset=binary")) != NULL)
-		out[m - out] = '\0';
-}
-
-/*
- * A new cache entry for the open file fd: its contents when it is small
- * enough to keep, else only what is known of it (size, type) and, later,
- * the forms made from it, while its bytes are streamed from fd.  Inserted
- * when the cache has room, else served once and freed.
- */
-static struct cfile *
-cache_fill(struct capsule *cap, int fd, const struct stat *st)
-{
-	struct cfile	*f;
-	struct buf	 b;
-	char		 peek[MAGIC_PEEK];
-	ssize_t		 r;
-	unsigned	 h;
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return NULL;
-	f->size = (size_t)st->st_size;
-	f->dev = st->st_dev;
-	f->ino = st->st_ino;
-	f->mtime = st->st_mtim;
-	f->refs = 1;
-	if (st->st_size > CACHE_FILE_MAX) {
-		if ((r = pread(fd, peek, sizeof(peek), 0)) == -1)
-			r = 0;
-		mime_by_magic(peek, (size_t)r, f->mime, sizeof(f->mime));
-	} else {
-		buf_init(&b);
-		if (capsule_read(fd, st->st_size, &b) == -1) {
-			buf_free(&b);
-			cfile_free(f);
-			return NULL;
-		}
-		f->data = buf_steal(&b);	/* allocated: never NULL */
-		mime_by_magic(f->data, f->size < MAGIC_PEEK ? f->size :
-		    MAGIC_PEEK, f->mime, sizeof(f->mime));
-	}
-	if (cache_bytes + cfile_bytes(f) > CACHE_TOTAL_MAX) {
-		f->stale = true;	/* served once, then freed */
-		return f;
-	}
-	h = hash(f->dev, f->ino);
-	f->next = cap->cache[h];
-	cap->cache[h] = f;
-	cache_bytes += cfile_bytes(f);
-	return f;
-}
-
-static bool
-cfile_fresh(const struct cfile *f, const struct stat *st)
-{
-	return f->dev == st->st_dev && f->ino == st->st_ino &&
-	    f->size == (size_t)st->st_size &&
-	    f->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    f->mtime.tv_nsec == st->st_mtim.tv_nsec;
-}
-
-/*
- * Serve the open regular file fd, reached by the name name, from the
- * cache if fresh.  The cache is keyed by device and inode, so that every
- * name of a file (links, a directory linked to itself) is one entry; the
- * type comes from the name when it says one, else from the contents.  A
- * large file's entry holds no bytes: lk->fd stays open to stream them.
- */
-static int
+static enum cap_kind
 lookup_file(struct capsule *cap, const char *name, int fd,
     const struct stat *st, struct lookup *lk)
 {
-	struct cfile	**pp, *f = NULL;
-
 	if (secrets_is(st)) {	/* a key or the log, however reached */
 		close(fd);
-		lk->kind = CAP_NOT_FOUND;
-		return -1;
+		return CAP_NOT_FOUND;
 	}
-	for (pp = &cap->cache[hash(st->st_dev, st->st_ino)]; *pp != NULL;
-	    pp = &(*pp)->next) {
-		if ((*pp)->dev != st->st_dev || (*pp)->ino != st->st_ino)
-			continue;
-		if (cfile_fresh(*pp, st)) {
-			f = *pp;
-			f->refs++;
-		} else
-			cache_unlink(pp);
-		break;
-	}
-	if (f == NULL && (f = cache_fill(cap, fd, st)) == NULL) {
+	if ((lk->file = cache_get(cap->cache, fd, st)) == NULL) {
 		close(fd);
-		lk->kind = CAP_ERROR;
-		return -1;
+		return CAP_ERROR;
 	}
-	lk->file = f;
-	lk->kind = CAP_FILE;
+	lk->size = st->st_size;
 	if (!mime_by_name(name, lk->mime, sizeof(lk->mime)))
-		snprintf(lk->mime, sizeof(lk->mime), "%s", f->mime);
-	if (f->data == NULL) {
+		snprintf(lk->mime, sizeof(lk->mime), "%s",
+		    cfile_mime(lk->file));
+	if (cfile_data(lk->file) == NULL)
 		lk->fd = fd;
-		lk->size = st->st_size;
-	} else
+	else
 		close(fd);
-	return 0;
+	return CAP_FILE;
+}
+
+/* A directory asked with its slash: its index.gmi, else a listing. */
+static enum cap_kind
+lookup_index(struct capsule *cap, const char *dir, struct lookup *lk)
+{
+	struct stat	 st;
+	struct buf	 idx;
+	enum cap_kind	 kind = CAP_LISTING;
+	int		 fd;
+
+	buf_init(&idx);
+	if (buf_printf(&idx, "%sindex.gmi", dir) == -1) {
+		buf_free(&idx);
+		return CAP_ERROR;
+	}
+	fd = capsule_open_beneath(cap, idx.data, O_RDONLY);
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		kind = lookup_file(cap, idx.data, fd, &st, lk);
+	else if (fd != -1)
+		close(fd);
+	buf_free(&idx);
+	return kind;
 }
 
 static enum cap_kind
@@ -519,68 +306,44 @@ open_error(int err)
 }
 
 /*
- * Find what a path (decoded, starting with "/") names inside the capsule.
- * A directory asked with its slash gives its index.gmi or a listing.
+ * What a path (decoded, starting with "/") names inside the capsule.  A
+ * directory asked with its slash gives its index.gmi or a listing.  lk
+ * holds what a CAP_FILE needs (lookup_release() it, whatever the kind).
  */
-int
+enum cap_kind
 capsule_lookup(struct capsule *cap, const char *path, struct lookup *lk)
 {
 	struct stat	 st;
-	struct buf	 idx;
 	const char	*err;
-	int		 fd, ifd;
-	size_t		 n = strlen(path);
+	int		 fd;
 
 	memset(lk, 0, sizeof(*lk));
 	lk->fd = -1;
-	lk->kind = CAP_NOT_FOUND;
 	/* Callers squeeze "//" (url_squeeze_slashes): one entry per file. */
 	if (path[0] != '/' || strstr(path, "//") != NULL ||
 	    path_check(path, &err) == -1 || has_hidden_segment(path))
-		return -1;
-	if ((fd = open_beneath(cap, path, O_RDONLY)) == -1) {
-		lk->kind = open_error(errno);
-		return -1;
-	}
+		return CAP_NOT_FOUND;
+	if ((fd = capsule_open_beneath(cap, path, O_RDONLY)) == -1)
+		return open_error(errno);
 	if (fstat(fd, &st) == -1) {
 		close(fd);
-		lk->kind = CAP_ERROR;
-		return -1;
+		return CAP_ERROR;
 	}
 	if (S_ISREG(st.st_mode))
 		return lookup_file(cap, path, fd, &st, lk);
-	if (!S_ISDIR(st.st_mode)) {	/* FIFOs, devices, sockets */
-		close(fd);
-		return -1;
-	}
 	close(fd);
-	if (path[n - 1] != '/') {
-		lk->kind = CAP_REDIRECT;
-		return 0;
-	}
-	buf_init(&idx);
-	if (buf_printf(&idx, "%sindex.gmi", path) == -1) {
-		lk->kind = CAP_ERROR;
-		return -1;
-	}
-	ifd = open_beneath(cap, idx.data, O_RDONLY);
-	if (ifd != -1 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
-		lookup_file(cap, idx.data, ifd, &st, lk);
-		buf_free(&idx);
-		return lk->kind == CAP_FILE ? 0 : -1;
-	}
-	if (ifd != -1)
-		close(ifd);
-	buf_free(&idx);
-	lk->kind = CAP_LISTING;
-	return 0;
+	if (!S_ISDIR(st.st_mode))	/* FIFOs, devices, sockets */
+		return CAP_NOT_FOUND;
+	if (path[strlen(path) - 1] != '/')
+		return CAP_REDIRECT;
+	return lookup_index(cap, path, lk);
 }
 
 /* Give back what a lookup holds: its cache reference and descriptor. */
 void
 lookup_release(struct lookup *lk)
 {
-	capsule_release(lk->file);
+	cfile_release(lk->file);
 	lk->file = NULL;
 	if (lk->fd != -1)
 		close(lk->fd);
@@ -591,247 +354,21 @@ lookup_release(struct lookup *lk)
 int
 capsule_mime(void *cap, const char *path, char *out, size_t outsz)
 {
-	struct lookup lk;
-
-	if (capsule_lookup(cap, path, &lk) == -1 || lk.kind != CAP_FILE) {
-		if (lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT)
-			snprintf(out, outsz, "directory");
-		return lk.kind == CAP_LISTING || lk.kind == CAP_REDIRECT ?
-		    0 : -1;
-	}
-	snprintf(out, outsz, "%s", lk.mime);
-	lookup_release(&lk);
-	return 0;
-}
-
-struct entry {
-	char	*name;
-	bool	 dir;
-};
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->name,
-	    ((const struct entry *)b)->name);
-}
-
-/* The label of a listed .gmi file: its title, else its name. */
-static int
-add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
-    const struct entry *e)
-{
-	struct buf	 url, path;
 	struct lookup	 lk;
-	struct gmi_doc	 page;
-	const char	*label = e->name;
-	char		 head[TITLE_PEEK];
-	ssize_t		 n;
-	int		 r = -1, parsed = -1;
+	int		 r = 0;
 
-	buf_init(&url);
-	buf_init(&path);
-	gmi_init(&page);
-	/* "a:b.gmi" would read as a URL of the scheme "a" (RFC 3986, 4.2). */
-	if ((strchr(e->name, ':') != NULL && buf_puts(&url, "./") == -1) ||
-	    url_encode_path(&url, e->name) == -1 ||
-	    (e->dir && buf_putc(&url, '/') == -1) ||
-	    buf_printf(&path, "%s%s", dir, e->name) == -1)
-		goto out;
-	lk.file = NULL;
-	lk.fd = -1;
-	if (!e->dir && is_gemtext_name(e->name) &&
-	    capsule_lookup(cap, path.data, &lk) == 0) {
-		if (lk.file != NULL && lk.file->data != NULL)
-			parsed = gmi_parse(&page, lk.file->data, lk.file->size);
-		else if (lk.fd != -1) {
-			/* Too large to cache: its head holds the title. */
-			n = pread(lk.fd, head, sizeof(head), 0);
-			parsed = gmi_parse(&page, head, n > 0 ? (size_t)n : 0);
-		}
-		if (parsed == 0 && gmi_title(&page) != NULL)
-			label = gmi_title(&page);
+	switch (capsule_lookup(cap, path, &lk)) {
+	case CAP_FILE:
+		snprintf(out, outsz, "%s", lk.mime);
+		break;
+	case CAP_LISTING:
+	case CAP_REDIRECT:
+		snprintf(out, outsz, "directory");
+		break;
+	default:
+		r = -1;
+		break;
 	}
-	r = gmi_add_link(doc, url.data, label);
 	lookup_release(&lk);
-out:
-	gmi_free(&page);
-	buf_free(&url);
-	buf_free(&path);
-	return r;
-}
-
-/*
- * Whether a listing shows dir/name: only what a request could reach (no
- * symlink leading outside), files (0) and directories (1), else -1.
- */
-static int
-listed_kind(const struct capsule *cap, const char *dir, const char *name)
-{
-	struct buf	 p;
-	struct stat	 st;
-	int		 fd, r = -1;
-
-	buf_init(&p);
-	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
-	    (fd = open_beneath(cap, p.data, O_PATH)) != -1) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = secrets_is(&st) ? -1 : 0;
-		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-			r = 1;
-		close(fd);
-	}
-	buf_free(&p);
-	return r;
-}
-
-/* A gemtext listing of directory dir (a path ending in "/"). */
-int
-capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
-{
-	struct entry	*ents = NULL, *e;
-	struct dirent	*de;
-	DIR		*d;
-	size_t		 n = 0, nalloc = 0, i;
-	int		 fd, r = -1;
-	char		 title[GEMINI_URL_MAX + 16];
-
-	if ((fd = open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
-		/* Not what no request can name: its link would get 59. */
-		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
-			continue;
-		if ((r = listed_kind(cap, dir, de->d_name)) == -1)
-			continue;
-		if (n == nalloc) {
-			nalloc = nalloc ? nalloc * 2 : 32;
-			if ((e = realloc(ents, nalloc * sizeof(*e))) == NULL)
-				goto out;
-			ents = e;
-		}
-		if ((ents[n].name = strdup(de->d_name)) == NULL)
-			goto out;
-		ents[n++].dir = r == 1;
-	}
-	r = -1;
-	if (n > 0)	/* ents is NULL for an empty directory */
-		qsort(ents, n, sizeof(*ents), entry_cmp);
-	snprintf(title, sizeof(title), "Index of %s", dir);
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
-	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		goto out;
-	if (strcmp(dir, "/") != 0 &&
-	    gmi_add_link(doc, "../", "Parent directory") == -1)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (add_entry_link(cap, doc, dir, &ents[i]) == -1)
-			goto out;
-	r = 0;
-out:
-	for (i = 0; i < n; i++)
-		free(ents[i].name);
-	free(ents);
-	closedir(d);
-	return r;
-}
-
-struct walk {
-	const struct capsule *cap;
-	capsule_walk_fn	 fn;
-	void		*arg;
-	size_t		 max;
-	struct buf	 path;
-	struct buf	 data;
-};
-
-static int	walk_dir(struct walk *, int);
-
-/* One entry of the directory w->path, its name already appended. */
-static int
-walk_entry(struct walk *w, int dfd, const char *name, int depth)
-{
-	struct stat	 st;
-	int		 fd, r = 0;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		if (depth < WALK_DEPTH_MAX && buf_putc(&w->path, '/') == 0)
-			r = walk_dir(w, depth + 1);
-		return r;
-	}
-	/* A linked page is indexed under its own name only: what a link
-	 * inside the capsule leads to is walked where it is. */
-	if (!S_ISREG(st.st_mode) || !is_gemtext_name(name))
-		return 0;
-	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY)) == -1)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
-	    (size_t)st.st_size <= w->max &&
-	    capsule_read(fd, st.st_size, &w->data) == 0)
-		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
-	close(fd);
-	return r;
-}
-
-/* Walk the directory w->path (ending in "/"); -1 when fn says stop. */
-static int
-walk_dir(struct walk *w, int depth)
-{
-	struct dirent	*de;
-	DIR		*d;
-	size_t		 base = w->path.len;
-	int		 fd, r = 0;
-
-	if ((fd = open_beneath(w->cap, w->path.data, O_RDONLY | O_DIRECTORY))
-	    == -1)
-		return 0;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 0;
-	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
-			continue;
-		w->path.len = base;
-		if (buf_puts(&w->path, de->d_name) == -1) {
-			r = -1;
-			break;
-		}
-		if (w->path.len <= GEMINI_URL_MAX)
-			r = walk_entry(w, dirfd(d), de->d_name, depth);
-	}
-	w->path.len = base;
-	w->path.data[base] = '\0';
-	closedir(d);
-	return r;
-}
-
-/*
- * Call fn(arg, path, data, size) for every gemtext file of the capsule a
- * request could reach (no dotfiles, nothing outside the root), read whole
- * when at most max bytes.  Symbolic links are not followed, neither to
- * directories nor to pages, so that no link can make the walk loop or
- * index a page twice: what a link leads to inside the capsule is walked
- * under its own name.  Unreadable entries, and names no request can
- * spell, are skipped; -1 only when fn or memory fails.
- */
-int
-capsule_walk(struct capsule *cap, capsule_walk_fn fn, void *arg, size_t max)
-{
-	struct walk	 w = { .cap = cap, .fn = fn, .arg = arg, .max = max };
-	int		 r = -1;
-
-	buf_init(&w.path);
-	buf_init(&w.data);
-	if (buf_putc(&w.path, '/') == 0)
-		r = walk_dir(&w, 0);
-	buf_free(&w.path);
-	buf_free(&w.data);
 	return r;
 }

@@ -154,12 +154,13 @@ check_feed(const char *path)
 	nfeeds++;
 	buf_init(&data);
 	buf_init(&ref);
-	capsule_lookup(ch->capsule, path, &lk);
-	if (lk.kind == CAP_FILE && lk.file != NULL)
-		buf_append(&data, lk.file->data, lk.file->size);
-	else if (lk.kind == CAP_FILE && lk.fd != -1 &&
-	    lk.size <= CHECK_FILE_MAX)
-		capsule_read(lk.fd, lk.size, &data);
+	/* A large file's cache entry holds no bytes: they are read from fd. */
+	if (capsule_lookup(ch->capsule, path, &lk) == CAP_FILE) {
+		if (cfile_data(lk.file) != NULL)
+			buf_append(&data, cfile_data(lk.file), (size_t)lk.size);
+		else if (lk.size <= CHECK_FILE_MAX)
+			capsule_read(lk.fd, lk.size, &data);
+	}
 	lookup_release(&lk);
 	if (data.len == 0 || buf_reserve(&data, 0) == -1)
 		goto out;
@@ -206,6 +207,7 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 	struct buf	 target;
 	struct url	 u;
 	const char	*host;
+	enum cap_kind	 kind;
 	size_t		 i;
 	int		 r;
 
@@ -237,19 +239,19 @@ check_page(void *arg, const char *path, const char *data, size_t n)
 		url_squeeze_slashes(target.data);	/* as the server does */
 		if (strcmp(target.data, SEARCH_PATH) == 0)
 			continue;	/* answered by the server itself */
-		capsule_lookup(ch->capsule, target.data, &lk);
+		kind = capsule_lookup(ch->capsule, target.data, &lk);
 		lookup_release(&lk);
-		if (lk.kind == CAP_FILE && is_feed_name(target.data))
+		if (kind == CAP_FILE && is_feed_name(target.data))
 			check_feed(target.data);
-		if (lk.kind == CAP_LISTING && !ch->listing)
+		if (kind == CAP_LISTING && !ch->listing)
 			problem("%s%s: link \"%s\" leads to a directory without "
 			    "index.gmi, and listings are off", ch->root, path,
 			    doc.lines[i].url);
-		else if (lk.kind != CAP_FILE && lk.kind != CAP_LISTING &&
-		    lk.kind != CAP_REDIRECT)
+		else if (kind != CAP_FILE && kind != CAP_LISTING &&
+		    kind != CAP_REDIRECT)
 			problem("%s%s: link \"%s\" leads nowhere (%s)",
 			    ch->root, path, doc.lines[i].url,
-			    lk.kind == CAP_FORBIDDEN ? "unreadable" :
+			    kind == CAP_FORBIDDEN ? "unreadable" :
 			    "not found");
 	}
 	buf_free(&target);
@@ -265,8 +267,7 @@ check_all(void)
 	size_t		 i;
 
 	for (i = 0; (ch = host_at(i)) != NULL; i++) {
-		capsule_lookup(ch->capsule, "/", &lk);
-		if (lk.kind != CAP_FILE)
+		if (capsule_lookup(ch->capsule, "/", &lk) != CAP_FILE)
 			problem("%s: no index.gmi: the home page would be %s",
 			    ch->root, ch->listing ? "a generated listing" :
 			    "missing");

@@ -104,7 +104,7 @@ reply_page(const struct host *h, struct response *r,
 {
 	char meta[MIME_MAX];
 
-	gemtext_meta(h, "text/gemini; charset=utf-8", meta, sizeof(meta));
+	gemtext_meta(h, GEMTEXT_MIME, meta, sizeof(meta));
 	reply(r, 20, meta);
 	return r->status == 20 ? gmi_write(doc, &r->out) : -1;
 }
@@ -174,16 +174,13 @@ serve_file(const struct host *h, struct response *r, struct lookup *lk)
 	const char	*mime = lk->mime;
 	char		 meta[MIME_MAX + 64];
 
-	if (strncmp(mime, "text/gemini", 11) == 0)
+	if (gemtext_mime(mime))
 		gemtext_meta(h, mime, meta, sizeof(meta));
 	else
 		snprintf(meta, sizeof(meta), "%s", mime);
 	reply(r, 20, meta);
-	if (r->status != 20) {
-		lookup_release(lk);
-		return;
-	}
-	response_take(r, lk);
+	if (r->status == 20)
+		response_take(r, lk);
 }
 
 void
@@ -238,8 +235,7 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		serve_search(h, r, &u);
 		return;
 	}
-	capsule_lookup(h->capsule, u.path, &lk);
-	switch (lk.kind) {
+	switch (capsule_lookup(h->capsule, u.path, &lk)) {
 	case CAP_FILE:
 		serve_file(h, r, &lk);
 		break;
@@ -259,4 +255,5 @@ gemini_handle(const char *line, size_t len, const char *sni,
 		reply(r, 40, "Temporary failure, try again later");
 		break;
 	}
+	lookup_release(&lk);
 }

@@ -1,10 +1,12 @@
 /*
  * gemtext.c: the gemtext line model.  The parser reads a file into it, the
  * writer turns it back into gemtext; the converter, directory listings,
- * search pages and the Gopher renderer all meet here.
+ * search pages and the Gopher renderer all meet here.  Also what is
+ * gemtext: the one test of a file name and the one of a MIME type.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lumbar.h"
 
@@ -295,6 +297,32 @@ gmi_write(const struct gmi_doc *doc, struct buf *b)
 			return -1;
 	}
 	return 0;
+}
+
+/* The endings of a gemtext file's name, as lumbar serves them. */
+const char *const gemtext_suffixes[] = { ".gmi", ".gemini", NULL };
+
+/* Is name (a file name or a path) a gemtext page's? */
+bool
+gemtext_name(const char *name)
+{
+	const char *const *s;
+
+	for (s = gemtext_suffixes; *s != NULL; s++)
+		if (path_ends_with(name, *s))
+			return true;
+	return false;
+}
+
+/* Is mime gemtext, whatever its parameters ("; charset=utf-8")?  Types
+ * are case-insensitive (RFC 2045, 5.1). */
+bool
+gemtext_mime(const char *mime)
+{
+	size_t n = strlen("text/gemini");
+
+	return strncasecmp(mime, "text/gemini", n) == 0 &&
+	    (mime[n] == '\0' || mime[n] == ';' || mime[n] == ' ');
 }
 
 /* The page's title: its first level-1 heading, else its first heading. */

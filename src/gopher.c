@@ -58,21 +58,6 @@ gopher_refuse(struct response *r, const char *why, int wait)
 	r->reason = why;	/* text is gone on return */
 }
 
-static bool
-ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static bool
-is_gemtext_mime(const char *mime)
-{
-	return strncmp(mime, "text/gemini", 11) == 0 &&
-	    (mime[11] == '\0' || mime[11] == ';');
-}
-
 /*
  * The plain-text form of the page at sel: "x.gmi" -> "x.txt", a directory
  * "d/" -> "d/index.txt".  NULL when a real file already has that name, so
@@ -162,7 +147,7 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 
 	/* Made before for this selector: sent from the cache as it is, the
 	 * response holding its own reference to the bytes. */
-	if ((blob = capsule_derived(lk->file, form, sel)) != NULL) {
+	if ((blob = cfile_derived(lk->file, form, sel)) != NULL) {
 		r->status = 20;
 		r->kind = form == FORM_MENU ? RESP_MENU : RESP_PLAIN;
 		buf_reset(&r->out);
@@ -171,8 +156,8 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 	}
 	gmi_init(&doc);
 	buf_init(&big);
-	if (lk->file != NULL && lk->file->data != NULL)
-		rc = gmi_parse(&doc, lk->file->data, lk->file->size);
+	if (cfile_data(lk->file) != NULL)
+		rc = gmi_parse(&doc, cfile_data(lk->file), (size_t)lk->size);
 	else if ((rc = lk->size > GEMTEXT_MAX ? -1 :
 	    capsule_read(lk->fd, lk->size, &big)) == 0)
 		rc = gmi_parse(&doc, big.data, big.len);
@@ -180,10 +165,9 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 	if (rc == 0)
 		render(h, r, sel, &doc, form);
 	/* The render becomes a blob the response and the cache share. */
-	if (rc == 0 && r->status == 20 && lk->file != NULL &&
-	    (blob = blob_from(&r->out)) != NULL) {
+	if (rc == 0 && r->status == 20 && (blob = blob_from(&r->out)) != NULL) {
 		response_blob(r, blob);
-		capsule_derive(lk->file, form, sel, blob);
+		cfile_derive(lk->file, form, sel, blob);
 	}
 	gmi_free(&doc);
 	return rc;
@@ -223,31 +207,31 @@ serve_raw(struct response *r, struct lookup *lk)
 static bool
 serve_text_form(const struct host *h, struct response *r, const char *sel)
 {
-	static const char *const exts[] = { ".gmi", ".gemini" };
+	const char *const *ext;
 	struct lookup	 lk;
 	struct buf	 p;
-	size_t		 stem, i;
+	size_t		 stem;
 	bool		 done = false;
 
-	if (!ends_with(sel, TEXT_SUFFIX))
+	if (!path_ends_with(sel, TEXT_SUFFIX))
 		return false;
 	stem = strlen(sel) - strlen(TEXT_SUFFIX);
 	buf_init(&p);
-	for (i = 0; i < sizeof(exts) / sizeof(exts[0]) && !done; i++) {
+	for (ext = gemtext_suffixes; *ext != NULL && !done; ext++) {
 		buf_reset(&p);
-		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, exts[i]) ==
-		    -1)
+		if (buf_append(&p, sel, stem) == -1 || buf_puts(&p, *ext) == -1)
 			break;
-		if (capsule_lookup(h->capsule, p.data, &lk) == 0 &&
-		    lk.kind == CAP_FILE && is_gemtext_mime(lk.mime))
+		if (capsule_lookup(h->capsule, p.data, &lk) == CAP_FILE &&
+		    gemtext_mime(lk.mime))
 			done = serve_page(h, r, p.data, &lk, FORM_TEXT) == 0;
 		lookup_release(&lk);
 	}
-	if (!done && ends_with(sel, "/index" TEXT_SUFFIX)) {
+	if (!done && path_ends_with(sel, "/index" TEXT_SUFFIX)) {
 		buf_reset(&p);
 		if (buf_append(&p, sel, strlen(sel) - strlen("index" TEXT_SUFFIX))
-		    == 0 && capsule_lookup(h->capsule, p.data, &lk) == 0) {
-			if (lk.kind == CAP_LISTING) {
+		    == 0) {
+			if (capsule_lookup(h->capsule, p.data, &lk) ==
+			    CAP_LISTING) {
 				serve_listing(h, r, p.data, FORM_TEXT);
 				done = true;
 			}
@@ -392,7 +376,7 @@ serve_plus(const struct host *h, struct response *r, const char *sel)
 
 /*
  * "selector<TAB>words": a type 7 search, the same search and results page
- * as Gemini's (search.c), as a menu.  SEARCH_PATH without words is a menu
+ * as Gemini's (search_page.c), as a menu.  SEARCH_PATH without words is a menu
  * holding the search item, for clients that fetch it as a directory.
  * Words are sent as they are typed: no percent-decoding.  A Gopher+ tail
  * ("<TAB>+" after the words) is not part of them.
@@ -490,6 +474,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 	const struct redirect	*rd;
 	struct lookup		 lk;
 	struct buf		 slash;
+	enum cap_kind		 kind;
 
 	/* Before anything the capsule holds, as over Gemini. */
 	if ((rd = host_redirect(h, sel)) != NULL) {
@@ -500,8 +485,7 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 		serve_search(h, r, sel, "", 0);
 		return;
 	}
-	capsule_lookup(h->capsule, sel, &lk);
-	if (lk.kind == CAP_REDIRECT) {
+	if ((kind = capsule_lookup(h->capsule, sel, &lk)) == CAP_REDIRECT) {
 		/* Gopher has no redirect: answer for the directory itself. */
 		buf_init(&slash);
 		if (buf_printf(&slash, "%s/", sel) == -1)
@@ -511,9 +495,9 @@ serve_path(const struct host *h, struct response *r, const char *sel)
 		buf_free(&slash);
 		return;
 	}
-	switch (lk.kind) {
+	switch (kind) {
 	case CAP_FILE:
-		if (!is_gemtext_mime(lk.mime) ||
+		if (!gemtext_mime(lk.mime) ||
 		    serve_page(h, r, sel, &lk, FORM_MENU) == -1)
 			serve_raw(r, &lk);
 		break;

@@ -91,6 +91,7 @@ int	 url_hexval(int);
 int	 url_encode_path(struct buf *, const char *);
 int	 path_check(const char *, const char **);
 bool	 path_segment_ok(const char *);
+bool	 path_ends_with(const char *, const char *);
 void	 url_squeeze_slashes(char *);
 bool	 url_host_equal(const char *, const char *);
 int	 url_host_ascii(const char *, char *, size_t);
@@ -128,6 +129,10 @@ int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
 int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
+#define GEMTEXT_MIME	"text/gemini; charset=utf-8"	/* as lumbar sends it */
+extern const char *const gemtext_suffixes[];	/* NULL-terminated */
+bool	 gemtext_name(const char *);
+bool	 gemtext_mime(const char *);
 
 /* redirect.c: pages moved (31, 30) or gone (52), by path or prefix. */
 struct redirect {
@@ -253,53 +258,47 @@ void	 settings_free(struct config *);
 typedef int (*config_set_fn)(void *, const char *, const char *, struct buf *);
 int	 config_read(const char *, config_set_fn, void *, struct buf *);
 
-/* capsule.c: paths inside the root, the file cache and MIME types. */
-#define CFILE_DERIVED	2
-struct cfile {					/* one cached file */
-	char		*data;			/* NULL: too large, streamed */
-	size_t		 size;
-	char		 mime[MIME_MAX];	/* from its contents */
-	dev_t		 dev;
-	ino_t		 ino;
-	struct timespec	 mtime;
-	int		 refs;
-	bool		 stale;			/* unlinked, freed at refs 0 */
-	struct cfile	*next;
-	/* Forms made from it (a Gopher menu, its text), with the key they
-	 * were made for, so that a request costs no re-render.  Shared with
-	 * the responses sending them: replacing one frees nothing in use. */
-	struct blob	*derived[CFILE_DERIVED];
-	char		*derivedkey[CFILE_DERIVED];
-};
-enum cap_kind {
-	CAP_FILE,		/* file set, or fd and size for a large file */
+/* cache.c: a cached file, shared by the lookups and responses holding
+ * it; each holder gives its reference back. */
+#define CFILE_DERIVED	2	/* forms kept of one file: a menu, a text */
+struct cfile;
+struct cfile *cfile_ref(struct cfile *);
+void	 cfile_release(struct cfile *);
+const char *cfile_data(const struct cfile *);
+size_t	 cfile_size(const struct cfile *);
+struct blob *cfile_derived(const struct cfile *, int, const char *);
+void	 cfile_derive(struct cfile *, int, const char *, struct blob *);
+
+/* capsule.c: paths inside a capsule's root and what they name there
+ * (the files' MIME types: mime.c). */
+enum cap_kind {			/* what capsule_lookup() found */
+	CAP_FILE,		/* a file: the lookup holds it */
 	CAP_LISTING,		/* a directory without index.gmi */
 	CAP_REDIRECT,		/* a directory asked without its slash */
 	CAP_NOT_FOUND,
 	CAP_FORBIDDEN,		/* unreadable */
 	CAP_ERROR,		/* out of memory, I/O error */
 };
-struct lookup {
-	enum cap_kind	 kind;
-	struct cfile	*file;		/* referenced: capsule_release() it */
-	int		 fd;		/* large file (file->data NULL), or -1 */
+struct lookup {			/* what a CAP_FILE needs to be sent */
+	struct cfile	*file;		/* referenced: lookup_release() it */
+	int		 fd;		/* large file (no cfile_data), or -1 */
 	off_t		 size;
-	char		 mime[MIME_MAX];	/* of a CAP_FILE */
+	char		 mime[MIME_MAX];	/* by its name, else contents */
 };
 int	 capsule_init(const char **);
 void	 capsule_close(void);
 struct capsule *capsule_open(const char *, const char **);
 void	 capsule_free(struct capsule *);
-int	 capsule_lookup(struct capsule *, const char *, struct lookup *);
-void	 capsule_release(struct cfile *);
+enum cap_kind capsule_lookup(struct capsule *, const char *, struct lookup *);
 int	 capsule_read(int, off_t, struct buf *);
 void	 lookup_release(struct lookup *);
-struct blob *capsule_derived(const struct cfile *, int, const char *);
-void	 capsule_derive(struct cfile *, int, const char *, struct blob *);
-int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);
 int	 capsule_mime(void *, const char *, char *, size_t);
 void	 capsule_flush(struct capsule *);
-bool	 is_gemtext_name(const char *);
+
+/* listing.c: the page of a directory without index.gmi. */
+int	 capsule_listing(struct capsule *, const char *, struct gmi_doc *);
+
+/* walk.c: every gemtext page of a capsule, for search.c and check.c. */
 typedef int (*capsule_walk_fn)(void *, const char *, const char *, size_t);
 int	 capsule_walk(struct capsule *, capsule_walk_fn, void *, size_t);
 
@@ -333,7 +332,7 @@ void	 response_ended(struct response *);
 void	 response_take(struct response *, struct lookup *);
 void	 response_blob(struct response *, struct blob *);
 
-/* search.c: the full-text index of the capsule and its results pages. */
+/* search.c: the full-text index of a capsule and queries against it. */
 #define SEARCH_PATH	  "/search"	/* wins over a capsule file */
 #define SEARCH_QUERY_MAX  256		/* bytes of a decoded query */
 #define SEARCH_WORDS_MAX  16		/* distinct words in a query */
@@ -368,9 +367,11 @@ int	 search_check(const char *, size_t, const char **);
 int	 search_run(const struct search_index *, const char *, size_t,
 	    size_t, struct search_result *);
 void	 search_result_free(struct search_result *);
+struct search_index *search_build(struct capsule *, const char **);
+
+/* search_page.c: the page answering a search, as gemtext. */
 int	 search_snippet(struct buf *, const struct search_result *,
 	    const struct search_hit *);
-struct search_index *search_build(struct capsule *, const char **);
 int	 search_page(const struct search_index *, struct gmi_doc *,
 	    const char *, size_t);
 

@@ -298,7 +298,7 @@ mime_is(const char *mime, const char *type)
 static char
 gopher_type_for_mime(const char *mime)
 {
-	if (mime_is(mime, "text/gemini") || mime_is(mime, "directory") ||
+	if (gemtext_mime(mime) || mime_is(mime, "directory") ||
 	    mime_is(mime, "inode/directory"))
 		return '1';
 	if (mime_is(mime, "text/html"))
@@ -310,14 +310,6 @@ gopher_type_for_mime(const char *mime)
 	if (strncasecmp(mime, "image/", 6) == 0)
 		return 'I';
 	return '9';
-}
-
-static bool
-ends_with(const char *s, size_t n, const char *suffix)
-{
-	size_t k = strlen(suffix);
-
-	return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
 /* The item type of a path inside the capsule. */
@@ -347,10 +339,9 @@ local_type(const struct gopher_page *pg, struct buf *sel)
 		return gopher_type_for_mime(mime);
 	}
 	/* Not there (a broken link): guess from the name. */
-	if (ends_with(sel->data, sel->len, ".gmi") ||
-	    ends_with(sel->data, sel->len, ".gemini"))
+	if (gemtext_name(sel->data))
 		return '1';
-	if (ends_with(sel->data, sel->len, ".txt"))
+	if (path_ends_with(sel->data, ".txt"))
 		return '0';
 	return '9';
 }

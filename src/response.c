@@ -27,20 +27,23 @@ response_init(struct response *r)
 	r->hostslot = -1;
 }
 
-/* The body is the file a lookup found: the response takes it over, its
- * cached bytes, or the descriptor to stream a large one from. */
+/*
+ * The body is the file a lookup found: its cached bytes, which the
+ * response holds by a reference of its own, or the descriptor to stream
+ * a large one from, which it takes over.  The caller still releases the
+ * lookup.
+ */
 void
 response_take(struct response *r, struct lookup *lk)
 {
-	if (lk->file != NULL && lk->file->data != NULL) {
-		r->file = lk->file;
-		r->body = r->file->data;
-		r->bodylen = r->file->size;
-	} else
-		capsule_release(lk->file);
+	if (cfile_data(lk->file) != NULL) {
+		r->file = cfile_ref(lk->file);
+		r->body = cfile_data(r->file);
+		r->bodylen = cfile_size(r->file);
+		return;
+	}
 	r->fd = lk->fd;
 	r->left = lk->size;
-	lk->file = NULL;
 	lk->fd = -1;
 }
 
@@ -70,7 +73,7 @@ void
 response_clear(struct response *r)
 {
 	buf_free(&r->out);
-	capsule_release(r->file);
+	cfile_release(r->file);
 	r->file = NULL;
 	blob_release(r->blob);
 	r->blob = NULL;

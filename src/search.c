@@ -1,7 +1,6 @@
 /*
- * search.c: the full-text index of the capsule's gemtext pages, queries
- * against it, and the answer to a search as a gemtext page, which
- * gemini.c sends as it is and gopher.c renders as a menu.
+ * search.c: the full-text index of the capsule's gemtext pages and the
+ * queries against it (the page answering a search: search_page.c).
  *
  * The parent builds the index before it forks (and again on SIGHUP), so
  * that every worker shares one copy, read-only.  The index is a handful
@@ -21,12 +20,6 @@
 
 #define TITLE_WEIGHT	16	/* a word in the title counts 16 in the text */
 #define HEAD_WEIGHT	4
-#define SNIPPET_BEFORE	40	/* characters of context before the match */
-#define SNIPPET_CHARS	140	/* characters of one snippet */
-/* Bytes a snippet looks at on either side of its match: enough for its
- * characters (4 bytes at most each), so that a page of one long line
- * costs no more than any other. */
-#define SNIPPET_LOOK	(SNIPPET_CHARS * 4 + 1)
 #define NO_POS		UINT32_MAX	/* a word only in the title */
 /* Arena offsets are 32-bit: text past this is not indexed, and said so. */
 #define SEARCH_TEXT_MAX	(1024UL * 1024 * 1024)
@@ -849,72 +842,6 @@ search_result_free(struct search_result *res)
 	res->n = res->nhits = 0;
 }
 
-/*
- * One line of the page's text around the first query word (the first
- * line when only the title matched): at most SNIPPET_CHARS characters,
- * cut on character and, where it can, word boundaries, "…" where cut.
- * Nothing is appended for a page without text.  The match's place comes
- * from the index (h->at): the work is bounded by SNIPPET_LOOK bytes on
- * either side of it, whatever the page's size.
- */
-int
-search_snippet(struct buf *b, const struct search_result *res,
-    const struct search_hit *h)
-{
-	const char	*s = h->text;
-	size_t		 n = h->textlen, m, ls, le, start, end, i, chars,
-			 from = b->len;
-	uint32_t	 cp;
-	int		 k;
-
-	m = h->at < n ? h->at : 0;
-	if (h->at >= n)	/* only the title matched: the first words */
-		while (m < n && m < SNIPPET_LOOK && (s[m] == '\n' ||
-		    s[m] == ' '))
-			m++;
-	for (ls = m; ls > 0 && m - ls < SNIPPET_LOOK && s[ls - 1] != '\n';
-	    ls--)
-		;
-	for (le = m; le < n && le - m < SNIPPET_LOOK && s[le] != '\n'; le++)
-		;
-	start = m;
-	for (chars = 0; start > ls && chars < SNIPPET_BEFORE; chars++)
-		while (--start > ls && ((unsigned char)s[start] & 0xC0) == 0x80)
-			;
-	if (start > ls) {	/* begin on a word, if one begins before m */
-		for (i = start; i < m && s[i] != ' '; i++)
-			;
-		if (i < m)
-			start = i + 1;
-	}
-	for (end = start, chars = 0; end < le && chars < SNIPPET_CHARS;
-	    chars++) {
-		if ((k = utf8_decode(s + end, le - end, &cp)) < 1)
-			k = 1;
-		end += (size_t)k;
-	}
-	if (end < le) {		/* end after a word, if one ends after m */
-		for (i = end; i > m && s[i] != ' '; i--)
-			;
-		if (i > m)
-			end = i;
-	}
-	while (start < end && s[start] == ' ')
-		start++;
-	while (end > start && s[end - 1] == ' ')
-		end--;
-	if (start == end)
-		return 0;
-	if ((start > ls && buf_puts(b, "… ") == -1) ||
-	    utf8_repair(b, s + start, end - start) == -1 ||
-	    (end < le && buf_puts(b, " …") == -1))
-		return -1;
-	for (i = from; i < b->len; i++)		/* TAB, escape sequences */
-		if ((unsigned char)b->data[i] < 0x20 || b->data[i] == 0x7F)
-			b->data[i] = ' ';
-	return 0;
-}
-
 static int
 add_page(void *arg, const char *path, const char *data, size_t n)
 {
@@ -936,87 +863,4 @@ search_build(struct capsule *cap, const char **err)
 		return NULL;
 	}
 	return idx;
-}
-
-/* Append a line of type t, printf-style. */
-static int
-page_line(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
-    ATTR_PRINTF(3, 4);
-
-static int
-page_line(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
-{
-	struct buf	 b;
-	va_list		 ap;
-	int		 r;
-
-	buf_init(&b);
-	va_start(ap, fmt);
-	r = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (r == 0)
-		r = gmi_add(doc, t, b.data, b.len);
-	buf_free(&b);
-	return r;
-}
-
-/* The count line of a results page. */
-static int
-count_line(struct gmi_doc *doc, size_t n)
-{
-	if (n == 0)
-		return page_line(doc, GMI_TEXT, "No page has all these words. "
-		    "Try fewer words, or other ones.");
-	if (n == 1)
-		return page_line(doc, GMI_TEXT, "1 page has all these words.");
-	if (n <= SEARCH_LIST_MAX)
-		return page_line(doc, GMI_TEXT, "%zu pages have all these "
-		    "words, best first.", n);
-	return page_line(doc, GMI_TEXT, "%zu pages have all these words; "
-	    "the best %d are listed.", n, SEARCH_LIST_MAX);
-}
-
-/*
- * The answer to query q (checked by search_check) as gemtext: a heading,
- * the count, then each page as a link with its title and a snippet
- * line.  No result is a page too, not an error.
- */
-int
-search_page(const struct search_index *idx, struct gmi_doc *doc,
-    const char *q, size_t n)
-{
-	struct search_result	 res;
-	struct buf		 url, snip;
-	size_t			 i;
-	int			 r = -1;
-
-	buf_init(&url);
-	buf_init(&snip);
-	if (search_run(idx, q, n, SEARCH_LIST_MAX, &res) == -1)	/* res is cleared first */
-		goto out;
-	if (page_line(doc, GMI_H1, "Search: %.*s", (int)n, q) == -1 ||
-	    count_line(doc, res.n) == -1)
-		goto out;
-	for (i = 0; i < res.nhits; i++) {
-		buf_reset(&url);
-		buf_reset(&snip);
-		if (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-		    url_encode_path(&url, res.hits[i].path) == -1 ||
-		    buf_reserve(&url, 0) == -1 ||
-		    gmi_add_link(doc, url.data, res.hits[i].title) == -1 ||
-		    search_snippet(&snip, &res, &res.hits[i]) == -1 ||
-		    (snip.len > 0 &&
-		    gmi_add(doc, GMI_TEXT, snip.data, snip.len) == -1))
-			goto out;
-	}
-	if (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-	    gmi_add_link(doc, SEARCH_PATH, "Search again") == -1 ||
-	    gmi_add_link(doc, "/", "Home page") == -1)
-		goto out;
-	r = 0;
-out:
-	search_result_free(&res);
-	buf_free(&url);
-	buf_free(&snip);
-	return r;
 }

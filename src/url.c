@@ -1,7 +1,8 @@
 /*
  * url.c: parse a request URL into its parts, percent-decode its path and
- * refuse what a normalising client would never send.  Pure functions with
- * no I/O, so that unit tests and fuzzers can link them alone.
+ * refuse what a normalising client would never send; the tests on paths
+ * and file names every module shares.  Pure functions with no I/O, so
+ * that unit tests and fuzzers can link them alone.
  */
 #include <arpa/inet.h>
 
@@ -187,6 +188,15 @@ path_segment_ok(const char *name)
 		if (*p < 0x20 || *p == 0x7F)
 			return false;
 	return utf8_valid(name, strlen(name));
+}
+
+/* Does path (a file name, a selector) end with suffix, as ".gmi"? */
+bool
+path_ends_with(const char *path, const char *suffix)
+{
+	size_t n = strlen(path), k = strlen(suffix);
+
+	return n >= k && memcmp(path + n - k, suffix, k) == 0;
 }
 
 static bool

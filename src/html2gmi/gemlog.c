@@ -34,19 +34,15 @@ struct gemlog {
 	size_t		 cap;
 };
 
-/*
- * A page lumbar serves as gemtext (the suffixes of capsule.c's
- * is_gemtext_name, whose file html2gmi does not link), other than a
- * directory's index.
- */
+/* A page lumbar serves as gemtext, other than a directory's index
+ * ("index" before the suffix). */
 static bool
 is_post_name(const char *name)
 {
 	const char *dot = strrchr(name, '.');
 
-	return dot != NULL && (strcmp(dot, ".gmi") == 0 ||
-	    strcmp(dot, ".gemini") == 0) && strcmp(name, "index.gmi") != 0 &&
-	    strcmp(name, "index.gemini") != 0;
+	return gemtext_name(name) &&
+	    !(dot - name == 5 && memcmp(name, "index", 5) == 0);
 }
 
 /* The day s starts with, followed by nothing or a separator, or NULL. */

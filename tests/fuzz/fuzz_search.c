@@ -1,5 +1,5 @@
 /*
- * fuzz_search: search.c's words, index, queries and snippets.  The first
+ * fuzz_search: search's words, index, queries and snippets.  The first
  * line of the input is the query; the rest, split at form feeds, are the
  * pages.  Properties: every word is short, valid UTF-8 and folds to
  * itself; every hit holds every query word (AND) in its title or text;

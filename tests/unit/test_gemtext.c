@@ -1,7 +1,8 @@
 /*
  * test_gemtext.c: the gemtext line model: gmi_parse for every line type,
  * gmi_write, their round trip, escaping of text that looks like markup,
- * repair of NUL and invalid UTF-8, and gmi_title.
+ * repair of NUL and invalid UTF-8, and gmi_title; what is gemtext, by
+ * name and by MIME type.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -538,6 +539,37 @@ test_large(void **state)
 	buf_free(&src);
 }
 
+/* Every caller asks these: Gemini's lang=, Gopher's menus, listings. */
+static void
+test_is_gemtext(void **state)
+{
+	static const char *const types[] = {
+		"text/gemini", GEMTEXT_MIME, "text/gemini;lang=en",
+		"TEXT/Gemini; charset=utf-8", "text/gemini charset=utf-8",
+	};
+	static const char *const not_types[] = {
+		"text/geminix", "text/gemini-x; charset=utf-8", "text/gem",
+		"text/plain", "", "application/gemini",
+	};
+	static const char *const names[] = {
+		"a.gmi", "/d/a.gemini", ".gmi", "/a.b.gmi", "index.gmi",
+	};
+	static const char *const not_names[] = {
+		"a.gmi.txt", "/d.gmi/", "gmi", "/a.GMI", "a.gm", "a.gemini~", "",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		assert_true(gemtext_mime(types[i]));
+	for (i = 0; i < sizeof(not_types) / sizeof(not_types[0]); i++)
+		assert_false(gemtext_mime(not_types[i]));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_true(gemtext_name(names[i]));
+	for (i = 0; i < sizeof(not_names) / sizeof(not_names[0]); i++)
+		assert_false(gemtext_name(not_names[i]));
+}
+
 int
 main(void)
 {
@@ -557,6 +589,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_model),
 		cmocka_unit_test(test_title),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_is_gemtext),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

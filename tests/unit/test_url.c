@@ -846,6 +846,30 @@ test_encode_path(void **state)
 	buf_free(&b);
 }
 
+static void
+test_path_ends_with(void **state)
+{
+	static const struct {
+		const char	*path, *suffix;
+		bool		 ends;
+	} t[] = {
+		{ "/a/b.txt", ".txt", true },
+		{ ".txt", ".txt", true },
+		{ "/d/index.txt", "/index.txt", true },
+		{ "anything", "", true },
+		{ "txt", ".txt", false },
+		{ "/a/b.txt/", ".txt", false },
+		{ "/a/b.TXT", ".txt", false },	/* names are case-sensitive */
+		{ "", ".txt", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(path_ends_with(t[i].path, t[i].suffix),
+		    t[i].ends);
+}
+
 int
 main(void)
 {
@@ -882,6 +906,7 @@ main(void)
 		cmocka_unit_test(test_host_ascii),
 		cmocka_unit_test(test_parse_squeezes_slashes),
 		cmocka_unit_test(test_encode_path),
+		cmocka_unit_test(test_path_ends_with),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,155 @@
+/*
+ * listing.c: the gemtext page a directory without index.gmi gets when
+ * listings are on: its entries a request could reach, sorted, each a
+ * link labelled with its page's title where it has one.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capsule.h"
+
+#define LISTING_MAX	10000		/* entries in one listing */
+#define TITLE_PEEK	(16 * 1024)	/* of a large page, for its title */
+
+struct entry {
+	char	*name;
+	bool	 dir;
+};
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name,
+	    ((const struct entry *)b)->name);
+}
+
+/* The link to entry e of dir; a page's label is its title, else its name. */
+static int
+add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
+    const struct entry *e)
+{
+	struct buf	 url, path;
+	struct lookup	 lk;
+	struct gmi_doc	 page;
+	const char	*label = e->name;
+	char		 head[TITLE_PEEK];
+	ssize_t		 n;
+	int		 r = -1, parsed = -1;
+
+	buf_init(&url);
+	buf_init(&path);
+	gmi_init(&page);
+	/* "a:b.gmi" would read as a URL of the scheme "a" (RFC 3986, 4.2). */
+	if ((strchr(e->name, ':') != NULL && buf_puts(&url, "./") == -1) ||
+	    url_encode_path(&url, e->name) == -1 ||
+	    (e->dir && buf_putc(&url, '/') == -1) ||
+	    buf_printf(&path, "%s%s", dir, e->name) == -1)
+		goto out;
+	memset(&lk, 0, sizeof(lk));
+	lk.fd = -1;
+	if (!e->dir && gemtext_name(e->name) &&
+	    capsule_lookup(cap, path.data, &lk) == CAP_FILE) {
+		if (cfile_data(lk.file) != NULL)
+			parsed = gmi_parse(&page, cfile_data(lk.file),
+			    (size_t)lk.size);
+		else if (lk.fd != -1) {
+			/* Too large to cache: its head holds the title. */
+			n = pread(lk.fd, head, sizeof(head), 0);
+			parsed = gmi_parse(&page, head, n > 0 ? (size_t)n : 0);
+		}
+		if (parsed == 0 && gmi_title(&page) != NULL)
+			label = gmi_title(&page);
+	}
+	r = gmi_add_link(doc, url.data, label);
+	lookup_release(&lk);
+out:
+	gmi_free(&page);
+	buf_free(&url);
+	buf_free(&path);
+	return r;
+}
+
+/*
+ * Whether a listing shows dir/name: only what a request could reach (no
+ * symlink leading outside), files (0) and directories (1), else -1.
+ */
+static int
+listed_kind(const struct capsule *cap, const char *dir, const char *name)
+{
+	struct buf	 p;
+	struct stat	 st;
+	int		 fd, r = -1;
+
+	buf_init(&p);
+	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
+	    (fd = capsule_open_beneath(cap, p.data, O_PATH)) != -1) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			r = secrets_is(&st) ? -1 : 0;
+		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			r = 1;
+		close(fd);
+	}
+	buf_free(&p);
+	return r;
+}
+
+/* A gemtext listing of directory dir (a path ending in "/"). */
+int
+capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
+{
+	struct entry	*ents = NULL, *e;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 n = 0, nalloc = 0, i;
+	int		 fd, r = -1;
+	char		 title[GEMINI_URL_MAX + 16];
+
+	if ((fd = capsule_open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && n < LISTING_MAX) {
+		/* Not what no request can name: its link would get 59. */
+		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
+			continue;
+		if ((r = listed_kind(cap, dir, de->d_name)) == -1)
+			continue;
+		if (n == nalloc) {
+			nalloc = nalloc ? nalloc * 2 : 32;
+			if ((e = realloc(ents, nalloc * sizeof(*e))) == NULL)
+				goto out;
+			ents = e;
+		}
+		if ((ents[n].name = strdup(de->d_name)) == NULL)
+			goto out;
+		ents[n++].dir = r == 1;
+	}
+	r = -1;
+	if (n > 0)	/* ents is NULL for an empty directory */
+		qsort(ents, n, sizeof(*ents), entry_cmp);
+	snprintf(title, sizeof(title), "Index of %s", dir);
+	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
+	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
+		goto out;
+	if (strcmp(dir, "/") != 0 &&
+	    gmi_add_link(doc, "../", "Parent directory") == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (add_entry_link(cap, doc, dir, &ents[i]) == -1)
+			goto out;
+	r = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+	closedir(d);
+	return r;
+}
