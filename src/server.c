@@ -755,6 +755,9 @@ conn_step(struct conn *c)
 				conn_close(c);
 				return;
 			}
+			/* Before close_notify, which tells the client the
+			 * answer is whole: it may ask again at once. */
+			response_ended(&c->resp);
 			c->state = ST_SHUTDOWN;
 			break;
 		case ST_SHUTDOWN:
