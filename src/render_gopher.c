@@ -118,30 +118,71 @@ separate(struct out *o)
 }
 
 /*
+ * Word-wrap state: the line being filled, its columns, and the columns
+ * of its prefix (a word is cut only past it).
+ */
+struct wrapping {
+	struct out	*o;
+	struct buf	 line;
+	const char	*cont;
+	size_t		 col, lead, *maxw;
+};
+
+/* The line is full: emit it and start the next with the hanging indent. */
+static void
+break_line(struct wrapping *wr)
+{
+	if (wr->maxw != NULL && wr->col > *wr->maxw)
+		*wr->maxw = wr->col;
+	emit(wr->o, wr->line.data, wr->line.len);
+	buf_reset(&wr->line);
+	buf_puts(&wr->line, wr->cont);
+	wr->lead = wr->col = utf8_columns(wr->cont, strlen(wr->cont));
+}
+
+/* A word too long for any line (w to end): cut it character by character. */
+static void
+cut_word(struct wrapping *wr, const char *w, const char *end)
+{
+	uint32_t	 cp;
+	size_t		 ww;
+	int		 k;
+
+	while (w < end) {
+		if ((k = utf8_decode(w, (size_t)(end - w), &cp)) < 1)
+			k = 1, cp = '?';
+		ww = (size_t)utf8_width(cp);
+		if (wr->col + ww > wr->o->width && wr->col > wr->lead)
+			break_line(wr);
+		buf_append(&wr->line, w, (size_t)k);
+		wr->col += ww;
+		w += k;
+	}
+}
+
+/*
  * Word-wrap text (clean: no TAB, CR, LF or control characters) to the
  * wrap width.  The first line starts with first, the others with cont (a
  * hanging indent).  Runs of spaces collapse, as in any reflowed text; a
  * word longer than a line is cut on a character boundary, never inside a
  * UTF-8 sequence and never before a zero-width mark.  *maxw gets the
- * widest line, for heading underlines.
+ * widest line, for heading underlines.  The line's buffer is checked once,
+ * at the end: a failed write leaves it failed (buf.c).
  */
 static void
 wrap(struct out *o, const char *text, const char *first, const char *cont,
     size_t *maxw)
 {
-	struct buf	 line;
+	struct wrapping	 wr = { .o = o, .cont = cont, .maxw = maxw };
 	const char	*p = text, *w;
-	size_t		 width = o->width, col, ww, lead;
+	size_t		 ww;
 	bool		 words = false;
-	uint32_t	 cp;
-	int		 k;
 
-	buf_init(&line);
+	buf_init(&wr.line);
 	if (maxw != NULL)
 		*maxw = 0;
-	if (buf_puts(&line, first) == -1)
-		goto fail;
-	lead = col = utf8_columns(first, strlen(first));
+	buf_puts(&wr.line, first);
+	wr.lead = wr.col = utf8_columns(first, strlen(first));
 	for (;;) {
 		while (*p == ' ')
 			p++;
@@ -150,59 +191,30 @@ wrap(struct out *o, const char *text, const char *first, const char *cont,
 		for (w = p; *p != '\0' && *p != ' '; p++)
 			;
 		ww = utf8_columns(w, (size_t)(p - w));
-		if (words && col + 1 + ww > width) {
-			if (maxw != NULL && col > *maxw)
-				*maxw = col;
-			emit(o, line.data, line.len);
-			buf_reset(&line);
-			if (buf_puts(&line, cont) == -1)
-				goto fail;
-			lead = col = utf8_columns(cont, strlen(cont));
+		if (words && wr.col + 1 + ww > o->width) {
+			break_line(&wr);
 			words = false;
 		}
 		if (words) {
-			if (buf_putc(&line, ' ') == -1)
-				goto fail;
-			col++;
+			buf_putc(&wr.line, ' ');
+			wr.col++;
 		}
 		words = true;
-		if (col + ww <= width) {
-			if (buf_append(&line, w, (size_t)(p - w)) == -1)
-				goto fail;
-			col += ww;
-			continue;
-		}
-		/* Too long for any line: cut it character by character. */
-		while (w < p) {
-			if ((k = utf8_decode(w, (size_t)(p - w), &cp)) < 1)
-				k = 1, cp = '?';
-			ww = (size_t)utf8_width(cp);
-			if (col + ww > width && col > lead) {
-				if (maxw != NULL && col > *maxw)
-					*maxw = col;
-				emit(o, line.data, line.len);
-				buf_reset(&line);
-				if (buf_puts(&line, cont) == -1)
-					goto fail;
-				lead = col = utf8_columns(cont, strlen(cont));
-			}
-			if (buf_append(&line, w, (size_t)k) == -1)
-				goto fail;
-			col += ww;
-			w += k;
-		}
+		if (wr.col + ww <= o->width) {
+			buf_append(&wr.line, w, (size_t)(p - w));
+			wr.col += ww;
+		} else
+			cut_word(&wr, w, p);
 	}
-	if (words || line.len > 0) {
-		if (maxw != NULL && col > *maxw)
-			*maxw = col;
+	if (words || wr.line.len > 0) {
+		if (maxw != NULL && wr.col > *maxw)
+			*maxw = wr.col;
 		/* An empty text line is a blank line, not a lone prefix. */
-		emit(o, line.data, words ? line.len : 0);
+		emit(o, wr.line.data, words ? wr.line.len : 0);
 	}
-	buf_free(&line);
-	return;
-fail:
-	buf_free(&line);
-	o->err = -1;
+	if (buf_status(&wr.line) == -1)
+		o->err = -1;
+	buf_free(&wr.line);
 }
 
 /* Clean text, then wrap it. */
