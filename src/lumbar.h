@@ -69,6 +69,7 @@ void	 blob_release(struct blob *);
 /* utf8.c: UTF-8 decoding, validation and repair. */
 #define UTF8_REPLACEMENT 0xFFFD
 int	 utf8_decode(const char *, size_t, uint32_t *);
+int	 utf8_next(const char *, size_t, uint32_t *);
 int	 utf8_encode(uint32_t, char out[4]);
 bool	 utf8_valid(const char *, size_t);
 int	 utf8_repair(struct buf *, const char *, size_t);

@@ -149,8 +149,7 @@ cut_word(struct wrapping *wr, const char *w, const char *end)
 	int		 k;
 
 	while (w < end) {
-		if ((k = utf8_decode(w, (size_t)(end - w), &cp)) < 1)
-			k = 1, cp = '?';
+		k = utf8_next(w, (size_t)(end - w), &cp);
 		ww = (size_t)utf8_width(cp);
 		if (wr->col + ww > wr->o->width && wr->col > wr->lead)
 			break_line(wr);
@@ -249,8 +248,7 @@ preformatted(struct out *o, const char *s)
 
 	buf_init(&b);
 	while (n > 0 && !o->err) {
-		if ((k = utf8_decode(s, n, &cp)) < 1)
-			k = 1, cp = '?';
+		k = utf8_next(s, n, &cp);
 		if (cp == '\t') {
 			start = col;
 			do {

@@ -55,8 +55,7 @@ search_snippet(struct buf *b, const struct search_result *res,
 	}
 	for (end = start, chars = 0; end < le && chars < SNIPPET_CHARS;
 	    chars++) {
-		if ((k = utf8_decode(s + end, le - end, &cp)) < 1)
-			k = 1;
+		k = utf8_next(s + end, le - end, &cp);
 		end += (size_t)k;
 	}
 	if (end < le) {		/* end after a word, if one ends after m */

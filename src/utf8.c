@@ -42,6 +42,19 @@ utf8_decode(const char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+/*
+ * The code point at s (n > 0 bytes) into *cp, and its length: an invalid
+ * sequence is its first byte alone, read as U+FFFD.  For the walks that
+ * must always move on.
+ */
+int
+utf8_next(const char *s, size_t n, uint32_t *cp)
+{
+	int k = utf8_decode(s, n, cp);
+
+	return k < 1 ? 1 : k;
+}
+
 /* Encode cp into out; returns the length (1 to 4). */
 int
 utf8_encode(uint32_t cp, char out[4])
@@ -167,9 +180,7 @@ utf8_chars(const char *s, size_t n)
 	int		 k;
 
 	while (n > 0) {
-		k = utf8_decode(s, n, &cp);
-		if (k < 1)
-			k = 1;
+		k = utf8_next(s, n, &cp);
 		s += k;
 		n -= (size_t)k;
 		count++;
@@ -207,8 +218,7 @@ utf8_columns(const char *s, size_t n)
 	int		 k;
 
 	while (n > 0) {
-		if ((k = utf8_decode(s, n, &cp)) < 1)
-			k = 1;		/* U+FFFD: one column */
+		k = utf8_next(s, n, &cp);	/* U+FFFD: one column */
 		w += (size_t)utf8_width(cp);
 		s += k;
 		n -= (size_t)k;

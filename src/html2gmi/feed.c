@@ -138,9 +138,7 @@ put_xml(struct buf *b, const char *s)
 	int			 k;
 
 	while (n > 0) {
-		k = utf8_decode(s, n, &cp);
-		if (k < 1)
-			k = 1;
+		k = utf8_next(s, n, &cp);
 		switch (cp) {
 		case '&':  buf_puts(b, "&amp;");  break;
 		case '<':  buf_puts(b, "&lt;");   break;
@@ -148,7 +146,8 @@ put_xml(struct buf *b, const char *s)
 		case '"':  buf_puts(b, "&quot;"); break;
 		default:
 			if ((cp < 0x20 && cp != '\t' && cp != '\n' &&
-			    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)
+			    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF ||
+			    cp == UTF8_REPLACEMENT)
 				buf_append(b, repl, 3);
 			else
 				buf_append(b, s, (size_t)k);

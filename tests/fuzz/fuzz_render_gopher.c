@@ -37,23 +37,6 @@ selector_ok(const char *s)
 	    path_check(s, &err) == 0;
 }
 
-static size_t
-width(const char *s, size_t n)
-{
-	size_t		 w = 0;
-	uint32_t	 cp;
-	int		 k;
-
-	while (n > 0) {
-		if ((k = utf8_decode(s, n, &cp)) < 1)
-			k = 1;
-		w += (size_t)utf8_width(cp);
-		s += k;
-		n -= (size_t)k;
-	}
-	return w;
-}
-
 /* One menu line, without its CRLF. */
 static void
 check_item(const char *l, size_t n, size_t wrap, bool pre)
@@ -82,7 +65,7 @@ check_item(const char *l, size_t n, size_t wrap, bool pre)
 	}
 	FUZZ_ASSERT(port >= 1 && port <= 65535);
 	if (l[0] == 'i' && !pre)
-		FUZZ_ASSERT(width(f[0], len[0]) <= wrap);
+		FUZZ_ASSERT(utf8_columns(f[0], len[0]) <= wrap);
 	if (len[2] != strlen(SELF_HOST) || memcmp(f[2], SELF_HOST, len[2]) != 0)
 		return;		/* another server's item, as its URL said */
 	/*
