@@ -1,17 +1,13 @@
 /*
- * convert.c: turn one page's gumbo tree into the gemtext line model.
- * The walk keeps its own stack of frames, one per open element, so that
- * nesting costs heap, not C stack; each element kind has a small enter
- * and exit step.
+ * convert.c: one page's HTML, parsed by gumbo, to the gemtext line model
+ * (meta.c then adds its title, date and summary).  The walk keeps its
+ * own stack of frames, one per open element, so that nesting costs
+ * heap, not C stack; each element kind has a small enter and exit step.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "html2gmi.h"
 
@@ -1251,90 +1247,6 @@ walk(struct conv *c, GumboNode *root)
 	free(st);
 }
 
-/* The collapsed text of the page's <title>. */
-static char *
-doc_title(GumboOutput *out)
-{
-	GumboNode	*n;
-	struct buf	 b;
-
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (n->type != GUMBO_NODE_ELEMENT)
-			continue;
-		if (n->v.element.tag == GUMBO_TAG_BODY)
-			break;
-		if (n->v.element.tag != GUMBO_TAG_TITLE)
-			continue;
-		buf_init(&b);
-		if (tree_text(n, &b) == -1 || b.len == 0) {
-			buf_free(&b);
-			return NULL;
-		}
-		return buf_steal(&b);
-	}
-	return NULL;
-}
-
-/* A YYYY-MM-DD date from the page's date metadata, if it has one. */
-static char *
-doc_date(GumboOutput *out)
-{
-	static const char *const names[] = {
-		"date", "dc.date", "dcterms.date", "dcterms.modified",
-		"dcterms.created", "article:published_time",
-		"article:modified_time", "last-modified",
-	};
-	GumboNode	*n;
-	const char	*name, *v;
-	size_t		 i;
-
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (n->type != GUMBO_NODE_ELEMENT ||
-		    n->v.element.tag != GUMBO_TAG_META)
-			continue;
-		if ((name = tree_attr(n, "name")) == NULL &&
-		    (name = tree_attr(n, "property")) == NULL)
-			continue;
-		if ((v = tree_attr(n, "content")) == NULL || strlen(v) < 10)
-			continue;
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strcasecmp(name, names[i]) != 0)
-				continue;
-			if (v[4] == '-' && v[7] == '-' &&
-			    strspn(v, "0123456789") == 4 &&
-			    strspn(v + 5, "0123456789") == 2 &&
-			    strspn(v + 8, "0123456789") >= 2)
-				return strndup(v, 10);
-		}
-	}
-	return NULL;
-}
-
-/* The text of the first element the disclaimer selectors match. */
-static char *
-doc_disclaimer(const struct profile *p, GumboOutput *out)
-{
-	GumboNode	*n;
-	struct buf	 b;
-
-	if (p->disclaimer.len == 0)
-		return NULL;
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (!selector_any(&p->disclaimer, n))
-			continue;
-		buf_init(&b);
-		if (tree_text(n, &b) == -1 || b.len == 0) {
-			buf_free(&b);
-			return NULL;
-		}
-		return buf_steal(&b);
-	}
-	return NULL;
-}
-
 /* Where the content is, when no profile names it. */
 static GumboNode *
 default_root(GumboOutput *out)
@@ -1357,27 +1269,6 @@ default_root(GumboOutput *out)
 	if (articles == 1)
 		return article;
 	return body ? body : out->root;
-}
-
-/* Put a title line and a blank line in front of the page. */
-static int
-prepend_title(struct gmi_doc *doc, const char *title)
-{
-	struct gmi_line	 h, b;
-	size_t		 n = doc->len;
-
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1)
-		return -1;
-	if (n > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
-	h = doc->lines[n];
-	b = doc->lines[n + 1];
-	memmove(doc->lines + 2, doc->lines, n * sizeof(*doc->lines));
-	doc->lines[0] = h;
-	doc->lines[1] = b;
-	return 0;
 }
 
 void
@@ -1466,7 +1357,6 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	GumboOutput	*out;
 	struct conv	 c;
 	struct arena	 mem;
-	char		*title;
 	int		 r = -1;
 
 	if ((out = parse(s, n, &mem)) == NULL)
@@ -1485,30 +1375,12 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	conv_run(&c, out);
 	anchor_end(&c);
 	block_edge(&c);
-	title = doc_title(out);
-	if (!c.failed && !c.had_h1 && title != NULL) {
-		fail_if(&c, prepend_title(&pg->doc, title) == -1);
-		if (pg->title == NULL)
-			pg->title = title;
-		else
-			free(title);
-		title = NULL;
-	}
-	free(title);
 	while (pg->doc.len > 0 && last_blank(&pg->doc)) {
 		pg->doc.len--;
 		free(pg->doc.lines[pg->doc.len].text);
 	}
-	/* Known only now: a line of link text may have gone (emit_links). */
-	for (size_t i = 0; !c.failed && i < pg->doc.len; i++)
-		if (pg->doc.lines[i].type == GMI_TEXT &&
-		    pg->doc.lines[i].text[0] != '\0') {
-			fail_if(&c, (pg->summary = strdup(
-			    pg->doc.lines[i].text)) == NULL);
-			break;
-		}
-	pg->date = doc_date(out);
-	pg->disclaimer = doc_disclaimer(prof, out);
+	if (!c.failed)
+		fail_if(&c, page_meta(pg, out, prof, c.had_h1) == -1);
 	if (!c.failed)
 		r = 0;
 	if (c.tbl != NULL) {
@@ -1526,123 +1398,3 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	return r;
 }
 
-/*
- * Read a whole file, or standard input for "-", into b: -1 with the
- * reason in err, -2 (err untouched) when it is larger than max bytes,
- * which each caller words for what it was doing.
- */
-int
-h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
-{
-	struct stat	st;
-	ssize_t		r;
-	int		fd;
-
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		buf_puts(err, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		buf_puts(err, "is a directory");
-		goto fail;
-	}
-	for (;;) {
-		if (buf_reserve(b, 65536) == -1) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
-		r = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			buf_puts(err, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		b->len += (size_t)r;
-		b->data[b->len] = '\0';
-		if (b->len > max) {
-			if (fd != STDIN_FILENO)
-				close(fd);
-			return -2;
-		}
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return 0;
-fail:
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return -1;
-}
-
-/*
- * The defaults left out much of the page: say so, so that a page whose
- * article was taken for navigation does not go unseen (a profile's drop
- * rules say it on purpose, and are not reported).
- */
-static void
-warn_dropped(const char *name, size_t words)
-{
-	char	digits[32], grouped[48];
-	size_t	n, i, k = 0;
-
-	n = (size_t)snprintf(digits, sizeof(digits), "%zu", words);
-	for (i = 0; i < n && k + 2 < sizeof(grouped); i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			grouped[k++] = ',';
-		grouped[k++] = digits[i];
-	}
-	grouped[k] = '\0';
-	fprintf(stderr, "html2gmi: %s: dropped %s words of navigation\n",
-	    name, grouped);
-}
-
-/*
- * Read, decode and convert the file at path.  On failure err says what
- * is wrong with it (the caller names the file) and -1 is returned.
- */
-int
-convert_file(const char *path, const char *name, const struct profile *prof,
-    const struct linkctx *lc, struct page *pg, struct buf *err)
-{
-	struct buf	 raw, text;
-	char		 label[H2G_CHARSET_MAX];
-	const char	*why;
-	int		 r = -1, rd, cs;
-
-	buf_init(&raw);
-	buf_init(&text);
-	if ((rd = h2g_read_file(path, &raw, H2G_INPUT_MAX, err)) < 0) {
-		if (rd == -2)
-			buf_printf(err, "larger than %d MiB, not converted",
-			    H2G_INPUT_MAX / (1024 * 1024));
-		goto out;
-	}
-	if ((cs = charset_to_utf8(raw.data ? raw.data : "", raw.len, &text,
-	    label, sizeof(label))) == -1) {
-		buf_puts(err, "out of memory");
-		goto out;
-	}
-	if (cs == 1)
-		fprintf(stderr, "html2gmi: %s: unknown charset, read as "
-		    "windows-1252\n", name);
-	if ((why = html_sniff(text.data ? text.data : "", text.len)) != NULL) {
-		buf_puts(err, why);
-		goto out;
-	}
-	if (convert_html(text.data, text.len, prof, lc, pg) == -1) {
-		buf_puts(err, "out of memory");
-		goto out;
-	}
-	if (pg->dropped >= H2G_DROP_WARN)
-		warn_dropped(name, pg->dropped);
-	r = 0;
-out:
-	buf_free(&raw);
-	buf_free(&text);
-	return r;
-}
