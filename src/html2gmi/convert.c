@@ -439,7 +439,7 @@ image(struct conv *c, GumboNode *n)
  * "\u00a7"): a link to the element itself, whose glyph is not text.
  */
 static bool
-is_permalink(GumboNode *a)
+is_permalink(struct conv *c, GumboNode *a)
 {
 	static const char *const glyphs[] = {
 		"\xc2\xb6", "\xc2\xa7", "#", "\xf0\x9f\x94\x97", "\xe2\x9a\x93",
@@ -455,7 +455,9 @@ is_permalink(GumboNode *a)
 	if (cl != NULL && strstr(cl, "headerlink") != NULL)
 		return true;
 	buf_init(&t);
-	if (tree_text(a, &t) == 0)
+	if (tree_text(a, &t) == -1)
+		c->failed = true;
+	else
 		for (i = 0; i < sizeof(glyphs) / sizeof(glyphs[0]); i++)
 			if (strcmp(t.data, glyphs[i]) == 0)
 				yes = true;
@@ -874,9 +876,12 @@ starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Does p start with a bold term, then a dash or colon, then more text? */
+/*
+ * Does p start with a bold term, then a dash or colon, then more text?
+ * Out of memory, the conversion fails.
+ */
 static bool
-term_para(const GumboNode *p)
+term_para(struct conv *c, const GumboNode *p)
 {
 	static const char *const dashes[] = {
 		"- ", "\xe2\x80\x93 ", "\xe2\x80\x94 ", ": ",
@@ -893,15 +898,21 @@ term_para(const GumboNode *p)
 		return false;
 	buf_init(&term);
 	buf_init(&rest);
-	if (tree_text(b, &term) == -1 || term.len == 0 || term.len > TERM_MAX)
+	if (tree_text(b, &term) == -1) {
+		c->failed = true;
+		goto out;
+	}
+	if (term.len == 0 || term.len > TERM_MAX)
 		goto out;
 	/* A few words of what follows the term say if a dash comes next. */
 	for (n = tree_next(p, (GumboNode *)b, false); n != NULL && rest.len <
 	    16 && seen++ < TERM_LOOK; n = tree_next(p, n, true))
-		if (n->type == GUMBO_NODE_TEXT || n->type ==
-		    GUMBO_NODE_WHITESPACE)
-			collapse_into(&rest, &sp, n->v.text.text,
-			    strlen(n->v.text.text));
+		if ((n->type == GUMBO_NODE_TEXT || n->type ==
+		    GUMBO_NODE_WHITESPACE) && !collapse_into(&rest, &sp,
+		    n->v.text.text, strlen(n->v.text.text))) {
+			c->failed = true;
+			goto out;
+		}
 	r = rest.data ? rest.data : "";
 	if (term.data[term.len - 1] == ':')
 		ok = *r != '\0';	/* "<b>Term:</b> text" */
@@ -946,7 +957,7 @@ term_next(struct conv *c, const GumboNode *n)
 {
 	GumboNode *k = next_sibling(n);
 
-	return k != NULL && !dropped(c, k) && term_para(k);
+	return k != NULL && !dropped(c, k) && term_para(c, k);
 }
 
 /* Enter a paragraph; true when it is an item of a term run. */
@@ -954,7 +965,7 @@ static bool
 term_start(struct conv *c, struct frame *f)
 {
 	if (!c->prof->term_lists || c->tbl != NULL || c->kind != GMI_TEXT ||
-	    !term_para(f->node))
+	    !term_para(c, f->node))
 		return false;
 	if (!c->term_run) {
 		/* One such paragraph alone is a paragraph. */
@@ -1080,7 +1091,7 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		image(c, n);
 		return false;
 	case GUMBO_TAG_A:
-		if (is_permalink(n))
+		if (is_permalink(c, n))
 			return false;
 		goto anchor;
 	case GUMBO_TAG_Q:
