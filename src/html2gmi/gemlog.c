@@ -155,7 +155,9 @@ add_post(void *arg, const char *root, const char *rel)
 	}
 	if (buf_printf(&path, "%s/%s", root, rel) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(path.data, &text, H2G_FILE_MAX, &err)) != 0) {
+	if ((rr = h2g_read_file(path.data, &text, H2G_FILE_MAX, &err)) == -3)
+		goto oom;
+	if (rr != 0) {
 		fprintf(stderr, "html2gmi: %s: %s; not listed\n", path.data,
 		    rr == -2 ? "larger than 64 MiB" : err.data);
 		r = 0;
@@ -375,8 +377,9 @@ write_out(struct gemlog *g, const char *feed_url)
 	    feed_index(&doc, index.data, v, g->len, false) == -1 ||
 	    gmi_write(&doc, &list) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -2 ||
-	    (rr == -1 && access(file.data, F_OK) == 0)) {
+	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3)
+		goto oom;
+	if (rr == -2 || (rr == -1 && access(file.data, F_OK) == 0)) {
 		fprintf(stderr, "html2gmi: %s: %s\n", file.data, rr == -2 ?
 		    "larger than 64 MiB" : err.data);
 		goto out;
@@ -402,8 +405,8 @@ write_out(struct gemlog *g, const char *feed_url)
 	buf_reset(&err);
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
-	if (h2g_read_file(file.data, &page, H2G_FILE_MAX, &err) == 0 &&
-	    h1_of(&page, &author) == -1)
+	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3 ||
+	    (rr == 0 && h1_of(&page, &author) == -1))
 		goto oom;
 	f.author = author ? author : f.title;
 	buf_reset(&out);
@@ -448,8 +451,10 @@ gemlog_update(const char *capsule, const char *articles, const char *feed_url)
 	g.capsule = capsule;
 	g.dir = articles ? articles : "articles";
 	buf_init(&dir);
-	if (buf_printf(&dir, "%s/%s", capsule, g.dir) == -1)
+	if (buf_printf(&dir, "%s/%s", capsule, g.dir) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", capsule);
 		goto out;
+	}
 	if (stat(dir.data, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "html2gmi: %s: not a directory; -g lists the "
 		    "articles of CAPSULE/articles, or of the directory "

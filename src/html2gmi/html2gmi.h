@@ -238,8 +238,9 @@ struct assets {
 	char		**v;		/* site paths, sorted */
 	size_t		 len;
 	size_t		 cap;
+	bool		 oom;		/* assets_find ran out of memory */
 };
-void	 assets_init(struct assets *, const char *);
+int	 assets_init(struct assets *, const char *);
 void	 assets_reset(struct assets *);
 void	 assets_free(struct assets *);
 const char *assets_find(struct assets *, const char *);

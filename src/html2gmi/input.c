@@ -15,7 +15,8 @@
 /*
  * Read a whole file, or standard input for "-", into b: -1 with the
  * reason in err, -2 (err untouched) when it is larger than max bytes,
- * which each caller words for what it was doing.
+ * which each caller words for what it was doing, -3 with "out of memory"
+ * in err.
  */
 int
 h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
@@ -37,7 +38,9 @@ h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
 	for (;;) {
 		if (buf_reserve(b, 65536) == -1) {
 			buf_puts(err, "out of memory");
-			goto fail;
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return -3;
 		}
 		r = read(fd, b->data + b->len, b->cap - b->len - 1);
 		if (r == -1 && errno == EINTR)

@@ -514,7 +514,7 @@ read_made_list(struct outdir *o)
 	else if ((r = h2g_read_file(path.data, &o->oldmade, H2G_FILE_MAX,
 	    &why)) == -2)
 		r = say(path.data, "too large to be html2gmi's list");
-	else if (r == -1)
+	else if (r < 0)
 		say(path.data, why.data);
 	buf_free(&path);
 	buf_free(&why);

@@ -307,6 +307,7 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 			    "out\n", sitedir, s->v[i].html);
 			goto bad;
 		}
+		s->assets.oom = false;
 		if (convert_file(path.data, path.data, prof, &lc, &s->v[i].pg,
 		    &err) == -1) {
 			/* No message: there was no memory to store it. */
@@ -314,12 +315,15 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 			    path.data, err.data ? err.data : "out of memory");
 			goto bad;
 		}
+		if (s->assets.oom)	/* site_lookup could not say */
+			goto oom;
 		if (feed_date_ok(s->v[i].pg.date))
 			continue;
 		/* No date, or no real day ("2013-13-45"). */
 		free(s->v[i].pg.date);
 		if (mtime_date(path.data, &s->v[i].pg.date) == 0)
 			continue;
+oom:
 		fprintf(stderr, "html2gmi: %s: out of memory; left out\n",
 		    path.data);
 bad:
@@ -626,7 +630,10 @@ site_convert(const char *sitedir, const char *outdir,
 	memset(&s, 0, sizeof(s));
 	memset(&od, 0, sizeof(od));
 	od.pfd = -1;
-	assets_init(&s.assets, sitedir);
+	if (assets_init(&s.assets, sitedir) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", sitedir);
+		goto out;
+	}
 	if (redirects != NULL && redirects_outside(redirects, outdir) == -1)
 		goto out;
 	if (walk_tree(sitedir, is_html_name, add_page, &s) == -1)
