@@ -354,11 +354,14 @@ anchor_end(struct conv *c)
 	buf_reset(&c->a_label);
 }
 
+/* An <a>: its link is gathered when it ends (anchor_end). */
 static void
-anchor_start(struct conv *c, GumboNode *n)
+anchor_start(struct conv *c, struct frame *f)
 {
-	const char *href = tree_attr(n, "href"), *title;
+	GumboNode	*n = f->node;
+	const char	*href = tree_attr(n, "href"), *title;
 
+	f->act = ACT_ANCHOR;
 	anchor_end(c);
 	c->in_a = true;
 	c->a_space = false;
@@ -995,12 +998,128 @@ term_end(struct conv *c, struct frame *f)
 	}
 }
 
+/*
+ * Entering an element of the page's structure: headings, lists, quotes,
+ * preformatted text, data tables, rules, term runs.  1 when its children
+ * are to be read, 0 when not, -1 when t is none of these.
+ */
+static int
+enter_structure(struct conv *c, struct frame *f, struct frame *parent,
+    GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_H1:
+	case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3:
+	case GUMBO_TAG_H4:
+	case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6:
+		block_edge(c);
+		f->kind = c->kind;
+		c->kind = t == GUMBO_TAG_H1 ? GMI_H1 : t == GUMBO_TAG_H2 ?
+		    GMI_H2 : GMI_H3;
+		f->act = ACT_HEADING;
+		return 1;
+	case GUMBO_TAG_UL:
+	case GUMBO_TAG_OL:
+	case GUMBO_TAG_MENU:
+	case GUMBO_TAG_DIR:
+		block_edge(c);
+		c->hold++;
+		list_start(f);
+		f->act = ACT_LIST;
+		return 1;
+	case GUMBO_TAG_LI:
+		block_edge(c);
+		item_start(c, f, parent);
+		f->act = ACT_ITEM;
+		return 1;
+	case GUMBO_TAG_BLOCKQUOTE:
+		block_edge(c);
+		c->hold++;
+		f->kind = c->kind;
+		c->kind = GMI_QUOTE;
+		f->act = ACT_QUOTE;
+		return 1;
+	case GUMBO_TAG_PRE:
+	case GUMBO_TAG_LISTING:
+	case GUMBO_TAG_XMP:
+	case GUMBO_TAG_PLAINTEXT:
+		block_edge(c);
+		c->pre++;
+		f->act = ACT_PRE;
+		return 1;
+	case GUMBO_TAG_TABLE:
+		if (c->tbl != NULL || !is_data_table(f->node))
+			return -1;	/* layout: a block */
+		table_start(c, f);
+		return 1;
+	case GUMBO_TAG_HR:
+		block_edge(c);
+		return 0;
+	case GUMBO_TAG_NOFRAMES:
+		block_edge(c);
+		noframes(c, f->node);
+		block_edge(c);
+		return 0;
+	case GUMBO_TAG_P:
+		return term_start(c, f) ? 1 : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Entering an element inside a line: breaks, images, links, quotations,
+ * superscripts, frames.  As enter_structure returns.
+ */
+static int
+enter_inline(struct conv *c, struct frame *f, GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_BR:
+		if (c->tbl != NULL || c->kind == GMI_ITEM || c->kind == GMI_H1 ||
+		    c->kind == GMI_H2 || c->kind == GMI_H3)
+			add_text(c, " ", 1);
+		else
+			flush_line(c);
+		return 0;
+	case GUMBO_TAG_IMG:
+	case GUMBO_TAG_IMAGE:
+		image(c, f->node);
+		return 0;
+	case GUMBO_TAG_A:
+		if (is_permalink(c, f->node))
+			return 0;
+		anchor_start(c, f);
+		return 1;
+	case GUMBO_TAG_Q:
+		add_text(c, c->q_depth % 2 ? "\xe2\x80\x98" :
+		    "\xe2\x80\x9c", 3);
+		c->q_depth++;
+		f->act = ACT_Q;
+		return 1;
+	case GUMBO_TAG_SUP:
+		add_text(c, "^", 1);
+		return 1;
+	case GUMBO_TAG_SUB:
+		add_text(c, "_", 1);
+		return 1;
+	case GUMBO_TAG_FRAME:
+		frame(c, f->node);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* Enter an element; false when its children are to be skipped. */
 static bool
 enter(struct conv *c, struct frame *f, struct frame *parent)
 {
 	GumboNode	*n = f->node;
 	GumboTag	 t = n->v.element.tag;
+	int		 r;
 
 	f->act = ACT_NONE;
 	switch (drop_why(c, n)) {
@@ -1016,10 +1135,13 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		break;
 	}
 	if (c->pre > 0) {
+		/* Preformatted: only line breaks and links count. */
 		if (t == GUMBO_TAG_BR)
 			add_text(c, "\n", 1);
-		if (t == GUMBO_TAG_A)
-			goto anchor;
+		if (t == GUMBO_TAG_A) {
+			anchor_start(c, f);
+			return true;
+		}
 		return t != GUMBO_TAG_IMG;
 	}
 	if (c->tbl != NULL && enter_table_part(c, f, t))
@@ -1028,107 +1150,13 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		add_text(c, " ", 1);	/* a cell's paragraphs, one line */
 		return true;
 	}
-	switch (t) {
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
-		block_edge(c);
-		f->kind = c->kind;
-		c->kind = t == GUMBO_TAG_H1 ? GMI_H1 : t == GUMBO_TAG_H2 ?
-		    GMI_H2 : GMI_H3;
-		f->act = ACT_HEADING;
-		return true;
-	case GUMBO_TAG_UL:
-	case GUMBO_TAG_OL:
-	case GUMBO_TAG_MENU:
-	case GUMBO_TAG_DIR:
-		block_edge(c);
-		c->hold++;
-		list_start(f);
-		f->act = ACT_LIST;
-		return true;
-	case GUMBO_TAG_LI:
-		block_edge(c);
-		item_start(c, f, parent);
-		f->act = ACT_ITEM;
-		return true;
-	case GUMBO_TAG_BLOCKQUOTE:
-		block_edge(c);
-		c->hold++;
-		f->kind = c->kind;
-		c->kind = GMI_QUOTE;
-		f->act = ACT_QUOTE;
-		return true;
-	case GUMBO_TAG_PRE:
-	case GUMBO_TAG_LISTING:
-	case GUMBO_TAG_XMP:
-	case GUMBO_TAG_PLAINTEXT:
-		block_edge(c);
-		c->pre++;
-		f->act = ACT_PRE;
-		return true;
-	case GUMBO_TAG_TABLE:
-		if (c->tbl == NULL && is_data_table(n)) {
-			table_start(c, f);
-			return true;
-		}
-		break;
-	case GUMBO_TAG_BR:
-		if (c->tbl != NULL || c->kind == GMI_ITEM || c->kind == GMI_H1 ||
-		    c->kind == GMI_H2 || c->kind == GMI_H3)
-			add_text(c, " ", 1);
-		else
-			flush_line(c);
-		return false;
-	case GUMBO_TAG_HR:
-		block_edge(c);
-		return false;
-	case GUMBO_TAG_IMG:
-	case GUMBO_TAG_IMAGE:
-		image(c, n);
-		return false;
-	case GUMBO_TAG_A:
-		if (is_permalink(c, n))
-			return false;
-		goto anchor;
-	case GUMBO_TAG_Q:
-		add_text(c, c->q_depth % 2 ? "\xe2\x80\x98" :
-		    "\xe2\x80\x9c", 3);
-		c->q_depth++;
-		f->act = ACT_Q;
-		return true;
-	case GUMBO_TAG_SUP:
-		add_text(c, "^", 1);
-		return true;
-	case GUMBO_TAG_SUB:
-		add_text(c, "_", 1);
-		return true;
-	case GUMBO_TAG_FRAME:
-		frame(c, n);
-		return false;
-	case GUMBO_TAG_NOFRAMES:
-		block_edge(c);
-		noframes(c, n);
-		block_edge(c);
-		return false;
-	case GUMBO_TAG_P:
-		if (term_start(c, f))
-			return true;
-		break;
-	default:
-		break;
-	}
+	if ((r = enter_structure(c, f, parent, t)) != -1 ||
+	    (r = enter_inline(c, f, t)) != -1)
+		return r == 1;
 	if (TAG_IN(t, blocks) && c->tbl == NULL) {
 		block_edge(c);
 		f->act = ACT_BLOCK;
 	}
-	return true;
-anchor:
-	anchor_start(c, n);
-	f->act = ACT_ANCHOR;
 	return true;
 }
 
