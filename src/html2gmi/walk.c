@@ -92,8 +92,9 @@ scan(const struct walk *w, const char *rel, int depth,
 	for (i = 0; r == 0 && i < n; i++) {
 		buf_reset(&sub);
 		buf_reset(&path);
-		if (buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", names[i]) ==
-		    -1 || buf_printf(&path, "%s/%s", w->root, sub.data) == -1)
+		if (buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "",
+		    names[i]) == -1 ||
+		    buf_printf(&path, "%s/%s", w->root, sub.data) == -1)
 			goto oom;
 		if (stat(path.data, &st) == -1)
 			continue;
