@@ -327,47 +327,47 @@ into_cell(struct density *d)
 	d->best = n;
 }
 
-/*
- * Count text, link text and links of every element under root: elements
- * are listed in document order, then summed from the last to the first,
- * so each child is complete before it is added to its parent.  Then find
- * the article and the main heading.
- */
-int
-density_build(struct density *d, GumboNode *root)
+/* The elements under root that count, in document order; -1 when out
+ * of memory. */
+static int
+list_elements(GumboNode *root, GumboNode ***order, size_t *len)
 {
-	GumboNode	**order = NULL, *n, **o, *p;
-	size_t		  len = 0, cap = 0, i, k;
-	struct dstat	 *s, *ps;
+	GumboNode	**o, *n;
+	size_t		  cap = 0;
 	bool		  descend;
 
-	memset(d, 0, sizeof(*d));
+	*order = NULL;
+	*len = 0;
 	for (n = root; n != NULL; n = tree_next(root, n, descend)) {
 		descend = !unseen(n);
 		if (n->type != GUMBO_NODE_ELEMENT || !descend)
 			continue;
-		if (len == cap) {
+		if (*len == cap) {
 			cap = cap ? cap * 2 : 256;
-			if ((o = realloc(order, cap * sizeof(*o))) == NULL)
-				goto fail;
-			order = o;
+			if ((o = realloc(*order, cap * sizeof(*o))) == NULL) {
+				free(*order);
+				*order = NULL;
+				return -1;
+			}
+			*order = o;
 		}
-		order[len++] = n;
+		(*order)[(*len)++] = n;
 	}
-	for (d->nkeys = 64; d->nkeys < len * 2; d->nkeys *= 2)
-		;
-	d->nstats = len;
-	if ((d->keys = calloc(d->nkeys, sizeof(*d->keys))) == NULL ||
-	    (d->slots = calloc(len + 1, sizeof(*d->slots))) == NULL)
-		goto fail;
-	for (i = 0; i < len; i++) {
-		k = hash_ptr(order[i]) & (d->nkeys - 1);
-		while (d->keys[k].node != NULL)
-			k = (k + 1) & (d->nkeys - 1);
-		d->keys[k].node = order[i];
-		d->keys[k].at = i;
-		d->slots[i].node = order[i];
-	}
+	return 0;
+}
+
+/*
+ * Each element's own text, links and words, then added to its parent's,
+ * from the last element to the first, so that each child is complete
+ * before it is added.
+ */
+static void
+sum_up(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+{
+	GumboNode	*n, *p;
+	struct dstat	*s, *ps;
+	size_t		 i, k;
+
 	for (i = len; i-- > 0;) {
 		n = order[i];
 		s = &d->slots[i];
@@ -383,19 +383,51 @@ density_build(struct density *d, GumboNode *root)
 			if (tree_attr(n, "href")[0] == '#')
 				s->frag_links++;
 		}
-		if (n != root && n->parent != NULL &&
-		    n->parent->type == GUMBO_NODE_ELEMENT) {
-			ps = find(d, n->parent);
-			if (ps->node == n->parent) {
-				ps->text += s->text;
-				ps->link_text += s->link_text;
-				ps->links += s->links;
-				ps->frag_links += s->frag_links;
-				ps->words += s->words;
-				ps->commas += s->commas;
-			}
+		if (n == root || n->parent == NULL ||
+		    n->parent->type != GUMBO_NODE_ELEMENT)
+			continue;
+		ps = find(d, n->parent);
+		if (ps->node == n->parent) {
+			ps->text += s->text;
+			ps->link_text += s->link_text;
+			ps->links += s->links;
+			ps->frag_links += s->frag_links;
+			ps->words += s->words;
+			ps->commas += s->commas;
 		}
 	}
+}
+
+/*
+ * Count text, link text and links of every element under root: elements
+ * are listed in document order, then summed from the last to the first
+ * (sum_up).  Then find the article and the main heading.
+ */
+int
+density_build(struct density *d, GumboNode *root)
+{
+	GumboNode	**order;
+	size_t		  len, i, k;
+	struct dstat	 *s;
+
+	memset(d, 0, sizeof(*d));
+	if (list_elements(root, &order, &len) == -1)
+		return -1;
+	for (d->nkeys = 64; d->nkeys < len * 2; d->nkeys *= 2)
+		;
+	d->nstats = len;
+	if ((d->keys = calloc(d->nkeys, sizeof(*d->keys))) == NULL ||
+	    (d->slots = calloc(len + 1, sizeof(*d->slots))) == NULL)
+		goto fail;
+	for (i = 0; i < len; i++) {
+		k = hash_ptr(order[i]) & (d->nkeys - 1);
+		while (d->keys[k].node != NULL)
+			k = (k + 1) & (d->nkeys - 1);
+		d->keys[k].node = order[i];
+		d->keys[k].at = i;
+		d->slots[i].node = order[i];
+	}
+	sum_up(d, order, len, root);
 	if (len > 0 && root->type == GUMBO_NODE_ELEMENT) {
 		s = find(d, root);
 		d->own_text = s->text - s->link_text;
