@@ -344,37 +344,33 @@ h1_of(const struct buf *text, char **t)
 	return r;
 }
 
-/* Write the index (and the feed under feed_url, when given). */
 static int
-write_out(struct gemlog *g, const char *feed_url)
+say_oom(const struct gemlog *g)
 {
-	struct feed_entry	*v;
-	struct feed		 f = { .base = feed_url, .self = "atom.xml" };
-	struct gmi_doc		 doc;
-	struct buf		 index, file, page, list, out, err;
-	char			*title = NULL, *author = NULL;
-	size_t			 i;
-	int			 r = -1, rr;
+	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
+	return -1;
+}
+
+/*
+ * The article index at index (inside the capsule) with v, g->len
+ * entries, in place of its old ones; its text stays in text, for the
+ * feed's title.  -1 after saying what failed.
+ */
+static int
+write_index(const struct gemlog *g, const struct feed_entry *v,
+    const char *index, struct buf *text)
+{
+	struct gmi_doc	 doc;
+	struct buf	 file, page, list, err;
+	int		 r = -1, rr;
 
 	gmi_init(&doc);
-	buf_init(&index);
 	buf_init(&file);
 	buf_init(&page);
 	buf_init(&list);
-	buf_init(&out);
 	buf_init(&err);
-	if ((v = calloc(g->len + 1, sizeof(*v))) == NULL)
-		goto oom;
-	for (i = 0; i < g->len; i++) {
-		v[i].path = g->v[i].path;
-		v[i].title = g->v[i].title;
-		v[i].date = g->v[i].date;
-		v[i].summary = g->v[i].summary;
-	}
-	feed_sort(v, g->len);
-	if (buf_printf(&index, "%s/index.gmi", g->dir) == -1 ||
-	    buf_printf(&file, "%s/%s", g->capsule, index.data) == -1 ||
-	    feed_index(&doc, index.data, v, g->len, false) == -1 ||
+	if (buf_printf(&file, "%s/%s", g->capsule, index) == -1 ||
+	    feed_index(&doc, index, v, g->len, false) == -1 ||
 	    gmi_write(&doc, &list) == -1)
 		goto oom;
 	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3)
@@ -386,49 +382,98 @@ write_out(struct gemlog *g, const char *feed_url)
 	} else if (rr == -1 && buf_printf(&page, "# %s\n",
 	    GEMLOG_DEFAULT_TITLE) == -1)
 		goto oom;	/* a new index: the author retitles it */
-	if (splice(g, index.data, &page, &list, &out) == -1)
+	if (splice(g, index, &page, &list, text) == -1)
 		goto oom;
-	if (file_replace(file.data, &out) == -1)
-		goto out;
-	if (feed_url == NULL) {
-		r = 0;
-		goto out;
-	}
-	f.index = index.data;
-	f.v = v;
-	f.n = g->len;
-	if (h1_of(&out, &title) == -1)
+	r = file_replace(file.data, text) == -1 ? -1 : 0;
+	goto out;
+oom:
+	say_oom(g);
+out:
+	gmi_free(&doc);
+	buf_free(&file);
+	buf_free(&page);
+	buf_free(&list);
+	buf_free(&err);
+	return r;
+}
+
+/*
+ * The Atom feed f (all but its title and author), titled by the index
+ * whose text is index_text, its author the capsule's home page's title.
+ */
+static int
+write_feed(const struct gemlog *g, struct feed *f,
+    const struct buf *index_text)
+{
+	struct buf	 file, page, out, err;
+	char		*title = NULL, *author = NULL;
+	int		 r = -1, rr;
+
+	buf_init(&file);
+	buf_init(&page);
+	buf_init(&out);
+	buf_init(&err);
+	if (h1_of(index_text, &title) == -1)
 		goto oom;
-	f.title = title ? title : GEMLOG_DEFAULT_TITLE;
-	buf_reset(&file);
-	buf_reset(&page);
-	buf_reset(&err);
+	f->title = title ? title : GEMLOG_DEFAULT_TITLE;
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
 	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3 ||
 	    (rr == 0 && h1_of(&page, &author) == -1))
 		goto oom;
-	f.author = author ? author : f.title;
-	buf_reset(&out);
+	f->author = author ? author : f->title;
 	buf_reset(&file);
-	if (feed_write(&f, &out) == -1 ||
-	    buf_printf(&file, "%s/%s", g->capsule, f.self) == -1)
+	if (feed_write(f, &out) == -1 ||
+	    buf_printf(&file, "%s/%s", g->capsule, f->self) == -1)
 		goto oom;
 	r = file_replace(file.data, &out) == -1 ? -1 : 0;
 	goto out;
 oom:
-	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
+	say_oom(g);
 out:
-	free(v);
 	free(title);
 	free(author);
-	gmi_free(&doc);
-	buf_free(&index);
 	buf_free(&file);
 	buf_free(&page);
-	buf_free(&list);
 	buf_free(&out);
 	buf_free(&err);
+	return r;
+}
+
+/* Write the index (and the feed under feed_url, when given). */
+static int
+write_out(struct gemlog *g, const char *feed_url)
+{
+	struct feed_entry	*v;
+	struct feed		 f = { .base = feed_url, .self = "atom.xml" };
+	struct buf		 index, text;
+	size_t			 i;
+	int			 r = -1;
+
+	buf_init(&index);
+	buf_init(&text);
+	if ((v = calloc(g->len + 1, sizeof(*v))) == NULL ||
+	    buf_printf(&index, "%s/index.gmi", g->dir) == -1) {
+		say_oom(g);
+		goto out;
+	}
+	for (i = 0; i < g->len; i++) {
+		v[i].path = g->v[i].path;
+		v[i].title = g->v[i].title;
+		v[i].date = g->v[i].date;
+		v[i].summary = g->v[i].summary;
+	}
+	feed_sort(v, g->len);
+	if (write_index(g, v, index.data, &text) == -1)
+		goto out;
+	f.index = index.data;
+	f.v = v;
+	f.n = g->len;
+	r = feed_url == NULL ? 0 : write_feed(g, &f, &text);
+out:
+	free(v);
+	buf_free(&index);
+	buf_free(&text);
 	return r;
 }
 
