@@ -1,4 +1,7 @@
-/* buf.c: the one growable byte buffer every module uses. */
+/*
+ * buf.c: the one growable byte buffer every module uses, and blobs, the
+ * bytes several holders share.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@ buf_init(struct buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->failed = false;
 }
 
 void
@@ -28,6 +32,20 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/* -1 when a write to b has failed (out of memory), else 0. */
+int
+buf_status(const struct buf *b)
+{
+	return b->failed ? -1 : 0;
+}
+
+/* Mark b failed: what was to go into it could not be made. */
+void
+buf_fail(struct buf *b)
+{
+	b->failed = true;
+}
+
 /* Make room for n more bytes plus the terminating NUL. */
 int
 buf_reserve(struct buf *b, size_t n)
@@ -35,16 +53,22 @@ buf_reserve(struct buf *b, size_t n)
 	size_t	 need, cap;
 	char	*p;
 
-	if (n > SIZE_MAX - b->len - 1)
+	if (b->failed)
 		return -1;
+	if (n > SIZE_MAX - b->len - 1) {
+		b->failed = true;
+		return -1;
+	}
 	need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if ((p = realloc(b->data, cap)) == NULL)
+	if ((p = realloc(b->data, cap)) == NULL) {
+		b->failed = true;
 		return -1;
+	}
 	b->data = p;
 	b->data[b->len] = '\0';	/* a fresh buffer is a string too */
 	b->cap = cap;
@@ -73,7 +97,7 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_putc(struct buf *b, int c)
 {
-	if (b->cap - b->len < 2 && buf_reserve(b, 1) == -1)
+	if (b->failed || (b->cap - b->len < 2 && buf_reserve(b, 1) == -1))
 		return -1;
 	b->data[b->len++] = (char)c;
 	b->data[b->len] = '\0';
@@ -89,7 +113,9 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
-	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
+	if (n < 0)
+		b->failed = true;
+	if (b->failed || buf_reserve(b, (size_t)n) == -1)
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
@@ -108,12 +134,19 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
-/* Hand the bytes to the caller (always a valid string) and empty b. */
+/*
+ * Hand the bytes to the caller (always a valid string) and empty b; NULL
+ * when b failed (it is emptied too).
+ */
 char *
 buf_steal(struct buf *b)
 {
 	char *p;
 
+	if (b->failed) {
+		buf_free(b);
+		return NULL;
+	}
 	if (b->data == NULL) {
 		if (buf_reserve(b, 0) == -1)
 			return NULL;

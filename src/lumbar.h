@@ -34,15 +34,23 @@
 #define ATTR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* buf.c: the one growable byte buffer; always NUL-terminated. */
+/*
+ * Once an allocation fails, a buffer stays failed (until buf_free): every
+ * later write does nothing and returns -1, so that a writer of many parts
+ * may check once, with buf_status(), at the end.
+ */
 struct buf {
 	char	*data;
 	size_t	 len;
 	size_t	 cap;
+	bool	 failed;
 };
 void	 buf_init(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);
 int	 buf_reserve(struct buf *, size_t);
+int	 buf_status(const struct buf *);
+void	 buf_fail(struct buf *);
 int	 buf_append(struct buf *, const void *, size_t);
 int	 buf_puts(struct buf *, const char *);
 int	 buf_putc(struct buf *, int);

@@ -327,10 +327,9 @@ into_cell(struct density *d)
 	d->best = n;
 }
 
-/* The elements under root that count, in document order; -1 when out
- * of memory. */
+/* The elements under root worth counting, in document order. */
 static int
-list_elements(GumboNode *root, GumboNode ***order, size_t *len)
+collect(GumboNode *root, GumboNode ***order, size_t *len)
 {
 	GumboNode	**o, *n;
 	size_t		  cap = 0;
@@ -344,11 +343,8 @@ list_elements(GumboNode *root, GumboNode ***order, size_t *len)
 			continue;
 		if (*len == cap) {
 			cap = cap ? cap * 2 : 256;
-			if ((o = realloc(*order, cap * sizeof(*o))) == NULL) {
-				free(*order);
-				*order = NULL;
+			if ((o = realloc(*order, cap * sizeof(*o))) == NULL)
 				return -1;
-			}
 			*order = o;
 		}
 		(*order)[(*len)++] = n;
@@ -356,16 +352,35 @@ list_elements(GumboNode *root, GumboNode ***order, size_t *len)
 	return 0;
 }
 
-/*
- * Each element's own text, links and words, then added to its parent's,
- * from the last element to the first, so that each child is complete
- * before it is added.
- */
-static void
-sum_up(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+/* The hash from node to its counts, which lie in document order. */
+static int
+index_nodes(struct density *d, GumboNode **order, size_t len)
 {
-	GumboNode	*n, *p;
+	size_t	 i, k;
+
+	for (d->nkeys = 64; d->nkeys < len * 2; d->nkeys *= 2)
+		;
+	d->nstats = len;
+	if ((d->keys = calloc(d->nkeys, sizeof(*d->keys))) == NULL ||
+	    (d->slots = calloc(len + 1, sizeof(*d->slots))) == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		k = hash_ptr(order[i]) & (d->nkeys - 1);
+		while (d->keys[k].node != NULL)
+			k = (k + 1) & (d->nkeys - 1);
+		d->keys[k].node = order[i];
+		d->keys[k].at = i;
+		d->slots[i].node = order[i];
+	}
+	return 0;
+}
+
+/* Each element's own text and links, added up into its ancestors. */
+static void
+count_up(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+{
 	struct dstat	*s, *ps;
+	GumboNode	*n, *p;
 	size_t		 i, k;
 
 	for (i = len; i-- > 0;) {
@@ -398,60 +413,53 @@ sum_up(struct density *d, GumboNode **order, size_t len, GumboNode *root)
 	}
 }
 
+/* The article's block and the main heading's, from the counts. */
+static void
+choose(struct density *d, GumboNode **order, size_t len, GumboNode *root)
+{
+	struct dstat	*s = find(d, root);
+
+	d->own_text = s->text - s->link_text;
+	score(d, order, len, root);
+	into_cell(d);
+	if (d->best == root)
+		d->best = NULL;	/* no block stands out */
+	d->head_block = heading_block(d, order, len, root);
+	keep_up(d, root, d->best);
+	keep_up(d, root, d->head_block);
+	if (d->best != NULL)
+		d->article_text = find(d, d->best)->text;
+	if (d->head_block != NULL &&
+	    find(d, d->head_block)->text > d->article_text)
+		d->article_text = find(d, d->head_block)->text;
+}
+
 /*
  * Count text, link text and links of every element under root: elements
- * are listed in document order, then summed from the last to the first
- * (sum_up).  Then find the article and the main heading.
+ * are listed in document order, then summed from the last to the first,
+ * so each child is complete before it is added to its parent.  Then find
+ * the article and the main heading.
  */
 int
 density_build(struct density *d, GumboNode *root)
 {
 	GumboNode	**order;
-	size_t		  len, i, k;
-	struct dstat	 *s;
+	size_t		  len;
 
 	memset(d, 0, sizeof(*d));
-	if (list_elements(root, &order, &len) == -1)
+	if (collect(root, &order, &len) == -1 ||
+	    index_nodes(d, order, len) == -1) {
+		free(order);
+		free(d->keys);
+		free(d->slots);
+		memset(d, 0, sizeof(*d));
 		return -1;
-	for (d->nkeys = 64; d->nkeys < len * 2; d->nkeys *= 2)
-		;
-	d->nstats = len;
-	if ((d->keys = calloc(d->nkeys, sizeof(*d->keys))) == NULL ||
-	    (d->slots = calloc(len + 1, sizeof(*d->slots))) == NULL)
-		goto fail;
-	for (i = 0; i < len; i++) {
-		k = hash_ptr(order[i]) & (d->nkeys - 1);
-		while (d->keys[k].node != NULL)
-			k = (k + 1) & (d->nkeys - 1);
-		d->keys[k].node = order[i];
-		d->keys[k].at = i;
-		d->slots[i].node = order[i];
 	}
-	sum_up(d, order, len, root);
-	if (len > 0 && root->type == GUMBO_NODE_ELEMENT) {
-		s = find(d, root);
-		d->own_text = s->text - s->link_text;
-		score(d, order, len, root);
-		into_cell(d);
-		if (d->best == root)
-			d->best = NULL;	/* no block stands out */
-		d->head_block = heading_block(d, order, len, root);
-		keep_up(d, root, d->best);
-		keep_up(d, root, d->head_block);
-		if (d->best != NULL)
-			d->article_text = find(d, d->best)->text;
-		if (d->head_block != NULL &&
-		    find(d, d->head_block)->text > d->article_text)
-			d->article_text = find(d, d->head_block)->text;
-	}
+	count_up(d, order, len, root);
+	if (len > 0 && root->type == GUMBO_NODE_ELEMENT)
+		choose(d, order, len, root);
 	free(order);
 	return 0;
-fail:
-	free(order);
-	free(d->keys);
-	free(d->slots);
-	memset(d, 0, sizeof(*d));
-	return -1;
 }
 
 void

@@ -120,102 +120,104 @@ feed_check_url(const char *url, const char **why)
 }
 
 /*
+ * The Atom writers below write on without checking each write: out stays
+ * failed once a write fails (buf.c), and feed_write checks it once.
+ */
+
+/*
  * s as XML character data or attribute value: markup characters escaped,
  * what XML 1.0 cannot hold at all (most C0 controls, U+FFFE, U+FFFF,
  * invalid UTF-8) replaced by U+FFFD.
  */
-static int
+static void
 put_xml(struct buf *b, const char *s)
 {
 	static const char	 repl[] = "\xEF\xBF\xBD";
 	size_t			 n = strlen(s);
 	uint32_t		 cp;
-	int			 k, r;
+	int			 k;
 
 	while (n > 0) {
 		k = utf8_decode(s, n, &cp);
 		if (k < 1)
 			k = 1;
 		switch (cp) {
-		case '&':  r = buf_puts(b, "&amp;");  break;
-		case '<':  r = buf_puts(b, "&lt;");   break;
-		case '>':  r = buf_puts(b, "&gt;");   break;
-		case '"':  r = buf_puts(b, "&quot;"); break;
+		case '&':  buf_puts(b, "&amp;");  break;
+		case '<':  buf_puts(b, "&lt;");   break;
+		case '>':  buf_puts(b, "&gt;");   break;
+		case '"':  buf_puts(b, "&quot;"); break;
 		default:
 			if ((cp < 0x20 && cp != '\t' && cp != '\n' &&
 			    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)
-				r = buf_append(b, repl, 3);
+				buf_append(b, repl, 3);
 			else
-				r = buf_append(b, s, (size_t)k);
+				buf_append(b, s, (size_t)k);
 			break;
 		}
-		if (r == -1)
-			return -1;
 		s += k;
 		n -= (size_t)k;
 	}
-	return 0;
 }
 
 /* The absolute URL of capsule path under base, XML-escaped. */
-static int
+static void
 put_url(struct buf *b, const char *base, const char *path)
 {
 	struct buf	u;
-	int		r;
 
 	buf_init(&u);
 	while (*path == '/')
 		path++;
-	r = buf_puts(&u, base) == -1 ||
-	    (u.len > 0 && u.data[u.len - 1] != '/' && buf_putc(&u, '/') == -1) ||
-	    url_encode_path(&u, path) == -1 || buf_reserve(&u, 0) == -1 ||
-	    put_xml(b, u.data) == -1 ? -1 : 0;
+	buf_puts(&u, base);
+	if (u.len > 0 && u.data[u.len - 1] != '/')
+		buf_putc(&u, '/');
+	url_encode_path(&u, path);
+	if (buf_reserve(&u, 0) == -1)
+		buf_fail(b);
+	else
+		put_xml(b, u.data);
 	buf_free(&u);
-	return r;
 }
 
 /* <tag>text</tag> on a line of its own, at indent. */
-static int
+static void
 element(struct buf *b, const char *indent, const char *tag, const char *text)
 {
-	return buf_printf(b, "%s<%s>", indent, tag) == -1 ||
-	    put_xml(b, text) == -1 ||
-	    buf_printf(b, "</%s>\n", tag) == -1 ? -1 : 0;
+	buf_printf(b, "%s<%s>", indent, tag);
+	put_xml(b, text);
+	buf_printf(b, "</%s>\n", tag);
 }
 
 /* <link rel="rel" type="type" href="URL"/>. */
-static int
+static void
 link_element(struct buf *b, const char *indent, const char *rel,
     const char *type, const char *base, const char *path)
 {
-	return buf_printf(b, "%s<link rel=\"%s\" type=\"%s\" href=\"", indent,
-	    rel, type) == -1 || put_url(b, base, path) == -1 ||
-	    buf_puts(b, "\"/>\n") == -1 ? -1 : 0;
+	buf_printf(b, "%s<link rel=\"%s\" type=\"%s\" href=\"", indent, rel,
+	    type);
+	put_url(b, base, path);
+	buf_puts(b, "\"/>\n");
 }
 
-static int
+static void
 entry(struct buf *b, const struct feed *f, const struct feed_entry *e)
 {
 	/* An entry without a date (site mode's mtime_date can fail). */
 	const char *date = e->date ? e->date : FEED_EPOCH;
 
-	if (buf_puts(b, "  <entry>\n    <id>") == -1 ||
-	    put_url(b, f->base, e->path) == -1 ||
-	    buf_puts(b, "</id>\n") == -1 ||
-	    element(b, "    ", "title", e->title) == -1 ||
-	    buf_printf(b, "    <updated>%sT00:00:00Z</updated>\n", date) ==
-	    -1 ||
-	    link_element(b, "    ", "alternate", "text/gemini", f->base,
-	    e->path) == -1 ||
-	    (e->summary != NULL && e->summary[0] != '\0' &&
-	    element(b, "    ", "summary", e->summary) == -1))
-		return -1;
-	return buf_puts(b, "  </entry>\n");
+	buf_puts(b, "  <entry>\n    <id>");
+	put_url(b, f->base, e->path);
+	buf_puts(b, "</id>\n");
+	element(b, "    ", "title", e->title);
+	buf_printf(b, "    <updated>%sT00:00:00Z</updated>\n", date);
+	link_element(b, "    ", "alternate", "text/gemini", f->base, e->path);
+	if (e->summary != NULL && e->summary[0] != '\0')
+		element(b, "    ", "summary", e->summary);
+	buf_puts(b, "  </entry>\n");
 }
 
 /* The whole feed into out; every entry's date passes feed_date_ok or is
- * NULL (the epoch). */
+ * NULL (the epoch).  -1 when out of memory. */
 int
 feed_write(const struct feed *f, struct buf *out)
 {
@@ -225,25 +227,22 @@ feed_write(const struct feed *f, struct buf *out)
 	for (i = 0; i < f->n; i++)
 		if (f->v[i].date != NULL && strcmp(f->v[i].date, updated) > 0)
 			updated = f->v[i].date;
-	if (buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>") == -1 ||
-	    put_url(out, f->base, f->index) == -1 ||
-	    buf_puts(out, "</id>\n") == -1 ||
-	    element(out, "  ", "title", f->title) == -1 ||
-	    buf_printf(out, "  <updated>%sT00:00:00Z</updated>\n", updated) ==
-	    -1 ||
-	    buf_puts(out, "  <author>\n") == -1 ||
-	    element(out, "    ", "name", f->author) == -1 ||
-	    buf_puts(out, "  </author>\n") == -1 ||
-	    link_element(out, "  ", "self", "application/atom+xml", f->base,
-	    f->self) == -1 ||
-	    link_element(out, "  ", "alternate", "text/gemini", f->base,
-	    f->index) == -1 ||
-	    buf_printf(out, "  <generator version=\"%s\">html2gmi</generator>\n",
-	    H2G_VERSION) == -1)
-		return -1;
+	buf_puts(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>");
+	put_url(out, f->base, f->index);
+	buf_puts(out, "</id>\n");
+	element(out, "  ", "title", f->title);
+	buf_printf(out, "  <updated>%sT00:00:00Z</updated>\n", updated);
+	buf_puts(out, "  <author>\n");
+	element(out, "    ", "name", f->author);
+	buf_puts(out, "  </author>\n");
+	link_element(out, "  ", "self", "application/atom+xml", f->base,
+	    f->self);
+	link_element(out, "  ", "alternate", "text/gemini", f->base, f->index);
+	buf_printf(out, "  <generator version=\"%s\">html2gmi</generator>\n",
+	    H2G_VERSION);
 	for (i = 0; i < f->n; i++)
-		if (entry(out, f, &f->v[i]) == -1)
-			return -1;
-	return buf_puts(out, "</feed>\n");
+		entry(out, f, &f->v[i]);
+	buf_puts(out, "</feed>\n");
+	return buf_status(out);
 }

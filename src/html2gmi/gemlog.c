@@ -344,30 +344,24 @@ h1_of(const struct buf *text, char **t)
 	return r;
 }
 
-static int
-say_oom(const struct gemlog *g)
-{
-	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
-	return -1;
-}
-
 /*
- * The article index at index (inside the capsule) with v, g->len
- * entries, in place of its old ones; its text stays in text, for the
- * feed's title.  -1 after saying what failed.
+ * The index page at index (inside the capsule): the author's page, or a
+ * new one, with the entry lines made again from v.  Its first heading in
+ * *title (NULL: none), for the feed.  -1 when it is not written, said.
  */
 static int
 write_index(const struct gemlog *g, const struct feed_entry *v,
-    const char *index, struct buf *text)
+    const char *index, char **title)
 {
 	struct gmi_doc	 doc;
-	struct buf	 file, page, list, err;
+	struct buf	 file, page, list, out, err;
 	int		 r = -1, rr;
 
 	gmi_init(&doc);
 	buf_init(&file);
 	buf_init(&page);
 	buf_init(&list);
+	buf_init(&out);
 	buf_init(&err);
 	if (buf_printf(&file, "%s/%s", g->capsule, index) == -1 ||
 	    feed_index(&doc, index, v, g->len, false) == -1 ||
@@ -382,56 +376,62 @@ write_index(const struct gemlog *g, const struct feed_entry *v,
 	} else if (rr == -1 && buf_printf(&page, "# %s\n",
 	    GEMLOG_DEFAULT_TITLE) == -1)
 		goto oom;	/* a new index: the author retitles it */
-	if (splice(g, index, &page, &list, text) == -1)
+	if (splice(g, index, &page, &list, &out) == -1)
 		goto oom;
-	r = file_replace(file.data, text) == -1 ? -1 : 0;
+	if (file_replace(file.data, &out) == -1)
+		goto out;
+	if (h1_of(&out, title) == -1)
+		goto oom;
+	r = 0;
 	goto out;
 oom:
-	say_oom(g);
+	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
 out:
 	gmi_free(&doc);
 	buf_free(&file);
 	buf_free(&page);
 	buf_free(&list);
+	buf_free(&out);
 	buf_free(&err);
 	return r;
 }
 
 /*
- * The Atom feed f (all but its title and author), titled by the index
- * whose text is index_text, its author the capsule's home page's title.
+ * atom.xml under feed_url: the entries v, the index's title, and as the
+ * author the capsule's home page's first heading (else the title).
  */
 static int
-write_feed(const struct gemlog *g, struct feed *f,
-    const struct buf *index_text)
+write_feed(const struct gemlog *g, const struct feed_entry *v, const char *index,
+    const char *feed_url, const char *title)
 {
+	struct feed	 f = { .base = feed_url, .self = "atom.xml" };
 	struct buf	 file, page, out, err;
-	char		*title = NULL, *author = NULL;
+	char		*author = NULL;
 	int		 r = -1, rr;
 
 	buf_init(&file);
 	buf_init(&page);
 	buf_init(&out);
 	buf_init(&err);
-	if (h1_of(index_text, &title) == -1)
-		goto oom;
-	f->title = title ? title : GEMLOG_DEFAULT_TITLE;
+	f.index = index;
+	f.v = v;
+	f.n = g->len;
+	f.title = title ? title : GEMLOG_DEFAULT_TITLE;
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
 	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3 ||
 	    (rr == 0 && h1_of(&page, &author) == -1))
 		goto oom;
-	f->author = author ? author : f->title;
+	f.author = author ? author : f.title;
 	buf_reset(&file);
-	if (feed_write(f, &out) == -1 ||
-	    buf_printf(&file, "%s/%s", g->capsule, f->self) == -1)
+	if (feed_write(&f, &out) == -1 ||
+	    buf_printf(&file, "%s/%s", g->capsule, f.self) == -1)
 		goto oom;
 	r = file_replace(file.data, &out) == -1 ? -1 : 0;
 	goto out;
 oom:
-	say_oom(g);
+	fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
 out:
-	free(title);
 	free(author);
 	buf_free(&file);
 	buf_free(&page);
@@ -445,16 +445,15 @@ static int
 write_out(struct gemlog *g, const char *feed_url)
 {
 	struct feed_entry	*v;
-	struct feed		 f = { .base = feed_url, .self = "atom.xml" };
-	struct buf		 index, text;
+	struct buf		 index;
+	char			*title = NULL;
 	size_t			 i;
 	int			 r = -1;
 
 	buf_init(&index);
-	buf_init(&text);
 	if ((v = calloc(g->len + 1, sizeof(*v))) == NULL ||
 	    buf_printf(&index, "%s/index.gmi", g->dir) == -1) {
-		say_oom(g);
+		fprintf(stderr, "html2gmi: %s: out of memory\n", g->capsule);
 		goto out;
 	}
 	for (i = 0; i < g->len; i++) {
@@ -464,16 +463,13 @@ write_out(struct gemlog *g, const char *feed_url)
 		v[i].summary = g->v[i].summary;
 	}
 	feed_sort(v, g->len);
-	if (write_index(g, v, index.data, &text) == -1)
-		goto out;
-	f.index = index.data;
-	f.v = v;
-	f.n = g->len;
-	r = feed_url == NULL ? 0 : write_feed(g, &f, &text);
+	if (write_index(g, v, index.data, &title) == 0)
+		r = feed_url == NULL ? 0 :
+		    write_feed(g, v, index.data, feed_url, title);
 out:
 	free(v);
+	free(title);
 	buf_free(&index);
-	buf_free(&text);
 	return r;
 }
 

@@ -13,12 +13,14 @@
 
 #define H2G_VERSION	LUMBAR_VERSION	/* the Makefile's VERSION */
 /*
- * Bytes of one HTML file.  gumbo parses 10-15 MB/s of text and a page
- * dense in tags several times slower: 10 MiB admits the largest real
- * page found (nodejs's all.html, 8 MiB, about 1 s), while a page of
- * nothing but tags still converts in 2-3 s (bench/results.md).
+ * MiB of one HTML file, by default and at most (--max-input).  gumbo
+ * parses 10-15 MB/s of text and a page dense in tags several times
+ * slower: at 4 MiB any page converts in about a second (bench/results.md),
+ * while the rare larger real page (nodejs's all.html, 8 MiB) needs the
+ * option, and the time it costs (2-3 s a 10 MiB of tags).
  */
-#define H2G_INPUT_MAX	(10 * 1024 * 1024)
+#define H2G_INPUT_MIB	4
+#define H2G_INPUT_MIB_MAX 64
 /* Bytes of any other file html2gmi reads: an image it copies, a
  * hand-written gemtext page, its own earlier outputs. */
 #define H2G_FILE_MAX	(64 * 1024 * 1024)
@@ -72,6 +74,7 @@ struct profile {
 	bool		 term_lists;	/* bold-term paragraphs as items */
 	char		*feed_url;	/* gemini:// address; NULL: no feed */
 	char		*search;	/* the server's search; NULL: no link */
+	int		 max_input;	/* MiB of one HTML file */
 };
 void	 profile_init(struct profile *);
 void	 profile_free(struct profile *);

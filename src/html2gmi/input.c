@@ -105,10 +105,11 @@ convert_file(const char *path, const char *name, const struct profile *prof,
 
 	buf_init(&raw);
 	buf_init(&text);
-	if ((rd = h2g_read_file(path, &raw, H2G_INPUT_MAX, err)) < 0) {
+	if ((rd = h2g_read_file(path, &raw, (size_t)prof->max_input * 1024 *
+	    1024, err)) < 0) {
 		if (rd == -2)
-			buf_printf(err, "larger than %d MiB, not converted",
-			    H2G_INPUT_MAX / (1024 * 1024));
+			buf_printf(err, "larger than %d MiB, not converted "
+			    "(--max-input raises the limit)", prof->max_input);
 		goto out;
 	}
 	if ((cs = charset_to_utf8(raw.data ? raw.data : "", raw.len, &text,

@@ -41,6 +41,8 @@ usage(FILE *f)
 	    "  -R, --redirects FILE  site mode: write lumbar's redirect list\n"
 	    "                        from each page's old path to its capsule\n"
 	    "                        path into FILE (outside DIR)\n"
+	    "  -m, --max-input MIB   convert HTML files up to MIB (default 4,\n"
+	    "                        at most 64); larger ones are refused\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
 	    "See html2gmi(1).\n", f);
@@ -133,8 +135,17 @@ trim_slashes(char *s)
 		s[--n] = '\0';
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks. */
+struct args {
+	const char	*outdir, *base, *profpath, *redirects, *input;
+	const char	*extra[64][2];	/* profile lines, after the file's */
+	size_t		 nextra;
+	bool		 gemlog;
+};
+
+/* Read the options into a: -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char *argv[], struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "output",	required_argument, NULL, 'o' },
@@ -146,53 +157,47 @@ main(int argc, char *argv[])
 		{ "gemlog",	no_argument,	   NULL, 'g' },
 		{ "articles",	required_argument, NULL, 'a' },
 		{ "redirects",	required_argument, NULL, 'R' },
+		{ "max-input",	required_argument, NULL, 'm' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ "version",	no_argument,	   NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct profile	 prof;
-	struct buf	 err, confpath;
-	struct stat	 st;
-	const char	*outdir = NULL, *base = NULL, *profpath = NULL;
-	const char	*redirects = NULL;
-	const char	*extra[64][2];
-	size_t		 nextra = 0, i;
-	bool		 gemlog = false;
-	int		 ch, r = 1;
+	int	 ch;
 
-	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:ga:hV", longopts,
-	    NULL))
-	    != -1) {
+	memset(a, 0, sizeof(*a));
+	while ((ch = getopt_long(argc, argv, "o:b:p:c:d:f:R:ga:m:hV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'o':
-			outdir = optarg;
+			a->outdir = optarg;
 			break;
 		case 'b':
-			base = optarg;
+			a->base = optarg;
 			break;
 		case 'p':
-			profpath = optarg;
+			a->profpath = optarg;
 			break;
 		case 'R':
-			redirects = optarg;
+			a->redirects = optarg;
 			break;
 		case 'g':
-			gemlog = true;
+			a->gemlog = true;
 			break;
 		case 'a':
 		case 'c':
 		case 'd':
-		case 'f':	/* after the profile's lines: they win */
-			if (nextra == sizeof(extra) / sizeof(extra[0])) {
+		case 'f':
+		case 'm':	/* after the profile's lines: they win */
+			if (a->nextra == sizeof(a->extra) / sizeof(a->extra[0])) {
 				fprintf(stderr, "html2gmi: too many --content, "
-				    "--drop, --feed-url and --articles "
-				    "options\n");
+				    "--drop, --feed-url, --articles and "
+				    "--max-input options\n");
 				return 2;
 			}
-			extra[nextra][0] = ch == 'c' ? "content" :
+			a->extra[a->nextra][0] = ch == 'c' ? "content" :
 			    ch == 'd' ? "drop" : ch == 'a' ? "articles" :
-			    "feed-url";
-			extra[nextra++][1] = optarg;
+			    ch == 'm' ? "max-input" : "feed-url";
+			a->extra[a->nextra++][1] = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -209,64 +214,110 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (gemlog && (outdir != NULL || redirects != NULL)) {
+	a->input = argv[optind];
+	return -1;
+}
+
+/* Options that do not go together: 2, a usage error; else 0. */
+static int
+check_args(const struct args *a)
+{
+	if (a->gemlog && (a->outdir != NULL || a->redirects != NULL)) {
 		fprintf(stderr, "html2gmi: -g updates a capsule in place; "
 		    "-o and --redirects are for site mode\n");
 		return 2;
 	}
-	if (redirects != NULL && outdir == NULL) {
+	if (a->redirects != NULL && a->outdir == NULL) {
 		fprintf(stderr, "html2gmi: --redirects is for site mode (-o)\n");
 		return 2;
 	}
-	if (base != NULL && strstr(base, "://") == NULL) {
+	if (a->base != NULL && strstr(a->base, "://") == NULL) {
 		fprintf(stderr, "html2gmi: %s: --base-url wants an absolute "
-		    "URL such as https://example.com/\n", base);
+		    "URL such as https://example.com/\n", a->base);
 		return 2;
 	}
-	profile_init(&prof);
+	return 0;
+}
+
+/*
+ * The profile: the file given, or in site mode the site's html2gmi.conf,
+ * then the command line's lines.  -1 when something is wrong, said.
+ */
+static int
+load_profile(struct args *a, struct profile *prof)
+{
+	struct buf	 err, confpath;
+	struct stat	 st;
+	const char	*mode = a->gemlog ? "-g updates a capsule directory" :
+			    "-o converts a site directory";
+	size_t		 i;
+	int		 r = -1;
+
 	buf_init(&err);
 	buf_init(&confpath);
-	if (gemlog) {
-		trim_slashes(argv[optind]);
-		if (stat(argv[optind], &st) == -1 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "html2gmi: %s: not a directory; -g "
-			    "updates a capsule directory\n", argv[optind]);
+	if (a->gemlog || a->outdir != NULL) {
+		trim_slashes((char *)a->input);
+		if (a->outdir != NULL)
+			trim_slashes((char *)a->outdir);
+		if (stat(a->input, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "html2gmi: %s: not a directory; %s\n",
+			    a->input, mode);
 			goto out;
 		}
 	}
-	if (outdir != NULL) {
-		trim_slashes(argv[optind]);
-		trim_slashes((char *)outdir);
-		if (stat(argv[optind], &st) == -1 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "html2gmi: %s: not a directory; -o "
-			    "converts a site directory\n", argv[optind]);
+	if (a->outdir != NULL && a->profpath == NULL) {
+		if (buf_printf(&confpath, "%s/html2gmi.conf", a->input) == -1) {
+			fprintf(stderr, "html2gmi: out of memory\n");
 			goto out;
 		}
-		buf_printf(&confpath, "%s/html2gmi.conf", argv[optind]);
-		if (profpath == NULL && access(confpath.data, F_OK) == 0)
-			profpath = confpath.data;
+		if (access(confpath.data, F_OK) == 0)
+			a->profpath = confpath.data;
 	}
-	if (profpath != NULL && profile_load(&prof, profpath, &err) == -1) {
+	if (a->profpath != NULL && profile_load(prof, a->profpath, &err) ==
+	    -1) {
 		fprintf(stderr, "html2gmi: %s\n", err.data);
 		goto out;
 	}
-	for (i = 0; i < nextra; i++) {
+	for (i = 0; i < a->nextra; i++) {
 		buf_reset(&err);
-		if (profile_line(&prof, extra[i][0], extra[i][1], &err) == -1) {
-			fprintf(stderr, "html2gmi: --%s: %s\n", extra[i][0],
+		if (profile_line(prof, a->extra[i][0], a->extra[i][1], &err) ==
+		    -1) {
+			fprintf(stderr, "html2gmi: --%s: %s\n", a->extra[i][0],
 			    err.data);
 			goto out;
 		}
 	}
-	if (gemlog) {
+	r = 0;
+out:
+	if (a->profpath == confpath.data)
+		a->profpath = NULL;	/* freed now */
+	buf_free(&err);
+	buf_free(&confpath);
+	return r;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args	 a;
+	struct profile	 prof;
+	int		 r;
+
+	if ((r = parse_args(argc, argv, &a)) != -1 || (r = check_args(&a)) !=
+	    0)
+		return r;
+	profile_init(&prof);
+	/* Past a file size limit, write(2) fails and we clean up. */
+	if (a.gemlog || a.outdir != NULL)
 		signal(SIGXFSZ, SIG_IGN);
-		r = gemlog_update(argv[optind], prof.articles, prof.feed_url) ==
-		    0 ? 0 : 1;
-	} else if (outdir != NULL) {
-		/* Past a file size limit, write(2) fails and we clean up. */
-		signal(SIGXFSZ, SIG_IGN);
-		switch (site_convert(argv[optind], outdir, &prof, base,
-		    redirects)) {
+	if (load_profile(&a, &prof) == -1)
+		r = 1;
+	else if (a.gemlog)
+		r = gemlog_update(a.input, prof.articles, prof.feed_url) == 0 ?
+		    0 : 1;
+	else if (a.outdir != NULL) {
+		switch (site_convert(a.input, a.outdir, &prof, a.base,
+		    a.redirects)) {
 		case 0:
 			r = 0;
 			break;
@@ -277,12 +328,8 @@ main(int argc, char *argv[])
 			r = 1;
 			break;
 		}
-	}
-	else
-		r = one_file(argv[optind], &prof, base);
-out:
+	} else
+		r = one_file(a.input, &prof, a.base);
 	profile_free(&prof);
-	buf_free(&err);
-	buf_free(&confpath);
 	return r;
 }

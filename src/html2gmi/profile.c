@@ -20,6 +20,7 @@ profile_init(struct profile *p)
 	p->link_density = 0.5;
 	p->default_drops = true;
 	p->term_lists = true;
+	p->max_input = H2G_INPUT_MIB;
 }
 
 static void
@@ -240,6 +241,25 @@ set_link_density(struct profile *p, const char *key, const char *val,
 	return -1;
 }
 
+static int
+set_max_input(struct profile *p, const char *key, const char *val,
+    struct buf *err)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(val, &end, 10);
+	if (errno == 0 && *end == '\0' && end != val && n >= 1 &&
+	    n <= H2G_INPUT_MIB_MAX) {
+		p->max_input = (int)n;
+		return 0;
+	}
+	buf_printf(err, "%s wants MiB from 1 to %d, not \"%s\"", key,
+	    H2G_INPUT_MIB_MAX, val);
+	return -1;
+}
+
 /* default-drops, term-lists: yes or no. */
 static int
 set_yes_no(struct profile *p, const char *key, const char *val,
@@ -277,6 +297,7 @@ profile_line(struct profile *p, const char *key, const char *val,
 		{ "link-density", set_link_density },
 		{ "default-drops", set_yes_no },
 		{ "term-lists", set_yes_no },
+		{ "max-input", set_max_input },
 	};
 	size_t	 i, had = err->len;
 

@@ -297,8 +297,9 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 	buf_init(&err);
 	assets_reset(&s->assets);	/* those of this pass's pages only */
 	for (i = 0; i < s->len; i++) {
-		buf_reset(&path);
-		buf_reset(&err);
+		/* Freed, not reset: a failed buffer stays failed. */
+		buf_free(&path);
+		buf_free(&err);
 		lc.page = s->v[i].html;
 		page_free(&s->v[i].pg);		/* from the first pass */
 		page_init(&s->v[i].pg);

@@ -27,7 +27,7 @@ main(int argc, char *argv[])
 	buf_init(&text);
 	buf_init(&capped);
 	buf_init(&err);
-	if (h2g_read_file(argv[1], &raw, H2G_INPUT_MAX, &err) < 0 ||
+	if (h2g_read_file(argv[1], &raw, (size_t)H2G_INPUT_MIB_MAX << 20, &err) < 0 ||
 	    charset_to_utf8(raw.data ? raw.data : "", raw.len, &text, label,
 	    sizeof(label)) == -1) {
 		fprintf(stderr, "h2g_parse: %s: not read\n", argv[1]);

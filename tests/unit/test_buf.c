@@ -134,11 +134,42 @@ test_blob(void **state)
 	assert_null(blob_ref(NULL));
 }
 
+/* A failed write sticks: later ones do nothing, one check at the end. */
+static void
+test_failure_sticks(void **state)
+{
+	struct buf b;
+
+	buf_init(&b);
+	assert_int_equal(buf_puts(&b, "kept"), 0);
+	assert_int_equal(buf_status(&b), 0);
+	assert_int_equal(buf_reserve(&b, SIZE_MAX), -1);	/* cannot be */
+	assert_int_equal(buf_status(&b), -1);
+	assert_int_equal(buf_puts(&b, "more"), -1);
+	assert_int_equal(buf_putc(&b, 'x'), -1);
+	assert_int_equal(buf_printf(&b, "%d", 1), -1);
+	assert_int_equal(buf_reserve(&b, 1), -1);
+	assert_int_equal(b.len, 4);
+	buf_reset(&b);
+	assert_int_equal(buf_status(&b), -1);	/* until buf_free */
+	assert_null(buf_steal(&b));
+	assert_int_equal(buf_status(&b), 0);	/* steal emptied it */
+	assert_int_equal(buf_puts(&b, "new"), 0);
+	buf_fail(&b);
+	assert_int_equal(buf_status(&b), -1);
+	buf_free(&b);
+	assert_int_equal(buf_status(&b), 0);
+	assert_int_equal(buf_puts(&b, "ok"), 0);
+	assert_string_equal(b.data, "ok");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_failure_sticks),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_steal),
