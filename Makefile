@@ -73,6 +73,12 @@ $(BUILD)/tests/%: tests/tools/%.c tests/fuzz/common.c tests/fuzz/fuzz.h \
 	$(CC) $(ALL_CFLAGS) -Isrc -Itests/fuzz -o $@ $< tests/fuzz/common.c \
 	    $(BUILD)/liblumbar.a $(LIBS)
 
+# Preloaded by test_html2gmi_oom.py to fail one allocation at a time;
+# never sanitized (ASan brings its own malloc).
+$(BUILD)/tests/failmalloc.so: tests/preload/failmalloc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -shared -fPIC -o $@ $<
+
 # The load generator: timings only, never part of `make test`.
 $(BUILD)/gemload: tests/bench/gemload.c
 	@mkdir -p $(@D)
@@ -133,7 +139,8 @@ test check:
 	@V=$(V) sh contrib/deps.sh test
 	@echo "building lumbar and the tests (V=1 shows the compiler's lines)"
 	@$(MAKE) --no-print-directory $(QUIET) all $(UNIT_BINS) $(TOOL_BINS) \
-	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor
+	    $(REPLAY_BINS) $(BUILD)/gemload $(BUILD)/tlsfloor \
+	    $(BUILD)/tests/failmalloc.so
 	@BUILD=$(BUILD) PYTEST_ARGS="$(PYTEST_ARGS)" $(PYTHON) tests/run.py
 
 # The ASan+UBSan build in build-asan/, which aborts on any report; the

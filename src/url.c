@@ -471,8 +471,11 @@ url_merge_path(struct buf *out, const char *base, const char *ref, size_t n)
 		if (r == 0)
 			r = buf_append(&in, ref, n);
 	}
-	if (r == -1 || buf_reserve(&in, 0) == -1)
+	if (r == 0)
+		r = buf_reserve(&in, 0);
+	if (r == -1)
 		goto done;
+	r = -1;		/* until the whole path is out */
 
 	buf_reset(out);
 	seg = in.data + 1;	/* in.data[0] is '/' */

@@ -34,12 +34,15 @@ is_image_name(const char *path)
 	return false;
 }
 
-void
+/* -1 when out of memory; a site directory realpath cannot resolve
+ * otherwise has no images to copy. */
+int
 assets_init(struct assets *a, const char *sitedir)
 {
 	memset(a, 0, sizeof(*a));
 	a->sitedir = sitedir;
 	a->realdir = realpath(sitedir, NULL);
+	return a->realdir == NULL && errno == ENOMEM ? -1 : 0;
 }
 
 /* Forget the images found so far (a new pass over the pages). */
@@ -62,9 +65,10 @@ assets_free(struct assets *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Is the file at the site path an image we may copy? */
+/* Is the file at the site path an image we may copy?  Out of memory,
+ * a->oom is set. */
 static bool
-copyable(const struct assets *a, const char *path)
+copyable(struct assets *a, const char *path)
 {
 	struct buf	 full;
 	struct stat	 st;
@@ -84,10 +88,15 @@ copyable(const struct assets *a, const char *path)
 			return false;
 	}
 	buf_init(&full);
-	if (buf_printf(&full, "%s/%s", a->sitedir, path) == 0 &&
-	    stat(full.data, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size <= H2G_FILE_MAX &&
-	    (real = realpath(full.data, NULL)) != NULL) {
+	if (buf_printf(&full, "%s/%s", a->sitedir, path) == -1)
+		a->oom = true;
+	else if (stat(full.data, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size <= H2G_FILE_MAX) {
+		if ((real = realpath(full.data, NULL)) == NULL &&
+		    errno == ENOMEM)
+			a->oom = true;
+	}
+	if (real != NULL) {
 		n = strlen(a->realdir);
 		/* A symbolic link out of the site is not followed out. */
 		ok = strncmp(real, a->realdir, n) == 0 && (real[n] == '/' ||
@@ -106,7 +115,8 @@ cmp_path(const void *a, const void *b)
 
 /*
  * The capsule path of the image at the site path (the same), noted for
- * assets_copy; NULL when it is not a local image to copy.
+ * assets_copy; NULL when it is not a local image to copy, or, a->oom
+ * set, when out of memory.
  */
 const char *
 assets_find(struct assets *a, const char *path)
@@ -123,8 +133,10 @@ assets_find(struct assets *a, const char *path)
 	if (a->len == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
 
-		if ((v = realloc(a->v, cap * sizeof(*v))) == NULL)
+		if ((v = realloc(a->v, cap * sizeof(*v))) == NULL) {
+			a->oom = true;
 			return NULL;
+		}
 		a->v = v;
 		a->cap = cap;
 	}
@@ -140,6 +152,7 @@ assets_find(struct assets *a, const char *path)
 	if ((a->v[lo] = strdup(path)) == NULL) {
 		memmove(a->v + lo, a->v + lo + 1, (a->len - lo) *
 		    sizeof(*a->v));
+		a->oom = true;
 		return NULL;
 	}
 	a->len++;

@@ -1,17 +1,13 @@
 /*
- * convert.c: turn one page's gumbo tree into the gemtext line model.
- * The walk keeps its own stack of frames, one per open element, so that
- * nesting costs heap, not C stack; each element kind has a small enter
- * and exit step.
+ * convert.c: one page's HTML, parsed by gumbo, to the gemtext line model
+ * (meta.c then adds its title, date and summary).  The walk keeps its
+ * own stack of frames, one per open element, so that nesting costs
+ * heap, not C stack; each element kind has a small enter and exit step.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "html2gmi.h"
 
@@ -358,11 +354,14 @@ anchor_end(struct conv *c)
 	buf_reset(&c->a_label);
 }
 
+/* An <a>: its link is gathered when it ends (anchor_end). */
 static void
-anchor_start(struct conv *c, GumboNode *n)
+anchor_start(struct conv *c, struct frame *f)
 {
-	const char *href = tree_attr(n, "href"), *title;
+	GumboNode	*n = f->node;
+	const char	*href = tree_attr(n, "href"), *title;
 
+	f->act = ACT_ANCHOR;
 	anchor_end(c);
 	c->in_a = true;
 	c->a_space = false;
@@ -443,7 +442,7 @@ image(struct conv *c, GumboNode *n)
  * "\u00a7"): a link to the element itself, whose glyph is not text.
  */
 static bool
-is_permalink(GumboNode *a)
+is_permalink(struct conv *c, GumboNode *a)
 {
 	static const char *const glyphs[] = {
 		"\xc2\xb6", "\xc2\xa7", "#", "\xf0\x9f\x94\x97", "\xe2\x9a\x93",
@@ -459,7 +458,9 @@ is_permalink(GumboNode *a)
 	if (cl != NULL && strstr(cl, "headerlink") != NULL)
 		return true;
 	buf_init(&t);
-	if (tree_text(a, &t) == 0)
+	if (tree_text(a, &t) == -1)
+		c->failed = true;
+	else
 		for (i = 0; i < sizeof(glyphs) / sizeof(glyphs[0]); i++)
 			if (strcmp(t.data, glyphs[i]) == 0)
 				yes = true;
@@ -878,9 +879,12 @@ starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Does p start with a bold term, then a dash or colon, then more text? */
+/*
+ * Does p start with a bold term, then a dash or colon, then more text?
+ * Out of memory, the conversion fails.
+ */
 static bool
-term_para(const GumboNode *p)
+term_para(struct conv *c, const GumboNode *p)
 {
 	static const char *const dashes[] = {
 		"- ", "\xe2\x80\x93 ", "\xe2\x80\x94 ", ": ",
@@ -897,15 +901,21 @@ term_para(const GumboNode *p)
 		return false;
 	buf_init(&term);
 	buf_init(&rest);
-	if (tree_text(b, &term) == -1 || term.len == 0 || term.len > TERM_MAX)
+	if (tree_text(b, &term) == -1) {
+		c->failed = true;
+		goto out;
+	}
+	if (term.len == 0 || term.len > TERM_MAX)
 		goto out;
 	/* A few words of what follows the term say if a dash comes next. */
 	for (n = tree_next(p, (GumboNode *)b, false); n != NULL && rest.len <
 	    16 && seen++ < TERM_LOOK; n = tree_next(p, n, true))
-		if (n->type == GUMBO_NODE_TEXT || n->type ==
-		    GUMBO_NODE_WHITESPACE)
-			collapse_into(&rest, &sp, n->v.text.text,
-			    strlen(n->v.text.text));
+		if ((n->type == GUMBO_NODE_TEXT || n->type ==
+		    GUMBO_NODE_WHITESPACE) && !collapse_into(&rest, &sp,
+		    n->v.text.text, strlen(n->v.text.text))) {
+			c->failed = true;
+			goto out;
+		}
 	r = rest.data ? rest.data : "";
 	if (term.data[term.len - 1] == ':')
 		ok = *r != '\0';	/* "<b>Term:</b> text" */
@@ -950,7 +960,7 @@ term_next(struct conv *c, const GumboNode *n)
 {
 	GumboNode *k = next_sibling(n);
 
-	return k != NULL && !dropped(c, k) && term_para(k);
+	return k != NULL && !dropped(c, k) && term_para(c, k);
 }
 
 /* Enter a paragraph; true when it is an item of a term run. */
@@ -958,7 +968,7 @@ static bool
 term_start(struct conv *c, struct frame *f)
 {
 	if (!c->prof->term_lists || c->tbl != NULL || c->kind != GMI_TEXT ||
-	    !term_para(f->node))
+	    !term_para(c, f->node))
 		return false;
 	if (!c->term_run) {
 		/* One such paragraph alone is a paragraph. */
@@ -988,12 +998,128 @@ term_end(struct conv *c, struct frame *f)
 	}
 }
 
+/*
+ * Entering an element of the page's structure: headings, lists, quotes,
+ * preformatted text, data tables, rules, term runs.  1 when its children
+ * are to be read, 0 when not, -1 when t is none of these.
+ */
+static int
+enter_structure(struct conv *c, struct frame *f, struct frame *parent,
+    GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_H1:
+	case GUMBO_TAG_H2:
+	case GUMBO_TAG_H3:
+	case GUMBO_TAG_H4:
+	case GUMBO_TAG_H5:
+	case GUMBO_TAG_H6:
+		block_edge(c);
+		f->kind = c->kind;
+		c->kind = t == GUMBO_TAG_H1 ? GMI_H1 : t == GUMBO_TAG_H2 ?
+		    GMI_H2 : GMI_H3;
+		f->act = ACT_HEADING;
+		return 1;
+	case GUMBO_TAG_UL:
+	case GUMBO_TAG_OL:
+	case GUMBO_TAG_MENU:
+	case GUMBO_TAG_DIR:
+		block_edge(c);
+		c->hold++;
+		list_start(f);
+		f->act = ACT_LIST;
+		return 1;
+	case GUMBO_TAG_LI:
+		block_edge(c);
+		item_start(c, f, parent);
+		f->act = ACT_ITEM;
+		return 1;
+	case GUMBO_TAG_BLOCKQUOTE:
+		block_edge(c);
+		c->hold++;
+		f->kind = c->kind;
+		c->kind = GMI_QUOTE;
+		f->act = ACT_QUOTE;
+		return 1;
+	case GUMBO_TAG_PRE:
+	case GUMBO_TAG_LISTING:
+	case GUMBO_TAG_XMP:
+	case GUMBO_TAG_PLAINTEXT:
+		block_edge(c);
+		c->pre++;
+		f->act = ACT_PRE;
+		return 1;
+	case GUMBO_TAG_TABLE:
+		if (c->tbl != NULL || !is_data_table(f->node))
+			return -1;	/* layout: a block */
+		table_start(c, f);
+		return 1;
+	case GUMBO_TAG_HR:
+		block_edge(c);
+		return 0;
+	case GUMBO_TAG_NOFRAMES:
+		block_edge(c);
+		noframes(c, f->node);
+		block_edge(c);
+		return 0;
+	case GUMBO_TAG_P:
+		return term_start(c, f) ? 1 : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Entering an element inside a line: breaks, images, links, quotations,
+ * superscripts, frames.  As enter_structure returns.
+ */
+static int
+enter_inline(struct conv *c, struct frame *f, GumboTag t)
+{
+	switch (t) {
+	case GUMBO_TAG_BR:
+		if (c->tbl != NULL || c->kind == GMI_ITEM || c->kind == GMI_H1 ||
+		    c->kind == GMI_H2 || c->kind == GMI_H3)
+			add_text(c, " ", 1);
+		else
+			flush_line(c);
+		return 0;
+	case GUMBO_TAG_IMG:
+	case GUMBO_TAG_IMAGE:
+		image(c, f->node);
+		return 0;
+	case GUMBO_TAG_A:
+		if (is_permalink(c, f->node))
+			return 0;
+		anchor_start(c, f);
+		return 1;
+	case GUMBO_TAG_Q:
+		add_text(c, c->q_depth % 2 ? "\xe2\x80\x98" :
+		    "\xe2\x80\x9c", 3);
+		c->q_depth++;
+		f->act = ACT_Q;
+		return 1;
+	case GUMBO_TAG_SUP:
+		add_text(c, "^", 1);
+		return 1;
+	case GUMBO_TAG_SUB:
+		add_text(c, "_", 1);
+		return 1;
+	case GUMBO_TAG_FRAME:
+		frame(c, f->node);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 /* Enter an element; false when its children are to be skipped. */
 static bool
 enter(struct conv *c, struct frame *f, struct frame *parent)
 {
 	GumboNode	*n = f->node;
 	GumboTag	 t = n->v.element.tag;
+	int		 r;
 
 	f->act = ACT_NONE;
 	switch (drop_why(c, n)) {
@@ -1009,10 +1135,13 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		break;
 	}
 	if (c->pre > 0) {
+		/* Preformatted: only line breaks and links count. */
 		if (t == GUMBO_TAG_BR)
 			add_text(c, "\n", 1);
-		if (t == GUMBO_TAG_A)
-			goto anchor;
+		if (t == GUMBO_TAG_A) {
+			anchor_start(c, f);
+			return true;
+		}
 		return t != GUMBO_TAG_IMG;
 	}
 	if (c->tbl != NULL && enter_table_part(c, f, t))
@@ -1021,107 +1150,13 @@ enter(struct conv *c, struct frame *f, struct frame *parent)
 		add_text(c, " ", 1);	/* a cell's paragraphs, one line */
 		return true;
 	}
-	switch (t) {
-	case GUMBO_TAG_H1:
-	case GUMBO_TAG_H2:
-	case GUMBO_TAG_H3:
-	case GUMBO_TAG_H4:
-	case GUMBO_TAG_H5:
-	case GUMBO_TAG_H6:
-		block_edge(c);
-		f->kind = c->kind;
-		c->kind = t == GUMBO_TAG_H1 ? GMI_H1 : t == GUMBO_TAG_H2 ?
-		    GMI_H2 : GMI_H3;
-		f->act = ACT_HEADING;
-		return true;
-	case GUMBO_TAG_UL:
-	case GUMBO_TAG_OL:
-	case GUMBO_TAG_MENU:
-	case GUMBO_TAG_DIR:
-		block_edge(c);
-		c->hold++;
-		list_start(f);
-		f->act = ACT_LIST;
-		return true;
-	case GUMBO_TAG_LI:
-		block_edge(c);
-		item_start(c, f, parent);
-		f->act = ACT_ITEM;
-		return true;
-	case GUMBO_TAG_BLOCKQUOTE:
-		block_edge(c);
-		c->hold++;
-		f->kind = c->kind;
-		c->kind = GMI_QUOTE;
-		f->act = ACT_QUOTE;
-		return true;
-	case GUMBO_TAG_PRE:
-	case GUMBO_TAG_LISTING:
-	case GUMBO_TAG_XMP:
-	case GUMBO_TAG_PLAINTEXT:
-		block_edge(c);
-		c->pre++;
-		f->act = ACT_PRE;
-		return true;
-	case GUMBO_TAG_TABLE:
-		if (c->tbl == NULL && is_data_table(n)) {
-			table_start(c, f);
-			return true;
-		}
-		break;
-	case GUMBO_TAG_BR:
-		if (c->tbl != NULL || c->kind == GMI_ITEM || c->kind == GMI_H1 ||
-		    c->kind == GMI_H2 || c->kind == GMI_H3)
-			add_text(c, " ", 1);
-		else
-			flush_line(c);
-		return false;
-	case GUMBO_TAG_HR:
-		block_edge(c);
-		return false;
-	case GUMBO_TAG_IMG:
-	case GUMBO_TAG_IMAGE:
-		image(c, n);
-		return false;
-	case GUMBO_TAG_A:
-		if (is_permalink(n))
-			return false;
-		goto anchor;
-	case GUMBO_TAG_Q:
-		add_text(c, c->q_depth % 2 ? "\xe2\x80\x98" :
-		    "\xe2\x80\x9c", 3);
-		c->q_depth++;
-		f->act = ACT_Q;
-		return true;
-	case GUMBO_TAG_SUP:
-		add_text(c, "^", 1);
-		return true;
-	case GUMBO_TAG_SUB:
-		add_text(c, "_", 1);
-		return true;
-	case GUMBO_TAG_FRAME:
-		frame(c, n);
-		return false;
-	case GUMBO_TAG_NOFRAMES:
-		block_edge(c);
-		noframes(c, n);
-		block_edge(c);
-		return false;
-	case GUMBO_TAG_P:
-		if (term_start(c, f))
-			return true;
-		break;
-	default:
-		break;
-	}
+	if ((r = enter_structure(c, f, parent, t)) != -1 ||
+	    (r = enter_inline(c, f, t)) != -1)
+		return r == 1;
 	if (TAG_IN(t, blocks) && c->tbl == NULL) {
 		block_edge(c);
 		f->act = ACT_BLOCK;
 	}
-	return true;
-anchor:
-	anchor_start(c, n);
-	f->act = ACT_ANCHOR;
 	return true;
 }
 
@@ -1251,90 +1286,6 @@ walk(struct conv *c, GumboNode *root)
 	free(st);
 }
 
-/* The collapsed text of the page's <title>. */
-static char *
-doc_title(GumboOutput *out)
-{
-	GumboNode	*n;
-	struct buf	 b;
-
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (n->type != GUMBO_NODE_ELEMENT)
-			continue;
-		if (n->v.element.tag == GUMBO_TAG_BODY)
-			break;
-		if (n->v.element.tag != GUMBO_TAG_TITLE)
-			continue;
-		buf_init(&b);
-		if (tree_text(n, &b) == -1 || b.len == 0) {
-			buf_free(&b);
-			return NULL;
-		}
-		return buf_steal(&b);
-	}
-	return NULL;
-}
-
-/* A YYYY-MM-DD date from the page's date metadata, if it has one. */
-static char *
-doc_date(GumboOutput *out)
-{
-	static const char *const names[] = {
-		"date", "dc.date", "dcterms.date", "dcterms.modified",
-		"dcterms.created", "article:published_time",
-		"article:modified_time", "last-modified",
-	};
-	GumboNode	*n;
-	const char	*name, *v;
-	size_t		 i;
-
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (n->type != GUMBO_NODE_ELEMENT ||
-		    n->v.element.tag != GUMBO_TAG_META)
-			continue;
-		if ((name = tree_attr(n, "name")) == NULL &&
-		    (name = tree_attr(n, "property")) == NULL)
-			continue;
-		if ((v = tree_attr(n, "content")) == NULL || strlen(v) < 10)
-			continue;
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strcasecmp(name, names[i]) != 0)
-				continue;
-			if (v[4] == '-' && v[7] == '-' &&
-			    strspn(v, "0123456789") == 4 &&
-			    strspn(v + 5, "0123456789") == 2 &&
-			    strspn(v + 8, "0123456789") >= 2)
-				return strndup(v, 10);
-		}
-	}
-	return NULL;
-}
-
-/* The text of the first element the disclaimer selectors match. */
-static char *
-doc_disclaimer(const struct profile *p, GumboOutput *out)
-{
-	GumboNode	*n;
-	struct buf	 b;
-
-	if (p->disclaimer.len == 0)
-		return NULL;
-	for (n = out->document; n != NULL; n = tree_next(out->document, n,
-	    true)) {
-		if (!selector_any(&p->disclaimer, n))
-			continue;
-		buf_init(&b);
-		if (tree_text(n, &b) == -1 || b.len == 0) {
-			buf_free(&b);
-			return NULL;
-		}
-		return buf_steal(&b);
-	}
-	return NULL;
-}
-
 /* Where the content is, when no profile names it. */
 static GumboNode *
 default_root(GumboOutput *out)
@@ -1357,27 +1308,6 @@ default_root(GumboOutput *out)
 	if (articles == 1)
 		return article;
 	return body ? body : out->root;
-}
-
-/* Put a title line and a blank line in front of the page. */
-static int
-prepend_title(struct gmi_doc *doc, const char *title)
-{
-	struct gmi_line	 h, b;
-	size_t		 n = doc->len;
-
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1)
-		return -1;
-	if (n > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		return -1;
-	if (n == 0)
-		return 0;
-	h = doc->lines[n];
-	b = doc->lines[n + 1];
-	memmove(doc->lines + 2, doc->lines, n * sizeof(*doc->lines));
-	doc->lines[0] = h;
-	doc->lines[1] = b;
-	return 0;
 }
 
 void
@@ -1466,7 +1396,6 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	GumboOutput	*out;
 	struct conv	 c;
 	struct arena	 mem;
-	char		*title;
 	int		 r = -1;
 
 	if ((out = parse(s, n, &mem)) == NULL)
@@ -1485,30 +1414,12 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	conv_run(&c, out);
 	anchor_end(&c);
 	block_edge(&c);
-	title = doc_title(out);
-	if (!c.failed && !c.had_h1 && title != NULL) {
-		fail_if(&c, prepend_title(&pg->doc, title) == -1);
-		if (pg->title == NULL)
-			pg->title = title;
-		else
-			free(title);
-		title = NULL;
-	}
-	free(title);
 	while (pg->doc.len > 0 && last_blank(&pg->doc)) {
 		pg->doc.len--;
 		free(pg->doc.lines[pg->doc.len].text);
 	}
-	/* Known only now: a line of link text may have gone (emit_links). */
-	for (size_t i = 0; !c.failed && i < pg->doc.len; i++)
-		if (pg->doc.lines[i].type == GMI_TEXT &&
-		    pg->doc.lines[i].text[0] != '\0') {
-			fail_if(&c, (pg->summary = strdup(
-			    pg->doc.lines[i].text)) == NULL);
-			break;
-		}
-	pg->date = doc_date(out);
-	pg->disclaimer = doc_disclaimer(prof, out);
+	if (!c.failed)
+		fail_if(&c, page_meta(pg, out, prof, c.had_h1) == -1);
 	if (!c.failed)
 		r = 0;
 	if (c.tbl != NULL) {
@@ -1526,124 +1437,3 @@ convert_html(const char *s, size_t n, const struct profile *prof,
 	return r;
 }
 
-/*
- * Read a whole file, or standard input for "-", into b: -1 with the
- * reason in err, -2 (err untouched) when it is larger than max bytes,
- * which each caller words for what it was doing.
- */
-int
-h2g_read_file(const char *path, struct buf *b, size_t max, struct buf *err)
-{
-	struct stat	st;
-	ssize_t		r;
-	int		fd;
-
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		buf_puts(err, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		buf_puts(err, "is a directory");
-		goto fail;
-	}
-	for (;;) {
-		if (buf_reserve(b, 65536) == -1) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
-		r = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			buf_puts(err, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		b->len += (size_t)r;
-		b->data[b->len] = '\0';
-		if (b->len > max) {
-			if (fd != STDIN_FILENO)
-				close(fd);
-			return -2;
-		}
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return 0;
-fail:
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return -1;
-}
-
-/*
- * The defaults left out much of the page: say so, so that a page whose
- * article was taken for navigation does not go unseen (a profile's drop
- * rules say it on purpose, and are not reported).
- */
-static void
-warn_dropped(const char *name, size_t words)
-{
-	char	digits[32], grouped[48];
-	size_t	n, i, k = 0;
-
-	n = (size_t)snprintf(digits, sizeof(digits), "%zu", words);
-	for (i = 0; i < n && k + 2 < sizeof(grouped); i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			grouped[k++] = ',';
-		grouped[k++] = digits[i];
-	}
-	grouped[k] = '\0';
-	fprintf(stderr, "html2gmi: %s: dropped %s words of navigation\n",
-	    name, grouped);
-}
-
-/*
- * Read, decode and convert the file at path.  On failure err says what
- * is wrong with it (the caller names the file) and -1 is returned.
- */
-int
-convert_file(const char *path, const char *name, const struct profile *prof,
-    const struct linkctx *lc, struct page *pg, struct buf *err)
-{
-	struct buf	 raw, text;
-	char		 label[H2G_CHARSET_MAX];
-	const char	*why;
-	int		 r = -1, rd, cs;
-
-	buf_init(&raw);
-	buf_init(&text);
-	if ((rd = h2g_read_file(path, &raw, (size_t)prof->max_input * 1024 *
-	    1024, err)) < 0) {
-		if (rd == -2)
-			buf_printf(err, "larger than %d MiB, not converted "
-			    "(--max-input raises the limit)", prof->max_input);
-		goto out;
-	}
-	if ((cs = charset_to_utf8(raw.data ? raw.data : "", raw.len, &text,
-	    label, sizeof(label))) == -1) {
-		buf_puts(err, "out of memory");
-		goto out;
-	}
-	if (cs == 1)
-		fprintf(stderr, "html2gmi: %s: unknown charset, read as "
-		    "windows-1252\n", name);
-	if ((why = html_sniff(text.data ? text.data : "", text.len)) != NULL) {
-		buf_puts(err, why);
-		goto out;
-	}
-	if (convert_html(text.data, text.len, prof, lc, pg) == -1) {
-		buf_puts(err, "out of memory");
-		goto out;
-	}
-	if (pg->dropped >= H2G_DROP_WARN)
-		warn_dropped(name, pg->dropped);
-	r = 0;
-out:
-	buf_free(&raw);
-	buf_free(&text);
-	return r;
-}

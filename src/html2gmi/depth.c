@@ -377,6 +377,115 @@ skip_raw(const char *s, size_t n, size_t i, const char *name, size_t len)
 	return n;
 }
 
+/* One tag of the page, as the scan reads it. */
+struct tag {
+	bool		 found;		/* false: what was passed is no tag */
+	size_t		 start;		/* its '<' */
+	bool		 end;		/* an end tag */
+	bool		 self;		/* ends in "/>" */
+	GumboTag	 t;
+	uint32_t	 name;		/* an unknown tag's name, hashed */
+	char		 lower[NAME_MAX_LEN];	/* the name, lower case */
+	size_t		 nl;		/* bytes of the name, all of it */
+};
+
+/*
+ * Read the tag at the first '<' from i into tg (comments, doctypes and a
+ * '<' before no letter are passed over, tg->found false); returns where
+ * the scan goes on, n when no '<' is left.
+ */
+static size_t
+next_tag(const char *s, size_t n, size_t i, struct tag *tg)
+{
+	const char	*lt = memchr(s + i, '<', n - i), *e;
+	size_t		 nl;
+
+	tg->found = false;
+	if (lt == NULL)
+		return n;
+	tg->start = (size_t)(lt - s);
+	i = tg->start + 1;
+	if (i + 2 < n && memcmp(s + i, "!--", 3) == 0) {
+		e = memmem(s + i + 3, n - i - 3, "-->", 3);
+		return e ? (size_t)(e - s) + 3 : n;
+	}
+	if (i < n && (s[i] == '!' || s[i] == '?')) {
+		e = memchr(s + i, '>', n - i);
+		return e ? (size_t)(e - s) + 1 : n;
+	}
+	tg->end = i < n && s[i] == '/';
+	if (tg->end)
+		i++;
+	if (i >= n || !isalpha((unsigned char)s[i]))
+		return i;
+	for (nl = 0; i < n && !isspace((unsigned char)s[i]) &&
+	    s[i] != '/' && s[i] != '>'; i++, nl++)
+		if (nl < sizeof(tg->lower))
+			tg->lower[nl] = (char)tolower((unsigned char)s[i]);
+	tg->nl = nl;
+	tg->t = nl <= sizeof(tg->lower) ? gumbo_tagn_enum(tg->lower,
+	    (unsigned int)nl) : GUMBO_TAG_UNKNOWN;
+	tg->name = tg->t == GUMBO_TAG_UNKNOWN ? hash_name(tg->lower, nl <
+	    sizeof(tg->lower) ? nl : sizeof(tg->lower)) : 0;
+	tg->found = true;
+	return skip_attrs(s, n, i, &tg->self);
+}
+
+enum step {
+	STEP_ON,	/* the tag stays */
+	STEP_CUT,	/* it would nest too deep: left out */
+	STEP_TEXT,	/* <plaintext>: all the rest is text */
+};
+
+/*
+ * A start tag into the model, as the tree builder would open it; *i
+ * moves past a raw text element's text (i is just past the tag).
+ */
+static enum step
+start_tag(struct model *m, const struct tag *tg, const char *s, size_t n,
+    size_t *i)
+{
+	GumboTag	 t = tg->t;
+	int		 k = kind(t);
+	bool		 fx;
+	long		 j;
+
+	if ((fx = in_foreign(m)) && breaks_out(t)) {
+		while (m->len > 0 && m->v[m->len - 1].foreign)
+			pop_to(m, m->len - 1);
+		fx = false;
+	}
+	if (fx && tg->self)
+		return STEP_ON;		/* <path/> */
+	if (!fx && t == GUMBO_TAG_PLAINTEXT)
+		return STEP_TEXT;
+	if (!fx && (k & K_RAW)) {
+		if (tg->nl <= sizeof(tg->lower))
+			*i = skip_raw(s, n, *i, tg->lower, tg->nl);
+		return STEP_ON;
+	}
+	if (!fx && (k & (K_VOID | K_NONE)))
+		return STEP_ON;
+	if (!fx && table_part(t) && m->count[GUMBO_TAG_TABLE] == 0)
+		return STEP_ON;		/* the tree builder ignores it too */
+	if (!fx && m->count[GUMBO_TAG_SELECT] > 0 && !in_select(t))
+		return STEP_ON;		/* likewise */
+	if (!fx && t == GUMBO_TAG_SELECT && (j = in_scope(m, t, false)) >= 0) {
+		pop_to(m, (size_t)j);	/* ends the open one */
+		return STEP_ON;
+	}
+	if (!fx)
+		implied_ends(m, t);
+	if (m->len >= H2G_DEPTH_MAX)
+		return STEP_CUT;
+	m->v[m->len].tag = t;
+	m->v[m->len].name = tg->name;
+	m->v[m->len++].foreign = fx || t == GUMBO_TAG_SVG ||
+	    t == GUMBO_TAG_MATH;
+	m->count[t]++;
+	return STEP_ON;
+}
+
 /*
  * Copy s to out, less the start tags that would nest deeper than
  * H2G_DEPTH_MAX.  Returns 0 when nothing needs leaving out (out is
@@ -386,95 +495,30 @@ int
 depth_cap(const char *s, size_t n, struct buf *out)
 {
 	struct model	 m;
-	char		 lower[NAME_MAX_LEN];
-	size_t		 i = 0, start, nl, copied = 0;
-	GumboTag	 t;
-	uint32_t	 name;
-	bool		 end, self, cut = false, fx;
-	long		 j;
-	int		 k;
+	struct tag	 tg;
+	size_t		 i = 0, copied = 0;
+	enum step	 st;
+	bool		 cut = false;
 
 	memset(&m, 0, sizeof(m));
 	while (i < n) {
-		const char *lt = memchr(s + i, '<', n - i);
-
-		if (lt == NULL)
-			break;
-		start = (size_t)(lt - s);
-		i = start + 1;
-		if (i + 2 < n && memcmp(s + i, "!--", 3) == 0) {
-			const char *e = memmem(s + i + 3, n - i - 3, "-->", 3);
-
-			i = e ? (size_t)(e - s) + 3 : n;
+		i = next_tag(s, n, i, &tg);
+		if (!tg.found)
 			continue;
-		}
-		if (i < n && (s[i] == '!' || s[i] == '?')) {
-			const char *e = memchr(s + i, '>', n - i);
-
-			i = e ? (size_t)(e - s) + 1 : n;
-			continue;
-		}
-		end = i < n && s[i] == '/';
-		if (end)
-			i++;
-		if (i >= n || !isalpha((unsigned char)s[i]))
-			continue;
-		for (nl = 0; i < n && !isspace((unsigned char)s[i]) &&
-		    s[i] != '/' && s[i] != '>'; i++, nl++)
-			if (nl < sizeof(lower))
-				lower[nl] = (char)tolower((unsigned char)s[i]);
-		t = nl <= sizeof(lower) ? gumbo_tagn_enum(lower,
-		    (unsigned int)nl) : GUMBO_TAG_UNKNOWN;
-		name = t == GUMBO_TAG_UNKNOWN ? hash_name(lower, nl <
-		    sizeof(lower) ? nl : sizeof(lower)) : 0;
-		i = skip_attrs(s, n, i, &self);
 		/*
 		 * Deep in, an end tag that closes nothing costs the tree
 		 * builder a search of its whole stack: leave it out.
 		 */
-		if (end && (end_tag(&m, t, name) || m.len < H2G_DEPTH_MAX / 2))
+		if (tg.end) {
+			if (end_tag(&m, tg.t, tg.name) ||
+			    m.len < H2G_DEPTH_MAX / 2)
+				continue;
+		} else if ((st = start_tag(&m, &tg, s, n, &i)) == STEP_ON)
 			continue;
-		if (end)
-			goto cut;
-		k = kind(t);
-		if ((fx = in_foreign(&m)) && breaks_out(t)) {
-			while (m.len > 0 && m.v[m.len - 1].foreign)
-				pop_to(&m, m.len - 1);
-			fx = false;
-		}
-		if (fx && self)
-			continue;	/* <path/> */
-		if (!fx && t == GUMBO_TAG_PLAINTEXT)
-			break;		/* all the rest is text */
-		if (!fx && (k & K_RAW)) {
-			if (nl <= sizeof(lower))
-				i = skip_raw(s, n, i, lower, nl);
-			continue;
-		}
-		if (!fx && (k & (K_VOID | K_NONE)))
-			continue;
-		if (!fx && table_part(t) && m.count[GUMBO_TAG_TABLE] == 0)
-			continue;	/* the tree builder ignores it too */
-		if (!fx && m.count[GUMBO_TAG_SELECT] > 0 && !in_select(t))
-			continue;	/* likewise */
-		if (!fx && t == GUMBO_TAG_SELECT &&
-		    (j = in_scope(&m, t, false)) >= 0) {
-			pop_to(&m, (size_t)j);	/* ends the open one */
-			continue;
-		}
-		if (!fx)
-			implied_ends(&m, t);
-		if (m.len < H2G_DEPTH_MAX) {
-			m.v[m.len].tag = t;
-			m.v[m.len].name = name;
-			m.v[m.len++].foreign = fx || t == GUMBO_TAG_SVG ||
-			    t == GUMBO_TAG_MATH;
-			m.count[t]++;
-			continue;
-		}
+		else if (st == STEP_TEXT)
+			break;
 		/* Too deep: keep what came before, leave the tag out. */
-cut:
-		if (buf_append(out, s + copied, start - copied) == -1)
+		if (buf_append(out, s + copied, tg.start - copied) == -1)
 			return -1;
 		copied = i;
 		cut = true;

@@ -45,30 +45,30 @@ is_post_name(const char *name)
 	    !(dot - name == 5 && memcmp(name, "index", 5) == 0);
 }
 
-/* The day s starts with, followed by nothing or a separator, or NULL. */
-static char *
-date_prefix(const char *s)
+/*
+ * Does s start with a day, followed by nothing or a separator?  It is
+ * copied into d.
+ */
+static bool
+date_prefix(const char *s, char d[static 11])
 {
-	char d[11];
-
 	if (strlen(s) < 10 || isalnum((unsigned char)s[10]))
-		return NULL;
+		return false;
 	memcpy(d, s, 10);
 	d[10] = '\0';
-	return feed_date_ok(d) ? strdup(d) : NULL;
+	return feed_date_ok(d);
 }
 
 /* A line that is a date and nothing else, white space aside. */
 static bool
 date_alone(const char *s)
 {
-	char *d;
+	char d[11];
 
 	while (*s == ' ' || *s == '\t')
 		s++;
-	if ((d = date_prefix(s)) == NULL)
+	if (!date_prefix(s, d))
 		return false;
-	free(d);
 	for (s += 10; *s == ' ' || *s == '\t'; s++)
 		;
 	return *s == '\0';
@@ -85,10 +85,12 @@ read_post(struct post *p, const char *name, const struct gmi_doc *doc)
 {
 	const struct gmi_line	*l;
 	const char		*t = NULL;
+	char			 d[11];
 	size_t			 i, n;
 	bool			 named;
 
-	named = (p->date = date_prefix(name)) != NULL;
+	if ((named = date_prefix(name, d)) && (p->date = strdup(d)) == NULL)
+		return -1;
 	for (i = 0; i < doc->len; i++) {
 		l = &doc->lines[i];
 		if (l->type == GMI_H1 && t == NULL && l->text[0] != '\0')
@@ -97,9 +99,10 @@ read_post(struct post *p, const char *name, const struct gmi_doc *doc)
 		    l->type != GMI_H2 && l->type != GMI_H3)
 			continue;
 		if (date_alone(l->text)) {
-			if (p->date == NULL)
-				p->date = date_prefix(l->text +
-				    strspn(l->text, " \t"));
+			if (p->date == NULL && date_prefix(l->text +
+			    strspn(l->text, " \t"), d) &&
+			    (p->date = strdup(d)) == NULL)
+				return -1;
 		} else if (l->type == GMI_TEXT && p->summary == NULL &&
 		    l->text[strspn(l->text, " \t")] != '\0' &&
 		    (p->summary = strdup(l->text)) == NULL)
@@ -148,7 +151,9 @@ add_post(void *arg, const char *root, const char *rel)
 	}
 	if (buf_printf(&path, "%s/%s", root, rel) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(path.data, &text, H2G_FILE_MAX, &err)) != 0) {
+	if ((rr = h2g_read_file(path.data, &text, H2G_FILE_MAX, &err)) == -3)
+		goto oom;
+	if (rr != 0) {
 		fprintf(stderr, "html2gmi: %s: %s; not listed\n", path.data,
 		    rr == -2 ? "larger than 64 MiB" : err.data);
 		r = 0;
@@ -192,68 +197,74 @@ out:
 	return r;
 }
 
-/* The capsule path a local link of the index leads to, or false. */
-static bool
+/*
+ * The capsule path a local link of the index leads to, in out: 1, or 0
+ * when it leads elsewhere or does not decode; -1 when out of memory.
+ */
+static int
 local_target(const char *index, const char *url, struct buf *out)
 {
 	struct buf	 base, merged;
 	size_t		 n = strcspn(url, "?#");
-	bool		 ok = false;
+	int		 r = -1;
 
 	if (url_has_scheme(url) || strncmp(url, "//", 2) == 0)
-		return false;
+		return 0;
 	buf_init(&base);
 	buf_init(&merged);
 	if (buf_printf(&base, "/%s", index) == 0 &&
 	    url_merge_path(&merged, base.data, url, n) == 0 &&
-	    buf_reserve(out, merged.len) == 0 &&
-	    url_decode(merged.data + 1, merged.len - 1, out->data, out->cap,
-	    &out->len) == 0)
-		ok = true;
+	    buf_reserve(out, merged.len) == 0)
+		r = url_decode(merged.data + 1, merged.len - 1, out->data,
+		    out->cap, &out->len) == 0;
 	buf_free(&base);
 	buf_free(&merged);
-	return ok;
+	return r;
 }
 
 /*
  * Is this line of the index one of ours: a link into the articles
  * directory whose label starts with a date, to a page listed now or to
  * none that exists (a post since removed)?  A dated link to a page that
- * exists but is not listed is the author's, and stays.
+ * exists but is not listed is the author's, and stays.  1 yes, 0 no, -1
+ * out of memory.
  */
-static bool
+static int
 is_entry(const struct gemlog *g, const char *index, const char *p, size_t n)
 {
 	struct gmi_doc	 one;
 	struct buf	 target, file;
 	struct stat	 st;
-	const char	*label;
-	char		*d;
+	char		 d[11];
 	size_t		 i, nd = strlen(g->dir);
-	bool		 ours = false;
+	int		 r = -1;
 
 	gmi_init(&one);
 	buf_init(&target);
 	buf_init(&file);
-	if (gmi_parse(&one, p, n) == -1 || one.len != 1 ||
-	    one.lines[0].type != GMI_LINK)
+	if (gmi_parse(&one, p, n) == -1)
 		goto out;
-	label = one.lines[0].text;
-	if ((d = date_prefix(label)) == NULL)
+	r = 0;
+	if (one.len != 1 || one.lines[0].type != GMI_LINK ||
+	    !date_prefix(one.lines[0].text, d))
 		goto out;
-	free(d);
-	if (!local_target(index, one.lines[0].url, &target) ||
-	    strncmp(target.data, g->dir, nd) != 0 || target.data[nd] != '/')
+	if ((r = local_target(index, one.lines[0].url, &target)) != 1)
 		goto out;
-	for (i = 0; i < g->len && !ours; i++)
-		ours = strcmp(g->v[i].path, target.data) == 0;
-	if (!ours && buf_printf(&file, "%s/%s", g->capsule, target.data) == 0)
-		ours = stat(file.data, &st) == -1 && errno == ENOENT;
+	r = 0;
+	if (strncmp(target.data, g->dir, nd) != 0 || target.data[nd] != '/')
+		goto out;
+	for (i = 0; i < g->len && r == 0; i++)
+		r = strcmp(g->v[i].path, target.data) == 0;
+	if (r == 0 && buf_printf(&file, "%s/%s", g->capsule, target.data) ==
+	    -1)
+		r = -1;
+	else if (r == 0)
+		r = stat(file.data, &st) == -1 && errno == ENOENT;
 out:
 	gmi_free(&one);
 	buf_free(&target);
 	buf_free(&file);
-	return ours;
+	return r;
 }
 
 /*
@@ -268,6 +279,7 @@ splice(const struct gemlog *g, const char *index, const struct buf *page,
 	const char	*p = page->data, *end = page->data + page->len, *nl;
 	const char	*le;
 	bool		 pre = false, placed = false;
+	int		 ours;
 
 	for (; p < end; p = nl) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -280,7 +292,9 @@ splice(const struct gemlog *g, const char *index, const struct buf *page,
 		if (le - p >= 3 && memcmp(p, "```", 3) == 0)
 			pre = !pre;
 		else if (!pre && le - p >= 2 && memcmp(p, "=>", 2) == 0 &&
-		    is_entry(g, index, p, (size_t)(le - p))) {
+		    (ours = is_entry(g, index, p, (size_t)(le - p))) != 0) {
+			if (ours == -1)
+				return -1;
 			if (!placed && buf_append(out, list->data, list->len) ==
 			    -1)
 				return -1;
@@ -301,22 +315,29 @@ splice(const struct gemlog *g, const char *index, const struct buf *page,
 	return buf_append(out, list->data, list->len);
 }
 
-/* The first "# " heading of gemtext, or NULL; copied. */
-static char *
-h1_of(const struct buf *text)
+/*
+ * The first "# " heading of gemtext, copied into *t, NULL when there is
+ * none; -1 when out of memory.
+ */
+static int
+h1_of(const struct buf *text, char **t)
 {
 	struct gmi_doc	 doc;
-	char		*t = NULL;
 	size_t		 i;
+	int		 r;
 
+	*t = NULL;
 	gmi_init(&doc);
-	if (gmi_parse(&doc, text->data, text->len) == 0)
-		for (i = 0; i < doc.len && t == NULL; i++)
-			if (doc.lines[i].type == GMI_H1 &&
-			    doc.lines[i].text[0] != '\0')
-				t = strdup(doc.lines[i].text);
+	r = gmi_parse(&doc, text->data, text->len);
+	for (i = 0; r == 0 && i < doc.len; i++)
+		if (doc.lines[i].type == GMI_H1 &&
+		    doc.lines[i].text[0] != '\0') {
+			if ((*t = strdup(doc.lines[i].text)) == NULL)
+				r = -1;
+			break;
+		}
 	gmi_free(&doc);
-	return t;
+	return r;
 }
 
 /*
@@ -342,8 +363,9 @@ write_index(const struct gemlog *g, const struct feed_entry *v,
 	    feed_index(&doc, index, v, g->len, false) == -1 ||
 	    gmi_write(&doc, &list) == -1)
 		goto oom;
-	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -2 ||
-	    (rr == -1 && access(file.data, F_OK) == 0)) {
+	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3)
+		goto oom;
+	if (rr == -2 || (rr == -1 && access(file.data, F_OK) == 0)) {
 		fprintf(stderr, "html2gmi: %s: %s\n", file.data, rr == -2 ?
 		    "larger than 64 MiB" : err.data);
 		goto out;
@@ -354,7 +376,8 @@ write_index(const struct gemlog *g, const struct feed_entry *v,
 		goto oom;
 	if (file_replace(file.data, &out) == -1)
 		goto out;
-	*title = h1_of(&out);
+	if (h1_of(&out, title) == -1)
+		goto oom;
 	r = 0;
 	goto out;
 oom:
@@ -380,7 +403,7 @@ write_feed(const struct gemlog *g, const struct feed_entry *v, const char *index
 	struct feed	 f = { .base = feed_url, .self = "atom.xml" };
 	struct buf	 file, page, out, err;
 	char		*author = NULL;
-	int		 r = -1;
+	int		 r = -1, rr;
 
 	buf_init(&file);
 	buf_init(&page);
@@ -392,8 +415,9 @@ write_feed(const struct gemlog *g, const struct feed_entry *v, const char *index
 	f.title = title ? title : GEMLOG_DEFAULT_TITLE;
 	if (buf_printf(&file, "%s/index.gmi", g->capsule) == -1)
 		goto oom;
-	if (h2g_read_file(file.data, &page, H2G_FILE_MAX, &err) == 0)
-		author = h1_of(&page);
+	if ((rr = h2g_read_file(file.data, &page, H2G_FILE_MAX, &err)) == -3 ||
+	    (rr == 0 && h1_of(&page, &author) == -1))
+		goto oom;
 	f.author = author ? author : f.title;
 	buf_reset(&file);
 	if (feed_write(&f, &out) == -1 ||
@@ -464,8 +488,10 @@ gemlog_update(const char *capsule, const char *articles, const char *feed_url)
 	g.capsule = capsule;
 	g.dir = articles ? articles : "articles";
 	buf_init(&dir);
-	if (buf_printf(&dir, "%s/%s", capsule, g.dir) == -1)
+	if (buf_printf(&dir, "%s/%s", capsule, g.dir) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", capsule);
 		goto out;
+	}
 	if (stat(dir.data, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "html2gmi: %s: not a directory; -g lists the "
 		    "articles of CAPSULE/articles, or of the directory "

@@ -170,7 +170,7 @@ int	 table_add_row(struct table *);
 int	 table_set(struct table *, size_t, const char *);
 int	 table_render(const struct table *, struct gmi_doc *);
 
-/* convert.c: one parsed page to the gemtext model. */
+/* convert.c: one page's HTML to the gemtext model. */
 struct page {
 	struct gmi_doc	 doc;
 	char		*title;		/* NULL when the page has none */
@@ -183,6 +183,11 @@ void	 page_init(struct page *);
 void	 page_free(struct page *);
 int	 convert_html(const char *, size_t, const struct profile *,
 	    const struct linkctx *, struct page *);
+
+/* meta.c: a page's title, date, summary and disclaimer. */
+int	 page_meta(struct page *, GumboOutput *, const struct profile *, bool);
+
+/* input.c: files read whole; an HTML file read, decoded and converted. */
 int	 h2g_read_file(const char *, struct buf *, size_t, struct buf *);
 int	 convert_file(const char *, const char *, const struct profile *,
 	    const struct linkctx *, struct page *, struct buf *);
@@ -236,8 +241,9 @@ struct assets {
 	char		**v;		/* site paths, sorted */
 	size_t		 len;
 	size_t		 cap;
+	bool		 oom;		/* assets_find ran out of memory */
 };
-void	 assets_init(struct assets *, const char *);
+int	 assets_init(struct assets *, const char *);
 void	 assets_reset(struct assets *);
 void	 assets_free(struct assets *);
 const char *assets_find(struct assets *, const char *);

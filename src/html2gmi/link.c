@@ -75,28 +75,29 @@ remove_dots(const char *path, bool clamp, struct buf *out)
 
 /*
  * Percent-decode for a file name, leniently: a stray "%" in a page's link
- * stays as it is (url_decode refuses it).  False if it would hold a NUL.
+ * stays as it is (url_decode refuses it).  1, or 0 if it would hold a
+ * NUL; -1 when out of memory.
  */
-static bool
+static int
 pct_decode(const char *s, struct buf *out)
 {
 	int hi, lo;
 
 	buf_reset(out);
 	if (buf_puts(out, "") == -1)
-		return false;
+		return -1;
 	for (; *s != '\0'; s++) {
 		if (*s == '%' && (hi = url_hexval((unsigned char)s[1])) >= 0 &&
 		    (lo = url_hexval((unsigned char)s[2])) >= 0) {
 			if (hi == 0 && lo == 0)
-				return false;
+				return 0;
 			if (buf_putc(out, hi * 16 + lo) == -1)
-				return false;
+				return -1;
 			s += 2;
 		} else if (buf_putc(out, *s) == -1)
-			return false;
+			return -1;
 	}
-	return true;
+	return 1;
 }
 
 /* The .gmi path of an HTML page's path: its extension replaced. */
@@ -157,19 +158,22 @@ link_relative(const char *from, const char *to, struct buf *out)
 	return put_path(out, t);
 }
 
-/* The page of the collection a decoded site path names, if any. */
-static const char *
-find_page(const struct linkctx *lc, struct buf *path)
+/*
+ * The page of the collection a decoded site path names, if any, into
+ * *g (NULL: none); -1 when out of memory.
+ */
+static int
+find_page(const struct linkctx *lc, struct buf *path, const char **g)
 {
 	static const char *const index[] = { "index.html", "index.htm" };
-	const char	*g;
-	size_t		 i, len = path->len;
+	size_t i, len = path->len;
 
+	*g = NULL;
 	if (lc->lookup == NULL)
-		return NULL;
+		return 0;
 	if (len > 0 && path->data[len - 1] != '/' &&
-	    (g = lc->lookup(lc->arg, path->data)) != NULL)
-		return g;
+	    (*g = lc->lookup(lc->arg, path->data)) != NULL)
+		return 0;
 	/* A directory: its index page, as a web server would serve it. */
 	for (i = 0; i < 2; i++) {
 		path->len = len;
@@ -177,11 +181,11 @@ find_page(const struct linkctx *lc, struct buf *path)
 		if ((len > 0 && path->data[len - 1] != '/' &&
 		    buf_putc(path, '/') == -1) ||
 		    buf_puts(path, index[i]) == -1)
-			return NULL;
-		if ((g = lc->lookup(lc->arg, path->data)) != NULL)
-			return g;
+			return -1;
+		if ((*g = lc->lookup(lc->arg, path->data)) != NULL)
+			return 0;
 	}
-	return NULL;
+	return 0;
 }
 
 /* Where base's path starts ("/blog/" in https://example.com/blog/). */
@@ -230,7 +234,7 @@ resolve_path(const struct linkctx *lc, const char *href, struct buf *out)
 	struct buf	 joined, clean, decoded, self;
 	const char	*rest, *g, *slash;
 	size_t		 pathlen = strcspn(href, "?#");
-	int		 r = -1;
+	int		 r = -1, d;
 
 	buf_init(&joined);
 	buf_init(&clean);
@@ -256,8 +260,11 @@ resolve_path(const struct linkctx *lc, const char *href, struct buf *out)
 		goto out;
 	if (clean.data == NULL && buf_puts(&clean, "") == -1)
 		goto out;
-	if (pct_decode(clean.data, &decoded) &&
-	    (g = find_page(lc, &decoded)) != NULL) {
+	g = NULL;
+	if ((d = pct_decode(clean.data, &decoded)) == -1 ||
+	    (d == 1 && find_page(lc, &decoded, &g) == -1))
+		goto out;
+	if (g != NULL) {
 		if (gmi_path_of(lc->page, &self) == -1 ||
 		    link_relative(self.data, g, out) == -1)
 			goto out;

@@ -349,17 +349,63 @@ made_before(const struct outdir *o, const char *rel)
 	return false;
 }
 
-/* Carry the entry rel of the old capsule into the build, if not ours. */
 static int carry_dir(const struct outdir *, const char *, int);
 
+/*
+ * The old capsule's directory rel (from) in the build (to, there already
+ * when have, as now says): made if need be, then its entries carried.
+ */
+static int
+carry_subdir(const struct outdir *o, const char *rel, const char *from,
+    const char *to, const struct stat *now, bool have, int depth)
+{
+	int fd, r;
+
+	if (have && !S_ISDIR(now->st_mode)) {
+		fprintf(stderr, "html2gmi: %s: a directory where html2gmi "
+		    "writes a file; %s is left as it was (move it)\n", from,
+		    o->out);
+		return -1;
+	}
+	if (!have) {
+		if (mkdir(to, 0700) == -1 || (fd = open(to, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) == -1)
+			return say_errno(to, "cannot create directory");
+		r = keep_attrs(o, fd, rel, false);
+		close(fd);
+		if (r == -1)
+			return -1;
+	}
+	return depth < CARRY_DEPTH ? carry_dir(o, rel, depth + 1) : 0;
+}
+
+/* A file or symbolic link of the old capsule (from) into the build (to). */
+static int
+carry_file(const struct outdir *o, const char *rel, const char *from,
+    const char *to, const struct stat *old)
+{
+	char	target[PATH_MAX];
+	ssize_t	n;
+
+	if (S_ISLNK(old->st_mode)) {
+		if ((n = readlink(from, target, sizeof(target) - 1)) == -1 ||
+		    (target[n] = '\0', symlink(target, to) == -1))
+			return say_errno(from, "cannot carry the symlink over");
+	} else if (!S_ISREG(old->st_mode))
+		fprintf(stderr, "html2gmi: %s: not a file or directory; left "
+		    "out\n", from);
+	else if (link(from, to) == -1 && copy_file(o, from, to, rel) == -1)
+		return -1;
+	return 0;
+}
+
+/* Carry the entry rel of the old capsule into the build, if not ours. */
 static int
 carry(const struct outdir *o, const char *rel, const char *name, int depth)
 {
 	struct stat	 old, now;
 	struct buf	 from, to;
-	char		 target[PATH_MAX];
-	ssize_t		 n;
-	int		 fd, r = -1;
+	int		 r = -1;
 	bool		 have;
 
 	buf_init(&from);
@@ -374,64 +420,27 @@ carry(const struct outdir *o, const char *rel, const char *name, int depth)
 		goto out;
 	}
 	have = lstat(to.data, &now) == 0;
-	if (S_ISDIR(old.st_mode)) {
-		if (have && !S_ISDIR(now.st_mode)) {
-			fprintf(stderr, "html2gmi: %s: a directory where html2gmi "
-			    "writes a file; %s is left as it was (move it)\n",
-			    from.data, o->out);
-			goto out;
-		}
-		if (!have && (mkdir(to.data, 0700) == -1 || (fd = open(to.data,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)) {
-			say_errno(to.data, "cannot create directory");
-			goto out;
-		}
-		if (!have) {
-			r = keep_attrs(o, fd, rel, false);
-			close(fd);
-			if (r == -1)
-				goto out;
-		}
-		r = depth < CARRY_DEPTH ? carry_dir(o, rel, depth + 1) : 0;
-		goto out;
-	}
-	if (have) {
-		if (S_ISDIR(now.st_mode) && !is_ours(name, depth == 0)) {
-			fprintf(stderr, "html2gmi: %s: in the way of the directory "
-			    "html2gmi makes there; %s is left as it was (move "
-			    "it)\n", from.data, o->out);
-			goto out;
-		}
-		r = 0;			/* made again: the new one stands */
-		goto out;
-	}
-	if (is_ours(name, depth == 0)) {
+	if (S_ISDIR(old.st_mode))
+		r = carry_subdir(o, rel, from.data, to.data, &now, have, depth);
+	else if (have) {
+		if (S_ISDIR(now.st_mode) && !is_ours(name, depth == 0))
+			fprintf(stderr, "html2gmi: %s: in the way of the "
+			    "directory html2gmi makes there; %s is left as it "
+			    "was (move it)\n", from.data, o->out);
+		else
+			r = 0;		/* made again: the new one stands */
+	} else if (is_ours(name, depth == 0)) {
 		if (name[0] != '.')
 			fprintf(stderr, "html2gmi: %s: no page of the site makes "
 			    "it any more; left out\n", from.data);
 		r = 0;
-		goto out;
-	}
-	if (made_before(o, rel)) {
+	} else if (made_before(o, rel)) {
 		fprintf(stderr, "html2gmi: %s: copied from the site by an "
 		    "earlier run, and no page links to it any more; left out\n",
 		    from.data);
 		r = 0;
-		goto out;
-	}
-	if (S_ISLNK(old.st_mode)) {
-		if ((n = readlink(from.data, target, sizeof(target) - 1)) == -1 ||
-		    (target[n] = '\0', symlink(target, to.data) == -1)) {
-			say_errno(from.data, "cannot carry the symlink over");
-			goto out;
-		}
-	} else if (!S_ISREG(old.st_mode)) {
-		fprintf(stderr, "html2gmi: %s: not a file or directory; left "
-		    "out\n", from.data);
-	} else if (link(from.data, to.data) == -1 &&
-	    copy_file(o, from.data, to.data, rel) == -1)
-		goto out;
-	r = 0;
+	} else
+		r = carry_file(o, rel, from.data, to.data, &old);
 out:
 	buf_free(&from);
 	buf_free(&to);
@@ -514,7 +523,7 @@ read_made_list(struct outdir *o)
 	else if ((r = h2g_read_file(path.data, &o->oldmade, H2G_FILE_MAX,
 	    &why)) == -2)
 		r = say(path.data, "too large to be html2gmi's list");
-	else if (r == -1)
+	else if (r < 0)
 		say(path.data, why.data);
 	buf_free(&path);
 	buf_free(&why);
@@ -522,20 +531,17 @@ read_made_list(struct outdir *o)
 }
 
 /*
- * Start a build for the capsule at out: lock its parent directory (one
- * run at a time), clear what earlier runs left, create the build.
+ * The capsule's names: out itself (what a symbolic link there names),
+ * its parent directory and its name there, and where the replaced one
+ * will be kept.  -1 when out cannot be replaced so, said on stderr.
  */
-int
-outdir_begin(struct outdir *o, const char *out)
+static int
+outdir_names(struct outdir *o, const char *out)
 {
-	struct stat	 pst;
 	struct buf	 b;
 	char		*slash, *real = NULL;
-	mode_t		 mask;
-	int		 fd;
+	int		 r = -1;
 
-	memset(o, 0, sizeof(*o));
-	o->pfd = -1;
 	buf_init(&b);
 	/* OUT a symlink: the directory it names is the one replaced. */
 	if (lstat(out, &o->oldst) == 0 && S_ISLNK(o->oldst.st_mode) &&
@@ -557,60 +563,76 @@ outdir_begin(struct outdir *o, const char *out)
 	    strcmp(o->name, "..") == 0) {
 		fprintf(stderr, "html2gmi: %s: give the capsule directory by "
 		    "its name (html2gmi replaces it with a rename)\n", out);
-		goto fail;
+		goto out;
 	}
 	if (buf_printf(&b, "%s/.%s" OLD_TAG, o->parent, o->name) == -1)
 		goto oom;
 	o->old = buf_steal(&b);
-	if (mkdirs(o->parent) == -1) {
-		say_errno(o->parent, "cannot create directory");
-		goto fail;
-	}
+	r = 0;
+	goto out;
+oom:
+	say(out, "out of memory");
+out:
+	buf_free(&b);
+	free(real);
+	return r;
+}
+
+/*
+ * Lock the capsule's parent directory (made if need be), one run at a
+ * time, and see what stands at the capsule's name.
+ */
+static int
+outdir_lock(struct outdir *o)
+{
+	struct stat pst;
+
+	if (mkdirs(o->parent) == -1)
+		return say_errno(o->parent, "cannot create directory");
 	if ((o->pfd = open(o->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || fstat(o->pfd, &pst) == -1) {
-		say_errno(o->parent, "cannot open");
-		goto fail;
+	    -1 || fstat(o->pfd, &pst) == -1)
+		return say_errno(o->parent, "cannot open");
+	if (flock(o->pfd, LOCK_EX) == -1)
+		return say_errno(o->parent, "cannot lock");
+	if (lstat(o->out, &o->oldst) == -1)
+		return errno == ENOENT ? 0 : say_errno(o->out, "cannot read");
+	if (!S_ISDIR(o->oldst.st_mode))
+		return say(o->out, "not a directory");
+	if (o->oldst.st_dev != pst.st_dev) {
+		fprintf(stderr, "html2gmi: %s: a mount point; html2gmi "
+		    "builds the new capsule beside it and renames it "
+		    "into place, so give a directory inside the mount\n",
+		    o->out);
+		return -1;
 	}
-	if (flock(o->pfd, LOCK_EX) == -1) {
-		say_errno(o->parent, "cannot lock");
-		goto fail;
-	}
-	if (lstat(o->out, &o->oldst) == 0) {
-		if (!S_ISDIR(o->oldst.st_mode)) {
-			say(o->out, "not a directory");
-			goto fail;
-		}
-		if (o->oldst.st_dev != pst.st_dev) {
-			fprintf(stderr, "html2gmi: %s: a mount point; html2gmi "
-			    "builds the new capsule beside it and renames it "
-			    "into place, so give a directory inside the mount\n",
-			    o->out);
-			goto fail;
-		}
-		o->had_old = true;
-	} else if (errno != ENOENT) {
-		say_errno(o->out, "cannot read");
-		goto fail;
-	}
-	if (remove_leftovers(o) == -1)
-		goto fail;
-	if (o->had_old && read_made_list(o) == -1)
-		goto fail;
+	o->had_old = true;
+	return 0;
+}
+
+/* The new capsule's directory, beside the old, with the old's mode. */
+static int
+outdir_mkbuild(struct outdir *o)
+{
+	struct buf	 b;
+	mode_t		 mask;
+	int		 fd;
+
+	buf_init(&b);
 	if (buf_printf(&b, "%s/.%s" NEW_TAG "XXXXXX", o->parent, o->name) ==
-	    -1)
-		goto oom;
+	    -1) {
+		buf_free(&b);
+		return say(o->out, "out of memory");
+	}
 	o->build = buf_steal(&b);
 	if (mkdtemp(o->build) == NULL) {
 		fprintf(stderr, "html2gmi: %s: cannot build the new capsule "
 		    "beside it: %s: %s\n", o->out, o->build, strerror(errno));
 		free(o->build);
 		o->build = NULL;
-		goto fail;
+		return -1;
 	}
-	if ((fd = open(o->build, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		say_errno(o->build, "cannot open");
-		goto fail;
-	}
+	if ((fd = open(o->build, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return say_errno(o->build, "cannot open");
 	/* mkdtemp's 0700 would hide the capsule from the server's user. */
 	mask = umask(0);
 	umask(mask);
@@ -619,18 +641,29 @@ outdir_begin(struct outdir *o, const char *out)
 		if (!o->had_old)
 			say_errno(o->build, "cannot set the mode");
 		close(fd);
-		goto fail;
+		return -1;
 	}
 	close(fd);
-	free(real);
 	return 0;
-oom:
-	say(out, "out of memory");
-fail:
-	buf_free(&b);
-	free(real);
-	outdir_abort(o);
-	return -1;
+}
+
+/*
+ * Start a build for the capsule at out: lock its parent directory (one
+ * run at a time), clear what earlier runs left, create the build.
+ */
+int
+outdir_begin(struct outdir *o, const char *out)
+{
+	memset(o, 0, sizeof(*o));
+	o->pfd = -1;
+	if (outdir_names(o, out) == -1 || outdir_lock(o) == -1 ||
+	    remove_leftovers(o) == -1 ||
+	    (o->had_old && read_made_list(o) == -1) ||
+	    outdir_mkbuild(o) == -1) {
+		outdir_abort(o);
+		return -1;
+	}
+	return 0;
 }
 
 /* Carry the old capsule's own files over, then swap the build in. */

@@ -58,7 +58,10 @@ name_char(char c)
 	return c != '\0' && c != '.' && c != '#' && c != ' ' && c != '\t';
 }
 
-/* Parse "tag", "#id", ".class", "tag#id.class1.class2" and so on. */
+/*
+ * Parse "tag", "#id", ".class", "tag#id.class1.class2" and so on: -1 when
+ * it is none of these, -2 when out of memory.
+ */
 static int
 parse_selector(const char *s, struct selector *sel)
 {
@@ -76,7 +79,7 @@ parse_selector(const char *s, struct selector *sel)
 		if (n == 0 || (kind == 't' && p != s))
 			return -1;
 		if ((word = strndup(p, n)) == NULL)
-			return -1;
+			return -2;
 		if (kind == 't') {
 			sel->tag = gumbo_tag_enum(word);
 			if (sel->tag == GUMBO_TAG_UNKNOWN) {
@@ -94,7 +97,7 @@ parse_selector(const char *s, struct selector *sel)
 			    (sel->nclasses + 1) * sizeof(*cl));
 			if (cl == NULL) {
 				free(word);
-				return -1;
+				return -2;
 			}
 			sel->classes = cl;
 			cl[sel->nclasses++] = word;
@@ -103,15 +106,17 @@ parse_selector(const char *s, struct selector *sel)
 	return p == s ? -1 : 0;
 }
 
+/* One more selector: as parse_selector returns. */
 static int
 sellist_add(struct sellist *l, const char *s)
 {
 	struct selector	*v;
+	int		 r;
 
 	if ((v = realloc(l->v, (l->len + 1) * sizeof(*v))) == NULL)
-		return -1;
+		return -2;
 	l->v = v;
-	if (parse_selector(s, &v[l->len]) == -1) {
+	if ((r = parse_selector(s, &v[l->len])) < 0) {
 		struct sellist one = { &v[l->len], 1 };
 
 		/* Free what was parsed, without freeing the array itself. */
@@ -120,7 +125,7 @@ sellist_add(struct sellist *l, const char *s)
 		free(one.v->classes);
 		free(one.v->tagname);
 		free(one.v->id);
-		return -1;
+		return r;
 	}
 	l->len++;
 	return 0;
@@ -148,8 +153,12 @@ set_selector(struct profile *p, const char *key, const char *val,
 	struct sellist	*l = strcmp(key, "content") == 0 ? &p->content :
 			    strcmp(key, "drop") == 0 ? &p->drop : &p->disclaimer;
 
-	if (sellist_add(l, val) == 0)
+	int r;
+
+	if ((r = sellist_add(l, val)) == 0)
 		return 0;
+	if (r == -2)
+		return -1;	/* out of memory: profile_line says so */
 	buf_printf(err, "bad selector \"%s\" (want tag, #id, .class or "
 	    "tag#id.class)", val);
 	return -1;
@@ -267,7 +276,8 @@ set_yes_no(struct profile *p, const char *key, const char *val,
 
 /*
  * One setting; the command line's --content/--drop and the profile's
- * lines both come here.  On error err says why.
+ * lines both come here.  On error err says why: every setter words its
+ * own refusals, and a failure it left unworded is out of memory.
  */
 int
 profile_line(struct profile *p, const char *key, const char *val,
@@ -289,11 +299,17 @@ profile_line(struct profile *p, const char *key, const char *val,
 		{ "term-lists", set_yes_no },
 		{ "max-input", set_max_input },
 	};
-	size_t	 i;
+	size_t	 i, had = err->len;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(key, keys[i].key) == 0)
-			return keys[i].set(p, key, val, err);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(key, keys[i].key) != 0)
+			continue;
+		if (keys[i].set(p, key, val, err) == 0)
+			return 0;
+		if (err->len == had)
+			buf_puts(err, "out of memory");
+		return -1;
+	}
 	buf_printf(err, "unknown key \"%s\"", key);
 	return -1;
 }

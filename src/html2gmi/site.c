@@ -82,7 +82,7 @@ add_page(void *arg, const char *root, const char *rel)
 		size_t cap = s->cap ? s->cap * 2 : 16;
 
 		if ((v = realloc(s->v, cap * sizeof(*v))) == NULL)
-			return -1;
+			goto oom;
 		s->v = v;
 		s->cap = cap;
 	}
@@ -93,11 +93,14 @@ add_page(void *arg, const char *root, const char *rel)
 	if ((v->html = strdup(rel)) == NULL || gmi_path_of(rel, &g) == -1) {
 		free(v->html);
 		buf_free(&g);
-		return -1;
+		goto oom;
 	}
 	v->gmi = buf_steal(&g);
 	s->len++;
 	return 0;
+oom:
+	fprintf(stderr, "html2gmi: %s/%s: out of memory\n", root, rel);
+	return -1;
 }
 
 /* Does doc link to url already? */
@@ -238,6 +241,14 @@ out:
 	return r;
 }
 
+/* Say that the capsule's page gmi ran out of memory; -1. */
+static int
+oom(const struct outdir *od, const char *gmi)
+{
+	fprintf(stderr, "html2gmi: %s/%s: out of memory\n", od->out, gmi);
+	return -1;
+}
+
 /* Render doc (plus footer) and write it to the capsule as gmi. */
 static int
 emit(const struct site *s, struct outdir *od, const char *gmi,
@@ -248,26 +259,29 @@ emit(const struct site *s, struct outdir *od, const char *gmi,
 
 	buf_init(&text);
 	if (footer(s, gmi, doc) == -1 || gmi_write(doc, &text) == -1)
-		fprintf(stderr, "html2gmi: %s/%s: out of memory\n", od->out,
-		    gmi);
+		oom(od, gmi);
 	else
 		r = outdir_write(od, gmi, &text);
 	buf_free(&text);
 	return r;
 }
 
-/* The date an undated page gets: its file's modification day, in UTC. */
-static char *
-mtime_date(const char *path)
+/*
+ * The date an undated page gets: its file's modification day, in UTC,
+ * into *date; NULL when it has none.  -1 when out of memory.
+ */
+static int
+mtime_date(const char *path, char **date)
 {
 	struct stat	st;
 	struct tm	tm;
 	char		d[16];
 
+	*date = NULL;
 	if (stat(path, &st) == -1 || gmtime_r(&st.st_mtime, &tm) == NULL ||
 	    strftime(d, sizeof(d), "%Y-%m-%d", &tm) == 0)
-		return NULL;
-	return strdup(d);
+		return 0;
+	return (*date = strdup(d)) == NULL ? -1 : 0;
 }
 
 /* Convert every page; returns how many did not, each named on stderr. */
@@ -283,23 +297,39 @@ convert_all(struct site *s, const char *sitedir, const struct profile *prof,
 	buf_init(&err);
 	assets_reset(&s->assets);	/* those of this pass's pages only */
 	for (i = 0; i < s->len; i++) {
-		buf_reset(&path);
-		buf_reset(&err);
-		buf_printf(&path, "%s/%s", sitedir, s->v[i].html);
+		/* Freed, not reset: a failed buffer stays failed. */
+		buf_free(&path);
+		buf_free(&err);
 		lc.page = s->v[i].html;
 		page_free(&s->v[i].pg);		/* from the first pass */
 		page_init(&s->v[i].pg);
+		if (buf_printf(&path, "%s/%s", sitedir, s->v[i].html) == -1) {
+			fprintf(stderr, "html2gmi: %s/%s: out of memory; left "
+			    "out\n", sitedir, s->v[i].html);
+			goto bad;
+		}
+		s->assets.oom = false;
 		if (convert_file(path.data, path.data, prof, &lc, &s->v[i].pg,
 		    &err) == -1) {
+			/* No message: there was no memory to store it. */
 			fprintf(stderr, "html2gmi: %s: %s; left out\n",
-			    path.data, err.data ? err.data : "cannot convert");
-			s->v[i].bad = true;
-			bad++;
-		} else if (!feed_date_ok(s->v[i].pg.date)) {
-			/* No date, or no real day ("2013-13-45"). */
-			free(s->v[i].pg.date);
-			s->v[i].pg.date = mtime_date(path.data);
+			    path.data, err.data ? err.data : "out of memory");
+			goto bad;
 		}
+		if (s->assets.oom)	/* site_lookup could not say */
+			goto oom;
+		if (feed_date_ok(s->v[i].pg.date))
+			continue;
+		/* No date, or no real day ("2013-13-45"). */
+		free(s->v[i].pg.date);
+		if (mtime_date(path.data, &s->v[i].pg.date) == 0)
+			continue;
+oom:
+		fprintf(stderr, "html2gmi: %s: out of memory; left out\n",
+		    path.data);
+bad:
+		s->v[i].bad = true;
+		bad++;
 	}
 	buf_free(&path);
 	buf_free(&err);
@@ -403,21 +433,21 @@ write_all(struct site *s, struct outdir *outdir)
 	if (r == 0 && make_index(s, &doc) == 0)
 		r = emit(s, outdir, s->index, &doc);
 	else if (r == 0)
-		r = -1;
+		r = oom(outdir, s->index);
 	gmi_free(&doc);
 	if (r == 0 && page_at(s, s->disclaimer) == NULL &&
 	    (text = site_disclaimer(s)) != NULL) {
 		if (gmi_add(&doc, GMI_H1, "Disclaimer", 10) == -1 ||
 		    gmi_add(&doc, GMI_TEXT, "", 0) == -1 ||
 		    gmi_add(&doc, GMI_TEXT, text, strlen(text)) == -1)
-			r = -1;
+			r = oom(outdir, s->disclaimer);
 		else
 			r = emit(s, outdir, s->disclaimer, &doc);
 		gmi_free(&doc);
 	}
 	if (r == 0 && page_at(s, s->home) == NULL) {
 		if (gmi_add(&doc, GMI_H1, "Home", 4) == -1)
-			r = -1;
+			r = oom(outdir, s->home);
 		else
 			r = emit(s, outdir, s->home, &doc);
 		gmi_free(&doc);
@@ -440,18 +470,18 @@ write_feed(struct site *s, struct outdir *od, const char *base)
 	int			 r = -1;
 
 	buf_init(&text);
-	if ((v = articles(s, &f.n)) == NULL)
+	if ((v = articles(s, &f.n)) == NULL) {
+		oom(od, f.self);
 		goto out;
+	}
 	f.v = v;
 	f.title = index_title(s);
 	f.author = home && home->pg.title ? home->pg.title : f.title;
 	if (feed_write(&f, &text) == -1)
-		goto out;
-	r = outdir_write(od, f.self, &text);
+		oom(od, f.self);
+	else
+		r = outdir_write(od, f.self, &text);
 out:
-	if (r == -1 && text.len == 0)
-		fprintf(stderr, "html2gmi: %s/atom.xml: out of memory\n",
-		    od->out);
 	free(v);
 	buf_free(&text);
 	return r;
@@ -601,7 +631,10 @@ site_convert(const char *sitedir, const char *outdir,
 	memset(&s, 0, sizeof(s));
 	memset(&od, 0, sizeof(od));
 	od.pfd = -1;
-	assets_init(&s.assets, sitedir);
+	if (assets_init(&s.assets, sitedir) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", sitedir);
+		goto out;
+	}
 	if (redirects != NULL && redirects_outside(redirects, outdir) == -1)
 		goto out;
 	if (walk_tree(sitedir, is_html_name, add_page, &s) == -1)
@@ -611,8 +644,12 @@ site_convert(const char *sitedir, const char *outdir,
 		goto out;
 	}
 	qsort(s.v, s.len, sizeof(*s.v), cmp_html);
-	if (check_unique(&s, sitedir) == -1 || assign_roles(&s, prof) == -1)
+	if (check_unique(&s, sitedir) == -1)
 		goto out;
+	if (assign_roles(&s, prof) == -1) {
+		fprintf(stderr, "html2gmi: %s: out of memory\n", sitedir);
+		goto out;
+	}
 	bad = convert_site(&s, sitedir, prof, base_url);
 	if (s.len == 0) {
 		fprintf(stderr, "html2gmi: %s: no page converted; %s is left "

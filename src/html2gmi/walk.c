@@ -50,7 +50,12 @@ scan(const struct walk *w, const char *rel, int depth,
 
 	buf_init(&path);
 	buf_init(&sub);
-	buf_printf(&path, "%s%s%s", w->root, *rel ? "/" : "", rel);
+	if (buf_printf(&path, "%s%s%s", w->root, *rel ? "/" : "", rel) ==
+	    -1) {
+		fprintf(stderr, "html2gmi: %s%s%s: out of memory\n", w->root,
+		    *rel ? "/" : "", rel);
+		goto out;
+	}
 	if ((d = opendir(path.data)) == NULL) {
 		fprintf(stderr, "html2gmi: %s: %s\n", path.data,
 		    strerror(errno));
@@ -75,20 +80,22 @@ scan(const struct walk *w, const char *rel, int depth,
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
 			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
-				goto out_close;
+				goto oom;
 			names = nn;
 		}
 		if ((names[n] = strdup(e->d_name)) == NULL)
-			goto out_close;
+			goto oom;
 		n++;
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	r = 0;
 	for (i = 0; r == 0 && i < n; i++) {
 		buf_reset(&sub);
-		buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "", names[i]);
 		buf_reset(&path);
-		buf_printf(&path, "%s/%s", w->root, sub.data);
+		if (buf_printf(&sub, "%s%s%s", rel, *rel ? "/" : "",
+		    names[i]) == -1 ||
+		    buf_printf(&path, "%s/%s", w->root, sub.data) == -1)
+			goto oom;
 		if (stat(path.data, &st) == -1)
 			continue;
 		if (S_ISDIR(st.st_mode) && depth < H2G_SITE_DEPTH)
@@ -96,6 +103,11 @@ scan(const struct walk *w, const char *rel, int depth,
 		else if (S_ISREG(st.st_mode) && w->want(names[i]))
 			r = w->add(w->arg, w->root, sub.data);
 	}
+	goto out_close;
+oom:
+	fprintf(stderr, "html2gmi: %s%s%s: out of memory\n", w->root,
+	    *rel ? "/" : "", rel);
+	r = -1;
 out_close:
 	closedir(d);
 out:
