@@ -27,6 +27,7 @@ buf_free(struct buf *b)
 void
 buf_reset(struct buf *b)
 {
+	b->failed = false;
 	b->len = 0;
 	if (b->data != NULL)
 		b->data[0] = '\0';

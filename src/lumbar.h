@@ -35,9 +35,10 @@
 
 /* buf.c: the one growable byte buffer; always NUL-terminated. */
 /*
- * Once an allocation fails, a buffer stays failed (until buf_free): every
- * later write does nothing and returns -1, so that a writer of many parts
- * may check once, with buf_status(), at the end.
+ * Once an allocation fails, a buffer stays failed until it is emptied
+ * (buf_reset, buf_free): every later write does nothing and returns -1,
+ * so that a writer of many parts may check once, with buf_status(), at
+ * the end; and an answer that failed can still be replaced by an error.
  */
 struct buf {
 	char	*data;

@@ -134,6 +134,8 @@ break_line(struct wrapping *wr)
 {
 	if (wr->maxw != NULL && wr->col > *wr->maxw)
 		*wr->maxw = wr->col;
+	if (buf_status(&wr->line) == -1)	/* before the reset clears it */
+		wr->o->err = -1;
 	emit(wr->o, wr->line.data, wr->line.len);
 	buf_reset(&wr->line);
 	buf_puts(&wr->line, wr->cont);
@@ -165,8 +167,8 @@ cut_word(struct wrapping *wr, const char *w, const char *end)
  * hanging indent).  Runs of spaces collapse, as in any reflowed text; a
  * word longer than a line is cut on a character boundary, never inside a
  * UTF-8 sequence and never before a zero-width mark.  *maxw gets the
- * widest line, for heading underlines.  The line's buffer is checked once,
- * at the end: a failed write leaves it failed (buf.c).
+ * widest line, for heading underlines.  The line's buffer is checked at
+ * each break and at the end: a failed write leaves it failed (buf.c).
  */
 static void
 wrap(struct out *o, const char *text, const char *first, const char *cont,
