@@ -740,6 +740,23 @@ outdir_abort(struct outdir *o)
 	buf_free(&o->oldmade);
 }
 
+/* Does the file at path hold data already?  (Unreadable: no.) */
+static bool
+same_bytes(const char *path, const struct buf *data)
+{
+	struct buf	 old, err;
+	bool		 same;
+
+	buf_init(&old);
+	buf_init(&err);
+	same = h2g_read_file(path, &old, H2G_FILE_MAX, &err) == 0 &&
+	    old.len == data->len && (data->len == 0 ||
+	    memcmp(old.data, data->data, data->len) == 0);
+	buf_free(&old);
+	buf_free(&err);
+	return same;
+}
+
 /*
  * One file replaced whole, where no capsule is rebuilt (gemlog mode's
  * index and feed, site mode's redirect list): the bytes go to a hidden
@@ -755,14 +772,12 @@ int
 file_replace(const char *path, const struct buf *data)
 {
 	struct stat	 st;
-	struct buf	 old, err, tmp;
+	struct buf	 tmp;
 	char		*real = NULL, *slash;
 	mode_t		 mask;
 	bool		 had;
 	int		 fd = -1, r = -1;
 
-	buf_init(&old);
-	buf_init(&err);
 	buf_init(&tmp);
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
 	    (real = realpath(path, NULL)) != NULL)
@@ -772,10 +787,7 @@ file_replace(const char *path, const struct buf *data)
 			say(path, "not a regular file; left as it was");
 			goto out;
 		}
-		if (h2g_read_file(path, &old, H2G_FILE_MAX, &err) == 0 &&
-		    old.len == data->len &&
-		    (data->len == 0 || memcmp(old.data, data->data, data->len)
-		    == 0)) {
+		if (same_bytes(path, data)) {
 			r = 1;
 			goto out;
 		}
@@ -830,8 +842,6 @@ fail:
 	unlink(tmp.data);
 out:
 	free(real);
-	buf_free(&old);
-	buf_free(&err);
 	buf_free(&tmp);
 	return r;
 }

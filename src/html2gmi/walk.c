@@ -34,6 +34,31 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names in d but hidden ones, sorted, into *names (n of them). */
+static int
+read_names(DIR *d, char ***names, size_t *n)
+{
+	struct dirent	*e;
+	char		**nn;
+	size_t		 cap = 0;
+
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;	/* hidden files and our temporaries */
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((nn = realloc(*names, cap * sizeof(*nn))) == NULL)
+				return -1;
+			*names = nn;
+		}
+		if (((*names)[*n] = strdup(e->d_name)) == NULL)
+			return -1;
+		(*n)++;
+	}
+	qsort(*names, *n, sizeof(**names), cmp_str);
+	return 0;
+}
+
 static int
 scan(const struct walk *w, const char *rel, int depth,
     const struct dirchain *up)
@@ -42,10 +67,9 @@ scan(const struct walk *w, const char *rel, int depth,
 	const struct dirchain	*c;
 	struct buf	 path, sub;
 	DIR		*d;
-	struct dirent	*e;
 	struct stat	 st;
-	char		**names = NULL, **nn;
-	size_t		 n = 0, cap = 0, i;
+	char		**names = NULL;
+	size_t		 n = 0, i;
 	int		 r = -1;
 
 	buf_init(&path);
@@ -74,20 +98,8 @@ scan(const struct walk *w, const char *rel, int depth,
 	here.up = up;
 	here.dev = st.st_dev;
 	here.ino = st.st_ino;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;	/* hidden files and our temporaries */
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			if ((nn = realloc(names, cap * sizeof(*nn))) == NULL)
-				goto oom;
-			names = nn;
-		}
-		if ((names[n] = strdup(e->d_name)) == NULL)
-			goto oom;
-		n++;
-	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (read_names(d, &names, &n) == -1)
+		goto oom;
 	r = 0;
 	for (i = 0; r == 0 && i < n; i++) {
 		buf_reset(&sub);
