@@ -404,6 +404,7 @@ int	 server_run(void);
 struct stat;
 int	 secrets_check(void (*)(const char *, ...));
 void	 secrets_note(void);
+void	 secrets_note_keys(const char *const *, size_t);
 bool	 secrets_is(const struct stat *);
 
 /* check.c: lumbar --check. */

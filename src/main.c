@@ -201,6 +201,9 @@ main(int argc, char **argv)
 	log_style(conf.log_format, conf.log_client, conf.verbose);
 	if (capsule_init(&err) == -1)
 		fatal("libmagic: %s", err);
+	/* The secrets there are, before the capsules are indexed. */
+	tls_note_keys();
+	secrets_note();
 	/* Before the workers fork, so that they share the hosts' indexes. */
 	if (hosts_open(&conf, !conf.check_only, &err) == -1)
 		fatal("%s", err);
@@ -221,6 +224,7 @@ main(int argc, char **argv)
 	server_listen();
 	if (tls_init(&err) == -1)
 		fatal("%s", err);
+	secrets_note();		/* the logs just made too: never served */
 	lowered = limit_plan(limits, sizeof(limits));
 	banner(limits, lowered);
 	tls_check_expiry();

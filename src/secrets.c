@@ -15,16 +15,19 @@
 #include <string.h>
 
 #include "lumbar.h"
-#include "tls.h"
 
-#define SECRETS_MAX	(HOSTNAMES_MAX + 2 + HOSTS_MAX)	/* keys, ticket key,
-							   logs */
+/*
+ * Below tls.c and host.c, which tell it what they hold (the keys, the
+ * hosts' settings in conf): it calls neither.
+ */
+#define OTHERS_MAX	(2 + HOSTS_MAX)		/* ticket key, logs */
 
-static struct {
+struct known {
 	dev_t	 dev;
 	ino_t	 ino;
-} known[SECRETS_MAX];
-static size_t	 nknown;
+};
+static struct known	 keys[HOSTNAMES_MAX], others[OTHERS_MAX];
+static size_t		 nkeys, nothers;
 
 /* The log, when it is a file (not stderr or syslog), else NULL. */
 static const char *
@@ -87,13 +90,12 @@ secrets_check(void (*problem)(const char *, ...))
 		{ conf.ticket_key, "the session ticket key (--ticket-key)" },
 		{ log_file(), "the log file (--log)" },
 	};
-	const struct host *h;
+	const struct host *h, *o;
 	size_t		 i, k;
 	int		 n = 0;
 
-	const struct host *o;
-
-	for (k = 0; (h = host_at(k)) != NULL; k++) {
+	for (k = 0; k < conf.nhosts; k++) {
+		h = &conf.hosts[k];
 		if (stat(h->root, &rootst) == -1)
 			continue;	/* the capsule's own error is reported */
 		for (i = 0; i < sizeof(what) / sizeof(what[0]); i++)
@@ -104,8 +106,9 @@ secrets_check(void (*problem)(const char *, ...))
 				n++;
 			}
 		/* Every host's own log, inside any host's root. */
-		for (i = 0; (o = host_at(i)) != NULL; i++)
-			if (o->log != NULL && inside(o->log, &rootst)) {
+		for (i = 0; i < conf.nhosts; i++)
+			if ((o = &conf.hosts[i])->log != NULL &&
+			    inside(o->log, &rootst)) {
 				problem("%s: the access log of %s lies inside "
 				    "the capsule %s and would be served; move it "
 				    "out of the root", o->log, o->names[0],
@@ -117,42 +120,55 @@ secrets_check(void (*problem)(const char *, ...))
 }
 
 static void
-note(const char *path)
+note(struct known *v, size_t *n, size_t max, const char *path)
 {
 	struct stat st;
 
-	if (path != NULL && nknown < SECRETS_MAX && stat(path, &st) == 0) {
-		known[nknown].dev = st.st_dev;
-		known[nknown].ino = st.st_ino;
-		nknown++;
+	if (path != NULL && *n < max && stat(path, &st) == 0) {
+		v[*n].dev = st.st_dev;
+		v[*n].ino = st.st_ino;
+		(*n)++;
 	}
 }
 
-/* Learn the secret files as they are now (at start, on each reload). */
+/* The private keys tls.c serves with now (at start, on each reload). */
+void
+secrets_note_keys(const char *const *paths, size_t n)
+{
+	size_t i;
+
+	nkeys = 0;
+	for (i = 0; i < n; i++)
+		note(keys, &nkeys, HOSTNAMES_MAX, paths[i]);
+}
+
+/* The other secret files as they are now: the ticket key and the logs. */
 void
 secrets_note(void)
 {
-	char	 key[PATH_MAX];
-	size_t	 i;
+	size_t i;
 
-	nknown = 0;
-	for (i = 0; i < conf.nhostnames; i++)
-		if (tls_key_path(i, key, sizeof(key)) == 0)
-			note(key);
-	note(conf.ticket_key);
-	note(log_file());
-	for (i = 0; host_at(i) != NULL; i++)
-		note(host_at(i)->log);
+	nothers = 0;
+	note(others, &nothers, OTHERS_MAX, conf.ticket_key);
+	note(others, &nothers, OTHERS_MAX, log_file());
+	for (i = 0; i < conf.nhosts; i++)
+		note(others, &nothers, OTHERS_MAX, conf.hosts[i].log);
+}
+
+static bool
+among(const struct known *v, size_t n, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].dev == st->st_dev && v[i].ino == st->st_ino)
+			return true;
+	return false;
 }
 
 /* Is the file st one of them?  Then no request gets it. */
 bool
 secrets_is(const struct stat *st)
 {
-	size_t i;
-
-	for (i = 0; i < nknown; i++)
-		if (known[i].dev == st->st_dev && known[i].ino == st->st_ino)
-			return true;
-	return false;
+	return among(keys, nkeys, st) || among(others, nothers, st);
 }

@@ -93,18 +93,6 @@ cert_paths(const char *dir, const char *host, char *crt, char *key, size_t n)
 	return 0;
 }
 
-/* The private key file of host number i. */
-int
-tls_key_path(size_t i, char *key, size_t n)
-{
-	char crt[1024];
-
-	if (i >= conf.nhostnames || conf.certdir == NULL)
-		return -1;
-	return cert_paths(conf.certdir, conf.hostnames[i], crt, key,
-	    n < sizeof(crt) ? n : sizeof(crt));
-}
-
 static int
 add_ext(X509 *x, int nid, const char *value)
 {
@@ -485,12 +473,34 @@ load_ticket_keys(const char **err)
 	return 0;
 }
 
+/*
+ * Tell secrets.c where the private keys are, so that no request gets one
+ * however it is reached.  Before the capsules are indexed too: a key
+ * linked into a capsule from an earlier start must not be searchable.
+ */
+void
+tls_note_keys(void)
+{
+	static char	 keys[HOSTNAMES_MAX][1024];
+	const char	*keyv[HOSTNAMES_MAX];
+	char		 crt[1024];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < conf.nhostnames && i < HOSTNAMES_MAX; i++)
+		if (cert_paths(conf.certdir, conf.hostnames[i], crt, keys[n],
+		    sizeof(crt)) == 0) {
+			keyv[n] = keys[n];
+			n++;
+		}
+	secrets_note_keys(keyv, n);
+}
+
 int
 tls_init(const char **err)
 {
-	SSL_CTX	*fresh[HOSTNAMES_MAX] = { NULL };
-	char	 crt[1024], key[1024];
-	size_t	 i;
+	SSL_CTX		*fresh[HOSTNAMES_MAX] = { NULL };
+	char		 crt[1024], key[1024];
+	size_t		 i;
 
 	if (load_ticket_keys(err) == -1)
 		return -1;
@@ -532,7 +542,7 @@ tls_init(const char **err)
 	for (i = 0; i < conf.nhostnames; i++)
 		snprintf(loaded[i], sizeof(loaded[i]), "%s", conf.hostnames[i]);
 	nloaded = conf.nhostnames;
-	secrets_note();		/* the keys as they are now: never served */
+	tls_note_keys();
 	return 0;
 fail:
 	for (i = 0; i < HOSTNAMES_MAX; i++)

@@ -16,11 +16,11 @@
 #define TLS_GROUPS_DEFAULT	"X25519:P-256:X448:P-384:P-521"
 
 int	 tls_init(const char **);
+void	 tls_note_keys(void);
 void	 tls_unload(void);
 void	 tls_check_expiry(void);
 int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
-int	 tls_key_path(size_t, char *, size_t);
 SSL_CTX	*tls_ctx_new(const char *, const char *, const char **);
 
 #endif

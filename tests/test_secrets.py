@@ -102,3 +102,23 @@ def test_secrets_reached_by_a_link_are_not_served(server_factory, tmp_path,
         assert name not in srv.gopher("/d/\r\n")
     # The log file, written by the server itself, is still written.
     assert logf.stat().st_size > 0
+
+
+def test_key_linked_as_a_page_is_not_searchable(server_factory, tmp_path,
+                                                capsule):
+    """A key hard-linked into the capsule under a page's name, from an
+    earlier start: the index is built before the workers start, and must
+    already know the key, or a search shows its lines."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    srv = server_factory(root=capsule, certs=certs)
+    srv.stop()
+    key = certs / "localhost.key"
+    as_workers_user(key)
+    os.link(key, capsule / "k.gmi")
+    srv = server_factory(root=capsule, certs=certs)
+    head, body, _ = srv.get("/search?PRIVATE")
+    assert head.startswith("20"), head
+    assert b"No page has all these words" in body, body
+    assert b"PRIVATE KEY" not in body and b"k.gmi" not in body
+    assert srv.get("/k.gmi")[0].startswith("51")
