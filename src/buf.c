@@ -2,9 +2,11 @@
  * buf.c: the one growable byte buffer every module uses, and blobs, the
  * bytes several holders share.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lumbar.h"
 
@@ -133,6 +135,32 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	r = buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+/*
+ * Read size bytes of fd into b (replacing what it held).  A file that
+ * shrinks under us is an error, not a short page.
+ */
+int
+buf_pread(struct buf *b, int fd, off_t size)
+{
+	ssize_t	 r;
+	size_t	 got = 0;
+
+	buf_reset(b);
+	if (size < 0 || buf_reserve(b, (size_t)size) == -1)
+		return -1;
+	while (got < (size_t)size) {
+		r = pread(fd, b->data + got, (size_t)size - got, (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	b->len = got;
+	b->data[got] = '\0';
+	return 0;
 }
 
 /*

@@ -213,7 +213,7 @@ cache_fill(struct cache *c, int fd, const struct stat *st)
 		mime_by_head(fd, f->mime, sizeof(f->mime));
 	else {
 		buf_init(&b);
-		if (capsule_read(fd, st->st_size, &b) == -1) {
+		if (buf_pread(&b, fd, st->st_size) == -1) {
 			buf_free(&b);
 			cfile_free(f);
 			return NULL;

@@ -82,32 +82,6 @@ capsule_flush(struct capsule *cap)
 }
 
 /*
- * Read size bytes of fd into b (replacing what it held).  A file that
- * shrinks under us is an error, not a short page.
- */
-int
-capsule_read(int fd, off_t size, struct buf *b)
-{
-	ssize_t	 r;
-	size_t	 got = 0;
-
-	buf_reset(b);
-	if (size < 0 || buf_reserve(b, (size_t)size) == -1)
-		return -1;
-	while (got < (size_t)size) {
-		r = pread(fd, b->data + got, (size_t)size - got, (off_t)got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	b->len = got;
-	b->data[got] = '\0';
-	return 0;
-}
-
-/*
  * The path a request names (from the root; ".", ".." and leading
  * slashes allowed), resolved one name at a time as the kernel would
  * beneath the root: out gets it without any symbolic link, "." or "..",

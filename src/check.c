@@ -159,7 +159,7 @@ check_feed(const char *path)
 		if (cfile_data(lk.file) != NULL)
 			buf_append(&data, cfile_data(lk.file), (size_t)lk.size);
 		else if (lk.size <= CHECK_FILE_MAX)
-			capsule_read(lk.fd, lk.size, &data);
+			buf_pread(&data, lk.fd, lk.size);
 	}
 	lookup_release(&lk);
 	if (data.len == 0 || buf_reserve(&data, 0) == -1)

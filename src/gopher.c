@@ -159,7 +159,7 @@ serve_page(const struct host *h, struct response *r, const char *sel,
 	if (cfile_data(lk->file) != NULL)
 		rc = gmi_parse(&doc, cfile_data(lk->file), (size_t)lk->size);
 	else if ((rc = lk->size > GEMTEXT_MAX ? -1 :
-	    capsule_read(lk->fd, lk->size, &big)) == 0)
+	    buf_pread(&big, lk->fd, lk->size)) == 0)
 		rc = gmi_parse(&doc, big.data, big.len);
 	buf_free(&big);
 	if (rc == 0)

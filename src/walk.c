@@ -45,7 +45,7 @@ walk_entry(struct walk *w, int dfd, const char *name, int depth)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !secrets_is(&st) &&
 	    (size_t)st.st_size <= w->max &&
-	    capsule_read(fd, st.st_size, &w->data) == 0)
+	    buf_pread(&w->data, fd, st.st_size) == 0)
 		r = w->fn(w->arg, w->path.data, w->data.data, w->data.len);
 	close(fd);
 	return r;
