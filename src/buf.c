@@ -1,6 +1,6 @@
 /*
- * buf.c: the one growable byte buffer every module uses, and blobs, the
- * bytes several holders share.
+ * buf.c: the one growable byte buffer every module uses (a file read
+ * whole into one included), and blobs, the bytes several holders share.
  */
 #include <errno.h>
 #include <stdio.h>
