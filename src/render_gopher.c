@@ -532,24 +532,25 @@ int
 gopher_item(struct buf *b, char type, const char *display,
     const char *sel, const char *host, int port)
 {
-	if (buf_putc(b, type) == -1 ||
-	    put_clean(b, display, strlen(display)) == -1 ||
-	    buf_putc(b, '\t') == -1 ||
-	    put_clean(b, sel, strlen(sel)) == -1 ||
-	    buf_putc(b, '\t') == -1 ||
-	    put_clean(b, host, strlen(host)) == -1)
-		return -1;
-	return buf_printf(b, "\t%d\r\n", port);
+	buf_putc(b, type);
+	put_clean(b, display, strlen(display));
+	buf_putc(b, '\t');
+	put_clean(b, sel, strlen(sel));
+	buf_putc(b, '\t');
+	put_clean(b, host, strlen(host));
+	buf_printf(b, "\t%d\r\n", port);
+	return buf_status(b);	/* a failed write stays failed (buf.c) */
 }
 
 /* The whole answer for a refused request: one error item, then the end. */
 int
 gopher_error(struct buf *b, const char *msg)
 {
-	if (buf_putc(b, '3') == -1 || put_clean(b, msg, strlen(msg)) == -1 ||
-	    buf_puts(b, ERROR_TAIL) == -1)
-		return -1;
-	return gopher_menu_end(b);
+	buf_putc(b, '3');
+	put_clean(b, msg, strlen(msg));
+	buf_puts(b, ERROR_TAIL);
+	gopher_menu_end(b);
+	return buf_status(b);
 }
 
 /* The same refusal after a Gopher+ request: "--1", then the error code
