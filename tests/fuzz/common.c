@@ -52,14 +52,6 @@ fuzz_conf(const char *dir)
 	buf_free(&why);
 }
 
-bool
-fuzz_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), k = strlen(suf);
-
-	return n >= k && strcmp(s + n - k, suf) == 0;
-}
-
 /*
  * Stands in for capsule_mime() where no capsule is read: the name alone
  * decides.  A name holding "missing" does not exist; a last segment
@@ -84,7 +76,7 @@ fuzz_mime(void *arg, const char *path, char *out, size_t n)
 	if (strstr(path, "missing") != NULL)
 		return -1;
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (fuzz_suffix(path, map[i].ext)) {
+		if (path_ends_with(path, map[i].ext)) {
 			snprintf(out, n, "%s", map[i].mime);
 			return 0;
 		}

@@ -29,7 +29,6 @@ const char *fuzz_capsule(void);
 void	 fuzz_no_secret(const char *, size_t);
 void	 fuzz_check_response(const struct response *, const char *, size_t);
 char	*fuzz_strndup(const uint8_t *, size_t);
-bool	 fuzz_suffix(const char *, const char *);
 int	 fuzz_mime(void *, const char *, char *, size_t);
 void	 fuzz_check_text(const struct buf *, bool);
 

@@ -147,7 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 		if (selector_ok(path))
 			pg.path = path;
 	}
-	pg.text_sel = fuzz_suffix(pg.path, ".gmi") ? "/dir/page.txt" : NULL;
+	pg.text_sel = path_ends_with(pg.path, ".gmi") ? "/dir/page.txt" : NULL;
 
 	gmi_init(&doc);
 	FUZZ_ASSERT(gmi_parse(&doc, (const char *)data, n) == 0);

@@ -42,7 +42,7 @@ main(int argc, char *argv[])
 		if (buf_append(&in, chunk, n) == -1)
 			return 1;
 	/* The sibling selector, as gopher.c names it. */
-	if (fuzz_suffix(pg.path, "/"))
+	if (path_ends_with(pg.path, "/"))
 		buf_printf(&ts, "%sindex.txt", pg.path);
 	else if ((dot = strrchr(pg.path, '.')) != NULL) {
 		buf_append(&ts, pg.path, (size_t)(dot - pg.path));
