@@ -19,7 +19,8 @@ caps=$(key AmbientCapabilities | tr 'A-Z ' 'a-z\n' |
 install -d -o "$user" -g "$user" -m "$(key StateDirectoryMode)" \
     "/var/lib/$(key StateDirectory)"
 umask "$(key UMask)"
-# shellcheck disable=SC2046 (ExecStart's words are the command's)
+# ExecStart's words are the command's, split as systemd splits them here.
+# shellcheck disable=SC2046
 setpriv --reuid="$user" --regid="$user" --init-groups \
     --inh-caps="$caps" --ambient-caps="$caps" $(key ExecStart) \
     >"$log" 2>&1 &
