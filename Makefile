@@ -33,8 +33,11 @@ UNIT_BINS	 = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS	 = $(wildcard tests/tools/*.c)
 TOOL_BINS	 = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
+# make run's ports (another when one is taken: make run RUN_PORT=1966
+# RUN_GOPHER_PORT=7071) and where it keeps its certificate.
 RUN_PORT	?= 1965
 RUN_GOPHER_PORT	?= 7070
+RUN_CERTS	?= certs
 # lumbar will not serve as root: as root, make run serves as nobody.
 RUN_USER	?= $(if $(filter 0,$(shell id -u)),--user nobody)
 
@@ -130,8 +133,8 @@ deps:
 run: deps
 	@echo "building lumbar (V=1 shows the compiler's lines)"
 	@$(MAKE) --no-print-directory $(QUIET) all
-	@exec $(BUILD)/lumbar --root capsule --certs certs --port $(RUN_PORT) \
-	    --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
+	@exec $(BUILD)/lumbar --root capsule --certs $(RUN_CERTS) \
+	    --port $(RUN_PORT) --gopher-port $(RUN_GOPHER_PORT) $(RUN_USER)
 
 unit: $(UNIT_BINS)
 

@@ -1,16 +1,68 @@
-"""What a newcomer meets first (issue 15): the report `make test` prints,
-and lumbar started by an ordinary user on the Gopher port 70."""
+"""What a newcomer meets first (issue 15): `make run` on ports of one's
+choosing, the report `make test` prints, and lumbar started by an
+ordinary user on the Gopher port 70."""
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from conftest import LUMBAR, ROOT, free_port
+from conftest import (BUILD, LUMBAR, ROOT, SANITIZED, free_port, read_all,
+                      recv_all, tls_connect, wait_until)
 from helpers.html2gmi import public_tmp  # noqa: F401 (a fixture)
 
 RUN_PY = os.path.join(ROOT, "tests", "run.py")
+
+
+def test_make_run_on_other_ports(tmp_path):
+    """The README's way out when 1965 or 7070 is taken: make run
+    RUN_PORT=N RUN_GOPHER_PORT=N serves capsule/ there, its banner naming
+    them, and Ctrl-C (SIGINT to make's process group) stops it.  RUN_CERTS
+    keeps the test's certificate out of the repository's certs/."""
+    port, gport = free_port(), free_port()
+    log = tmp_path / "run.log"
+    args = ["make", "--no-print-directory", "-C", ROOT, f"BUILD={BUILD}",
+            f"RUN_PORT={port}", f"RUN_GOPHER_PORT={gport}",
+            f"RUN_CERTS={tmp_path / 'certs'}"]
+    if os.geteuid() == 0 and SANITIZED:
+        # as conftest's servers: LeakSanitizer needs /proc and ptrace
+        args.append("RUN_USER=--allow-root --no-seccomp")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args + ["run"], stdout=out,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_until(lambda: "on Gopher: " in log.read_text(),
+                   "make run prints its banner", timeout=120,
+                   detail=log.read_text, interval=0.05)
+        text = log.read_text()
+        assert (tmp_path / "certs" / "localhost.crt").exists(), text
+        # Before lumbar's own lines, make's one line (apt's and the
+        # compiler's go to build/deps.log, or nowhere, unless V=1).
+        before = text[:text.index(" created a self-signed")]
+        assert before.splitlines()[:-1] == [
+            "building lumbar (V=1 shows the compiler's lines)"], text
+        assert f"amfora gemini://localhost:{port}/" in text, text
+        assert f"lynx gopher://localhost:{gport}/" in text, text
+        with tls_connect("127.0.0.1", port) as s:
+            s.sendall(f"gemini://localhost:{port}/\r\n".encode())
+            data, clean = read_all(s)
+        assert data.startswith(b"20 text/gemini") and clean, data[:200]
+        with socket.create_connection(("127.0.0.1", gport), 10) as s:
+            s.sendall(b"/\r\n")
+            assert recv_all(s).startswith(b"iThe Back Pain Advisor")
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise AssertionError("make run ignored Ctrl-C")
+    assert "stopped" in log.read_text(), log.read_text()
 
 
 def test_make_test_report_is_in_order_when_redirected(tmp_path):
