@@ -19,12 +19,16 @@ caps=$(key AmbientCapabilities | tr 'A-Z ' 'a-z\n' |
 install -d -o "$user" -g "$user" -m "$(key StateDirectoryMode)" \
     "/var/lib/$(key StateDirectory)"
 umask "$(key UMask)"
+# Emptied before lumbar starts, so that no earlier run's line is waited on.
+: >"$log"
 # ExecStart's words are the command's, split as systemd splits them here.
 # shellcheck disable=SC2046
 setpriv --reuid="$user" --regid="$user" --init-groups \
     --inh-caps="$caps" --ambient-caps="$caps" $(key ExecStart) \
     >"$log" 2>&1 &
 pid=$!
+# Whatever step fails, lumbar does not outlive this script.
+trap 'kill $pid 2>/dev/null || :' EXIT
 
 # Until lumbar's log holds $1: at most 30 s, and while lumbar runs.
 wait_log() {
