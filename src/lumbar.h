@@ -102,7 +102,12 @@ bool	 url_valid_host(const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 
-/* gemtext.c: the gemtext line model shared by every reader and writer. */
+/*
+ * gemtext.c: the gemtext line model shared by every reader and writer.
+ * A document fails as a buffer does (above): once an add fails, it stays
+ * failed until gmi_free; later adds do nothing and return -1, gmi_status()
+ * says so once at the end, and gmi_write() of it fails its buffer.
+ */
 enum gmi_type {
 	GMI_TEXT,
 	GMI_LINK,
@@ -124,11 +129,16 @@ struct gmi_doc {
 	struct gmi_line	*lines;
 	size_t		 len;
 	size_t		 cap;
+	bool		 failed;
 };
 void	 gmi_init(struct gmi_doc *);
 void	 gmi_free(struct gmi_doc *);
+int	 gmi_status(const struct gmi_doc *);
+void	 gmi_fail(struct gmi_doc *);
 int	 gmi_add(struct gmi_doc *, enum gmi_type, const char *, size_t);
 int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
+int	 gmi_printf(struct gmi_doc *, enum gmi_type, const char *, ...)
+	    ATTR_PRINTF(3, 4);
 int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);

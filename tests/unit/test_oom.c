@@ -1,0 +1,206 @@
+/*
+ * test_oom.c: out of memory in the gemtext model and in the pages lumbar
+ * makes.  A document's failure sticks (lumbar.h); a page is made with
+ * each allocation failing in turn, and each run must give the whole page
+ * or -1, never a page with lines missing.  The Makefile links this test with ld --wrap, so that the
+ * library's malloc, calloc, realloc and strdup are the ones below; the
+ * ASan build (LUMBAR_SANITIZED) also finds what a failed run leaks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lumbar.h"
+
+#define ALLOCS_MAX	5000	/* bounds each walk; a run makes far fewer */
+
+void	*__real_malloc(size_t);
+void	*__real_calloc(size_t, size_t);
+void	*__real_realloc(void *, size_t);
+char	*__real_strdup(const char *);
+void	*__wrap_malloc(size_t);
+void	*__wrap_calloc(size_t, size_t);
+void	*__wrap_realloc(void *, size_t);
+char	*__wrap_strdup(const char *);
+
+static unsigned long	calls;		/* allocations since arm() */
+static unsigned long	fail_at;	/* this one fails; 0: none */
+
+static void
+arm(unsigned long n)
+{
+	calls = 0;
+	fail_at = n;
+}
+
+/* Did the failing allocation come?  No allocation fails after this. */
+static bool
+disarm(void)
+{
+	bool came = fail_at != 0 && calls >= fail_at;
+
+	fail_at = 0;
+	return came;
+}
+
+static bool
+fails(void)
+{
+	if (fail_at == 0 || ++calls != fail_at)
+		return false;
+	errno = ENOMEM;
+	return true;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return fails() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t k, size_t n)
+{
+	return fails() ? NULL : __real_calloc(k, n);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return fails() ? NULL : __real_realloc(p, n);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	return fails() ? NULL : __real_strdup(s);
+}
+
+static char *
+write_doc(const struct gmi_doc *doc)
+{
+	struct buf b;
+
+	buf_init(&b);
+	assert_int_equal(gmi_write(doc, &b), 0);
+	return buf_steal(&b);
+}
+
+/* An allocation that fails sticks: later adds do nothing, one check. */
+static void
+test_doc_failure_sticks(void **state)
+{
+	struct gmi_doc	 doc;
+	struct buf	 b;
+	char		*s;
+
+	gmi_init(&doc);
+	assert_int_equal(gmi_add(&doc, GMI_H1, "kept", 4), 0);
+	assert_int_equal(gmi_status(&doc), 0);
+	arm(1);
+	assert_int_equal(gmi_add(&doc, GMI_TEXT, "lost", 4), -1);
+	assert_true(disarm());
+	assert_int_equal(gmi_status(&doc), -1);
+	assert_int_equal(gmi_add(&doc, GMI_TEXT, "more", 4), -1);
+	assert_int_equal(gmi_add_link(&doc, "/x", "x"), -1);
+	assert_int_equal(gmi_printf(&doc, GMI_TEXT, "%d", 1), -1);
+	assert_int_equal(gmi_parse(&doc, "text\n", 5), -1);
+	assert_int_equal(gmi_parse(&doc, "", 0), -1);
+	assert_int_equal(doc.len, 1);
+	assert_string_equal(doc.lines[0].text, "kept");
+	/* Written, a failed page fails its buffer: no half page is sent. */
+	buf_init(&b);
+	assert_int_equal(buf_puts(&b, "20 text/gemini\r\n"), 0);
+	assert_int_equal(gmi_write(&doc, &b), -1);
+	assert_int_equal(buf_status(&b), -1);
+	buf_free(&b);
+	gmi_free(&doc);			/* emptied: good again */
+	assert_int_equal(gmi_status(&doc), 0);
+	assert_int_equal(gmi_add(&doc, GMI_TEXT, "new", 3), 0);
+	gmi_fail(&doc);			/* a line that could not be made */
+	assert_int_equal(gmi_status(&doc), -1);
+	assert_int_equal(gmi_add(&doc, GMI_TEXT, "no", 2), -1);
+	gmi_free(&doc);
+	gmi_init(&doc);
+	assert_int_equal(gmi_status(&doc), 0);
+	assert_int_equal(gmi_printf(&doc, GMI_TEXT, "%s %d", "ok", 2), 0);
+	s = write_doc(&doc);
+	assert_string_equal(s, "ok 2\n");
+	free(s);
+	gmi_free(&doc);
+}
+
+/* What a walk makes: a page into doc, 0 or -1 as the maker answers. */
+typedef int (*make_fn)(void *, struct gmi_doc *);
+
+/*
+ * Make the page with allocation 1, 2, ... failing until a run makes no
+ * more: each run that met its failure answers -1, or 0 with the page
+ * want (or, where a failure may be met with a lesser page, also).
+ */
+static void
+walk(make_fn make, void *arg, const char *want, const char *also)
+{
+	struct gmi_doc	 doc;
+	unsigned long	 n;
+	bool		 failed;
+	char		*page;
+	int		 r;
+
+	for (n = 1; n <= ALLOCS_MAX; n++) {
+		gmi_init(&doc);
+		arm(n);
+		r = make(arg, &doc);
+		failed = disarm();
+		if (r == 0) {
+			page = write_doc(&doc);
+			if (strcmp(page, want) != 0 && (!failed ||
+			    also == NULL || strcmp(page, also) != 0))
+				fail_msg("allocation %lu failed%s, and the "
+				    "page is:\n%s", n, failed ? "" :
+				    " (none)", page);
+			free(page);
+		}
+		gmi_free(&doc);
+		if (!failed) {
+			assert_int_equal(r, 0);
+			return;		/* every allocation was tried */
+		}
+	}
+	fail_msg("more than %d allocations", ALLOCS_MAX);
+}
+
+static int
+make_parsed(void *arg, struct gmi_doc *doc)
+{
+	return gmi_parse(doc, arg, strlen(arg));
+}
+
+/* The parser, each line type among them. */
+static void
+test_parse_oom(void **state)
+{
+	const char *src = "# Title\n\ntext\n=> /a link\n* item\n> quote\n"
+	    "```alt\npre\n```\n## two\n### three\n```\nunclosed\n";
+
+	walk(make_parsed, (void *)src, "# Title\n\ntext\n=> /a link\n"
+	    "* item\n> quote\n```alt\npre\n```\n## two\n### three\n```\n"
+	    "unclosed\n```\n", NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_doc_failure_sticks),
+		cmocka_unit_test(test_parse_oom),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
