@@ -1,10 +1,11 @@
 /*
  * test_oom.c: out of memory in the gemtext model and in the pages lumbar
- * makes.  A document's failure sticks (lumbar.h); a page is made with
- * each allocation failing in turn, and each run must give the whole page
- * or -1, never a page with lines missing.  The Makefile links this test with ld --wrap, so that the
- * library's malloc, calloc, realloc and strdup are the ones below; the
- * ASan build (LUMBAR_SANITIZED) also finds what a failed run leaks.
+ * makes.  A document's failure sticks (lumbar.h); a search page is made
+ * with each allocation failing in turn, and each run must give the whole
+ * page or -1, never a page with lines missing.  The Makefile links this
+ * test with ld --wrap, so that the library's malloc, calloc, realloc and
+ * strdup are the ones below; the ASan build (LUMBAR_SANITIZED) also finds
+ * what a failed run leaks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,12 +195,47 @@ test_parse_oom(void **state)
 	    "unclosed\n```\n", NULL);
 }
 
+static int
+make_search(void *arg, struct gmi_doc *doc)
+{
+	return search_page(arg, doc, "spine", 5);
+}
+
+static void
+test_search_page_oom(void **state)
+{
+	struct search_index *idx;
+
+	assert_non_null(idx = search_new());
+	assert_int_equal(search_add(idx, "/a.gmi",
+	    "# Alpha\nThe spine, stretched.\n", 30), 0);
+	assert_int_equal(search_add(idx, "/b c.gmi",
+	    "# Beta\nA spine and a spine.\n=> /a.gmi\n", 37), 0);
+	assert_int_equal(search_add(idx, "/other.gmi",
+	    "# Other\nNothing here.\n", 22), 0);
+	assert_int_equal(search_finish(idx), 0);
+	walk(make_search, idx,
+	    "# Search: spine\n"
+	    "2 pages have all these words, best first.\n"
+	    "\n"
+	    "=> /b%20c.gmi Beta\n"
+	    "A spine and a spine.\n"
+	    "\n"
+	    "=> /a.gmi Alpha\n"
+	    "The spine, stretched.\n"
+	    "\n"
+	    "=> /search Search again\n"
+	    "=> / Home page\n", NULL);
+	search_free(idx);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doc_failure_sticks),
 		cmocka_unit_test(test_parse_oom),
+		cmocka_unit_test(test_search_page_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
