@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,8 +28,11 @@ entry_cmp(const void *a, const void *b)
 	    ((const struct entry *)b)->name);
 }
 
-/* The link to entry e of dir; a page's label is its title, else its name. */
-static int
+/*
+ * The link to entry e of dir; a page's label is its title, else its name
+ * (also when the title cannot be read, for want of memory or otherwise).
+ */
+static void
 add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
     const struct entry *e)
 {
@@ -40,17 +42,22 @@ add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
 	const char	*label = e->name;
 	char		 head[TITLE_PEEK];
 	ssize_t		 n;
-	int		 r = -1, parsed = -1;
+	int		 parsed = -1;
 
 	buf_init(&url);
 	buf_init(&path);
 	gmi_init(&page);
 	/* "a:b.gmi" would read as a URL of the scheme "a" (RFC 3986, 4.2). */
-	if ((strchr(e->name, ':') != NULL && buf_puts(&url, "./") == -1) ||
-	    url_encode_path(&url, e->name) == -1 ||
-	    (e->dir && buf_putc(&url, '/') == -1) ||
-	    buf_printf(&path, "%s%s", dir, e->name) == -1)
+	if (strchr(e->name, ':') != NULL)
+		buf_puts(&url, "./");
+	url_encode_path(&url, e->name);
+	if (e->dir)
+		buf_putc(&url, '/');
+	buf_printf(&path, "%s%s", dir, e->name);
+	if (buf_status(&url) == -1 || buf_status(&path) == -1) {
+		gmi_fail(doc);
 		goto out;
+	}
 	memset(&lk, 0, sizeof(lk));
 	lk.fd = -1;
 	if (!e->dir && gemtext_name(e->name) &&
@@ -66,13 +73,12 @@ add_entry_link(struct capsule *cap, struct gmi_doc *doc, const char *dir,
 		if (parsed == 0 && gmi_title(&page) != NULL)
 			label = gmi_title(&page);
 	}
-	r = gmi_add_link(doc, url.data, label);
+	gmi_add_link(doc, url.data, label);
 	lookup_release(&lk);
 out:
 	gmi_free(&page);
 	buf_free(&url);
 	buf_free(&path);
-	return r;
 }
 
 /*
@@ -108,7 +114,6 @@ capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 	DIR		*d;
 	size_t		 n = 0, nalloc = 0, i;
 	int		 fd, r = -1;
-	char		 title[GEMINI_URL_MAX + 16];
 
 	if ((fd = capsule_open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
 		return -1;
@@ -132,20 +137,16 @@ capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 			goto out;
 		ents[n++].dir = r == 1;
 	}
-	r = -1;
 	if (n > 0)	/* ents is NULL for an empty directory */
 		qsort(ents, n, sizeof(*ents), entry_cmp);
-	snprintf(title, sizeof(title), "Index of %s", dir);
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1 ||
-	    gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		goto out;
-	if (strcmp(dir, "/") != 0 &&
-	    gmi_add_link(doc, "../", "Parent directory") == -1)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (add_entry_link(cap, doc, dir, &ents[i]) == -1)
-			goto out;
-	r = 0;
+	gmi_printf(doc, GMI_H1, "Index of %s", dir);
+	gmi_add(doc, GMI_TEXT, "", 0);
+	if (strcmp(dir, "/") != 0)
+		gmi_add_link(doc, "../", "Parent directory");
+	/* Each entry is looked up: none once the page has failed. */
+	for (i = 0; i < n && gmi_status(doc) == 0; i++)
+		add_entry_link(cap, doc, dir, &ents[i]);
+	r = gmi_status(doc);
 out:
 	for (i = 0; i < n; i++)
 		free(ents[i].name);
