@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,24 +82,32 @@ out:
 	buf_free(&path);
 }
 
+enum shown { SHOWN_NOT, SHOWN_FILE, SHOWN_DIR, SHOWN_NO_MEMORY };
+
 /*
  * Whether a listing shows dir/name: only what a request could reach (no
- * symlink leading outside), files (0) and directories (1), else -1.
+ * symlink leading outside), files and directories.  Out of memory is
+ * told apart: an entry left out for it would be a listing that lies.
  */
-static int
+static enum shown
 listed_kind(const struct capsule *cap, const char *dir, const char *name)
 {
 	struct buf	 p;
 	struct stat	 st;
-	int		 fd, r = -1;
+	enum shown	 r = SHOWN_NOT;
+	int		 fd;
 
 	buf_init(&p);
-	if (buf_printf(&p, "%s%s", dir, name) == 0 &&
-	    (fd = capsule_open_beneath(cap, p.data, O_PATH)) != -1) {
+	if (buf_printf(&p, "%s%s", dir, name) == -1)
+		r = SHOWN_NO_MEMORY;
+	else if ((fd = capsule_open_beneath(cap, p.data, O_PATH)) == -1) {
+		if (errno == ENOMEM)
+			r = SHOWN_NO_MEMORY;
+	} else {
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			r = secrets_is(&st) ? -1 : 0;
+			r = secrets_is(&st) ? SHOWN_NOT : SHOWN_FILE;
 		else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-			r = 1;
+			r = SHOWN_DIR;
 		close(fd);
 	}
 	buf_free(&p);
@@ -113,6 +122,7 @@ capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 	struct dirent	*de;
 	DIR		*d;
 	size_t		 n = 0, nalloc = 0, i;
+	enum shown	 kind;
 	int		 fd, r = -1;
 
 	if ((fd = capsule_open_beneath(cap, dir, O_RDONLY | O_DIRECTORY)) == -1)
@@ -125,8 +135,10 @@ capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 		/* Not what no request can name: its link would get 59. */
 		if (de->d_name[0] == '.' || !path_segment_ok(de->d_name))
 			continue;
-		if ((r = listed_kind(cap, dir, de->d_name)) == -1)
+		if ((kind = listed_kind(cap, dir, de->d_name)) == SHOWN_NOT)
 			continue;
+		if (kind == SHOWN_NO_MEMORY)
+			goto out;
 		if (n == nalloc) {
 			nalloc = nalloc ? nalloc * 2 : 32;
 			if ((e = realloc(ents, nalloc * sizeof(*e))) == NULL)
@@ -135,7 +147,7 @@ capsule_listing(struct capsule *cap, const char *dir, struct gmi_doc *doc)
 		}
 		if ((ents[n].name = strdup(de->d_name)) == NULL)
 			goto out;
-		ents[n++].dir = r == 1;
+		ents[n++].dir = kind == SHOWN_DIR;
 	}
 	if (n > 0)	/* ents is NULL for an empty directory */
 		qsort(ents, n, sizeof(*ents), entry_cmp);

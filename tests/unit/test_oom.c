@@ -1,11 +1,11 @@
 /*
  * test_oom.c: out of memory in the gemtext model and in the pages lumbar
- * makes.  A document's failure sticks (lumbar.h); a search page is made
- * with each allocation failing in turn, and each run must give the whole
- * page or -1, never a page with lines missing.  The Makefile links this
- * test with ld --wrap, so that the library's malloc, calloc, realloc and
- * strdup are the ones below; the ASan build (LUMBAR_SANITIZED) also finds
- * what a failed run leaks.
+ * makes.  A document's failure sticks (lumbar.h); a search page and a
+ * directory listing are made with each allocation failing in turn, and
+ * each run must give the whole page or -1, never a page with lines
+ * missing.  The Makefile links this test with ld --wrap, so that the
+ * library's malloc, calloc, realloc and strdup are the ones below; the
+ * ASan build (LUMBAR_SANITIZED) also finds what a failed run leaks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +14,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lumbar.h"
 
@@ -229,6 +233,88 @@ test_search_page_oom(void **state)
 	search_free(idx);
 }
 
+struct listing_run {
+	struct capsule	*cap;
+	const char	*dir;
+};
+
+static int
+make_listing(void *arg, struct gmi_doc *doc)
+{
+	struct listing_run *lr = arg;
+
+	capsule_flush(lr->cap);		/* each run reads the page anew */
+	return capsule_listing(lr->cap, lr->dir, doc);
+}
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char	 p[256];
+	int	 fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_true((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644)) != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void
+remove_file(const char *dir, const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_int_equal(remove(p), 0);
+}
+
+/*
+ * A listing: a page whose title cannot be read (out of memory there)
+ * is labelled with its name, as any page without a title; the page is
+ * whole either way.
+ */
+static void
+test_listing_oom(void **state)
+{
+	char			 dir[64], sub[80];
+	const char		*err;
+	struct listing_run	 lr = { .dir = "/" };
+
+	snprintf(dir, sizeof(dir), "/tmp/lumbar-oom-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put_file(dir, "page.gmi", "# Page title\nA page.\n");
+	put_file(dir, "notes.txt", "notes\n");
+	put_file(dir, "x y.txt", "spaced\n");
+	put_file(dir, "a:b.gmi", "no title\n");
+	assert_int_equal(capsule_init(&err), 0);
+	assert_non_null(lr.cap = capsule_open(dir, &err));
+	walk(make_listing, &lr,
+	    "# Index of /\n"
+	    "\n"
+	    "=> ./a:b.gmi a:b.gmi\n"
+	    "=> notes.txt notes.txt\n"
+	    "=> page.gmi Page title\n"
+	    "=> sub/ sub\n"
+	    "=> x%20y.txt x y.txt\n",
+	    "# Index of /\n"
+	    "\n"
+	    "=> ./a:b.gmi a:b.gmi\n"
+	    "=> notes.txt notes.txt\n"
+	    "=> page.gmi page.gmi\n"
+	    "=> sub/ sub\n"
+	    "=> x%20y.txt x y.txt\n");
+	capsule_free(lr.cap);
+	capsule_close();
+	remove_file(dir, "page.gmi");
+	remove_file(dir, "notes.txt");
+	remove_file(dir, "x y.txt");
+	remove_file(dir, "a:b.gmi");
+	remove_file(dir, "sub");
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -236,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_doc_failure_sticks),
 		cmocka_unit_test(test_parse_oom),
 		cmocka_unit_test(test_search_page_oom),
+		cmocka_unit_test(test_listing_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
