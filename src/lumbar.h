@@ -106,7 +106,8 @@ int	 url_merge_path(struct buf *, const char *, const char *, size_t);
  * gemtext.c: the gemtext line model shared by every reader and writer.
  * A document fails as a buffer does (above): once an add fails, it stays
  * failed until gmi_free; later adds do nothing and return -1, gmi_status()
- * says so once at the end, and gmi_write() of it fails its buffer.
+ * says so once at the end; gmi_write() of it fails its buffer, and the
+ * Gopher renderers fail on it too.
  */
 enum gmi_type {
 	GMI_TEXT,

@@ -315,6 +315,80 @@ test_listing_oom(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+static int
+mime_of(void *arg, const char *path, char *out, size_t n)
+{
+	snprintf(out, n, "%s", path_ends_with(path, ".gmi") ?
+	    "text/gemini" : path_ends_with(path, "/") ? "directory" :
+	    "application/octet-stream");
+	return 0;
+}
+
+typedef int (*render_fn)(struct buf *, const struct gmi_doc *,
+    const struct gopher_page *);
+
+/* Render doc with each allocation failing in turn: -1, or every byte. */
+static void
+walk_render(render_fn render, const struct gmi_doc *doc,
+    const struct gopher_page *pg)
+{
+	struct buf	 want, got;
+	unsigned long	 n;
+	bool		 failed;
+	int		 r;
+
+	buf_init(&want);
+	assert_int_equal(render(&want, doc, pg), 0);
+	for (n = 1; n <= ALLOCS_MAX; n++) {
+		buf_init(&got);
+		arm(n);
+		r = render(&got, doc, pg);
+		failed = disarm();
+		if (r == 0 && (got.len != want.len ||
+		    memcmp(got.data, want.data, want.len) != 0))
+			fail_msg("allocation %lu failed%s, and the page is:\n%s",
+			    n, failed ? "" : " (none)", got.data);
+		buf_free(&got);
+		if (!failed) {
+			assert_int_equal(r, 0);
+			buf_free(&want);
+			return;
+		}
+	}
+	fail_msg("more than %d allocations", ALLOCS_MAX);
+}
+
+/* The Gopher forms of a page: a failed document renders as a failure. */
+static void
+test_render_oom(void **state)
+{
+	const char *src = "# Title\nSome text that is long enough to be "
+	    "wrapped on two lines of the menu, and then some more words.\n"
+	    "=> page.gmi A page\n=> /dir/ A directory\n"
+	    "=> gemini://example.net/x?q A capsule\n"
+	    "=> gopher://example.net/1/menu A menu\n"
+	    "=> https://example.net/\n* item\n> quote\n```\npre\n```\n";
+	struct gopher_site	 site = { .host = "example.org",
+				    .port = GOPHER_DEFAULT_PORT,
+				    .gemini_host = "example.org",
+				    .gemini_port = GEMINI_DEFAULT_PORT };
+	struct gopher_page	 pg = { .site = &site, .path = "/a/b.gmi",
+				    .text_sel = "/a/b.txt", .mime = mime_of };
+	struct gmi_doc		 doc;
+	struct buf		 b;
+
+	gmi_init(&doc);
+	assert_int_equal(gmi_parse(&doc, src, strlen(src)), 0);
+	walk_render(gopher_render_menu, &doc, &pg);
+	walk_render(gopher_render_text, &doc, &pg);
+	gmi_fail(&doc);
+	buf_init(&b);
+	assert_int_equal(gopher_render_menu(&b, &doc, &pg), -1);
+	assert_int_equal(gopher_render_text(&b, &doc, &pg), -1);
+	buf_free(&b);
+	gmi_free(&doc);
+}
+
 int
 main(void)
 {
@@ -323,6 +397,7 @@ main(void)
 		cmocka_unit_test(test_parse_oom),
 		cmocka_unit_test(test_search_page_oom),
 		cmocka_unit_test(test_listing_oom),
+		cmocka_unit_test(test_render_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
