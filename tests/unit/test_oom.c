@@ -199,6 +199,47 @@ test_parse_oom(void **state)
 	    "unclosed\n```\n", NULL);
 }
 
+/* The pages searched, and the answer to "spine". */
+static const char *const pages[][2] = {
+	{ "/a.gmi", "# Alpha\nThe spine, stretched.\n" },
+	{ "/b c.gmi", "# Beta\nA spine and a spine.\n=> /a.gmi\n" },
+	{ "/other.gmi", "# Other\nNothing here.\n" },
+};
+static const char spine_page[] =
+    "# Search: spine\n"
+    "2 pages have all these words, best first.\n"
+    "\n"
+    "=> /b%20c.gmi Beta\n"
+    "A spine and a spine.\n"
+    "\n"
+    "=> /a.gmi Alpha\n"
+    "The spine, stretched.\n"
+    "\n"
+    "=> /search Search again\n"
+    "=> / Home page\n";
+
+/* The index of pages[]; NULL when it could not be made. */
+static struct search_index *
+index_pages(void)
+{
+	struct search_index	*idx;
+	size_t			 i;
+
+	if ((idx = search_new()) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (search_add(idx, pages[i][0], pages[i][1],
+		    strlen(pages[i][1])) == -1) {
+			search_free(idx);
+			return NULL;
+		}
+	if (search_finish(idx) == -1) {
+		search_free(idx);
+		return NULL;
+	}
+	return idx;
+}
+
 static int
 make_search(void *arg, struct gmi_doc *doc)
 {
@@ -210,27 +251,29 @@ test_search_page_oom(void **state)
 {
 	struct search_index *idx;
 
-	assert_non_null(idx = search_new());
-	assert_int_equal(search_add(idx, "/a.gmi",
-	    "# Alpha\nThe spine, stretched.\n", 30), 0);
-	assert_int_equal(search_add(idx, "/b c.gmi",
-	    "# Beta\nA spine and a spine.\n=> /a.gmi\n", 37), 0);
-	assert_int_equal(search_add(idx, "/other.gmi",
-	    "# Other\nNothing here.\n", 22), 0);
-	assert_int_equal(search_finish(idx), 0);
-	walk(make_search, idx,
-	    "# Search: spine\n"
-	    "2 pages have all these words, best first.\n"
-	    "\n"
-	    "=> /b%20c.gmi Beta\n"
-	    "A spine and a spine.\n"
-	    "\n"
-	    "=> /a.gmi Alpha\n"
-	    "The spine, stretched.\n"
-	    "\n"
-	    "=> /search Search again\n"
-	    "=> / Home page\n", NULL);
+	assert_non_null(idx = index_pages());
+	walk(make_search, idx, spine_page, NULL);
 	search_free(idx);
+}
+
+static int
+make_index(void *arg, struct gmi_doc *doc)
+{
+	struct search_index	*idx;
+	int			 r;
+
+	if ((idx = index_pages()) == NULL)
+		return -1;
+	r = search_page(idx, doc, "spine", 5);
+	search_free(idx);
+	return r;
+}
+
+/* Building the index: an index that failed is none, never a wrong one. */
+static void
+test_index_oom(void **state)
+{
+	walk(make_index, NULL, spine_page, NULL);
 }
 
 struct listing_run {
@@ -396,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_doc_failure_sticks),
 		cmocka_unit_test(test_parse_oom),
 		cmocka_unit_test(test_search_page_oom),
+		cmocka_unit_test(test_index_oom),
 		cmocka_unit_test(test_listing_oom),
 		cmocka_unit_test(test_render_oom),
 	};
