@@ -653,12 +653,20 @@ write_response(struct conn *c)
 		rs->body = NULL;
 		rs->bodylen = 0;
 	}
-	/* A whole answer in one record: held until its close_notify, so
-	 * that both leave in one write(2) and one TCP segment, not two. */
-	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
-	    rs->out.len <= COALESCE_MAX && c->tls != NULL &&
-	    tconn_hold(c->tls, COALESCE_MAX + 512))
-		c->held = true;
+	/*
+	 * A whole answer in one record: held, with the session ticket that
+	 * tconn_handshake held already, until its close_notify, so that all
+	 * three leave in one write(2) and one TCP segment.  Any other answer
+	 * lets the ticket go out before its first bytes.
+	 */
+	if (c->off == 0 && c->tls != NULL) {
+		c->held = rs->body == NULL && rs->fd == -1 &&
+		    rs->out.len <= COALESCE_MAX;
+		if (c->held)
+			tconn_hold(c->tls);
+		else
+			tconn_release(c->tls);
+	}
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
