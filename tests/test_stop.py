@@ -2,8 +2,11 @@
 2): the workers keep sending for --grace (300 s by default), and the
 parent waits that long (and 10 s more) before it kills them.  The reload
 counterpart is test_hardening's test_sighup_lets_slow_readers_finish."""
+import os
 import signal
+import socket
 
+from conftest import wait_until, workers_of
 from test_hardening import SlowReader, slow_capsule  # noqa: F401 (fixture)
 
 
@@ -27,3 +30,28 @@ def test_sigterm_lets_slow_readers_finish(server_factory, slow_capsule):
     assert srv.proc.wait(60) == 0
     out = srv.output()
     assert " cut (" not in out and "killed by signal" not in out, out[-2000:]
+
+
+def test_stalled_reader_does_not_hold_a_reload(server_factory,
+                                               slow_capsule):
+    """During the grace period the per-write deadline (--timeout) still
+    holds: a client that stops reading is dropped, logged as cut, and the
+    old worker ends long before the 300 s of --grace."""
+    srv = server_factory(root=slow_capsule, args=["--workers", "1",
+                                                  "--timeout", "2"])
+    old = workers_of(srv.proc.pid)
+    s = socket.create_connection((srv.host, srv.gopher_port), 30)
+    try:
+        s.sendall(b"/slow.bin\r\n")
+        assert s.recv(4096)             # the answer started; read no more
+        os.kill(srv.proc.pid, signal.SIGHUP)
+        wait_until(lambda: not set(old) & set(workers_of(srv.proc.pid)),
+                   "the old worker ends", timeout=30,
+                   detail=lambda: srv.output()[-2000:])
+    finally:
+        s.close()
+    wait_until(lambda: '"/slow.bin" 20 ' in srv.output(),
+               "the dropped answer is logged")
+    line = [l for l in srv.output().splitlines() if '"/slow.bin"' in l]
+    assert len(line) == 1 and line[0].endswith(
+        "cut (the client stopped reading)"), line
