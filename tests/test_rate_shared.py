@@ -7,11 +7,22 @@ hands the connection to the one that runs."""
 import os
 import signal
 
-from conftest import workers_of
+from conftest import wait_until, workers_of
 from test_limits import capsule, gopher_from  # noqa: F401 (fixture)
 
 BURST = 10
 SOURCE = "127.0.0.5"    # not the start-up probe's address
+
+
+def pause(pid):
+    """SIGSTOP pid and wait until it has stopped: until then it may still
+    be woken for a connection (and take it once continued)."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def state():
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0]
+    wait_until(lambda: state() == "T", f"worker {pid} stopped")
 
 
 def test_rate_is_shared_by_the_workers(server_factory, capsule):
@@ -19,11 +30,11 @@ def test_rate_is_shared_by_the_workers(server_factory, capsule):
                                              "--burst", str(BURST)])
     a, b = workers_of(srv.proc.pid)
     try:
-        os.kill(a, signal.SIGSTOP)
+        pause(a)
         for i in range(BURST):          # the burst, all taken by b
             assert gopher_from(srv, SOURCE).startswith(b"iHome"), i
         os.kill(a, signal.SIGCONT)
-        os.kill(b, signal.SIGSTOP)
+        pause(b)
         # a has spent nothing itself: with a bucket of its own it would
         # serve BURST more; sharing b's, it refuses within a second's
         # worth of new tokens.
