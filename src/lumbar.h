@@ -496,6 +496,7 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double, const char *, int);
 void	 log_escape(struct buf *, const char *, size_t);
+void	 log_cut(const char *, const char *, size_t, const char *);
 enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
 enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };
 int	 log_format_named(const char *);
