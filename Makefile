@@ -66,7 +66,13 @@ $(BUILD)/html2gmi: $(H2G_OBJS) $(BUILD)/liblumbar.a
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/liblumbar.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(BUILD)/liblumbar.a $(LIBS) \
+	    -lcmocka $(UNIT_LDFLAGS)
+
+# test_oom fails the library's allocations one at a time: its own
+# malloc, calloc, realloc and strdup stand in for them (ld --wrap).
+$(BUILD)/tests/test_oom: UNIT_LDFLAGS = \
+    -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 # The tools link the fuzzers' fixture: render_gopher's stand-in for
 # capsule_mime() is the one fuzz_render_gopher uses.

@@ -152,8 +152,10 @@ resolve_beneath(int rootfd, const char *path, struct buf *out)
 		out->data[keep] = '\0';
 		/* The link's target, then what followed the link. */
 		buf_init(&next);
-		if (buf_append(&next, target, (size_t)n) == -1 ||
-		    buf_putc(&next, '/') == -1 || buf_puts(&next, end) == -1) {
+		buf_append(&next, target, (size_t)n);
+		buf_putc(&next, '/');
+		buf_puts(&next, end);
+		if (buf_status(&next) == -1) {
 			buf_free(&next);
 			goto out;
 		}

@@ -71,7 +71,9 @@ redirect_slash(struct response *r, const char *path)
 	while (path[0] == '/' && path[1] == '/')
 		path++;
 	buf_init(&loc);
-	if (url_encode_path(&loc, path) == -1 || buf_putc(&loc, '/') == -1)
+	url_encode_path(&loc, path);
+	buf_putc(&loc, '/');
+	if (buf_status(&loc) == -1)
 		reply(r, 40, "Out of memory");
 	else
 		reply(r, 31, loc.data);

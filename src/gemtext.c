@@ -4,6 +4,7 @@
  * search pages and the Gopher renderer all meet here.  Also what is
  * gemtext: the one test of a file name and the one of a MIME type.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,7 @@ gmi_init(struct gmi_doc *doc)
 	doc->lines = NULL;
 	doc->len = 0;
 	doc->cap = 0;
+	doc->failed = false;
 }
 
 void
@@ -31,18 +33,35 @@ gmi_free(struct gmi_doc *doc)
 	gmi_init(doc);
 }
 
+/* -1 when an add to doc has failed (out of memory), else 0. */
+int
+gmi_status(const struct gmi_doc *doc)
+{
+	return doc->failed ? -1 : 0;
+}
+
+/* Mark doc failed: a line that was to go into it could not be made. */
+void
+gmi_fail(struct gmi_doc *doc)
+{
+	doc->failed = true;
+}
+
 static struct gmi_line *
 gmi_push(struct gmi_doc *doc)
 {
 	struct gmi_line	*l;
 	size_t		 cap;
 
+	if (doc->failed)
+		return NULL;
 	if (doc->len == doc->cap) {
 		cap = doc->cap ? doc->cap * 2 : 32;
-		if (cap > SIZE_MAX / sizeof(*l))
+		if (cap > SIZE_MAX / sizeof(*l) ||
+		    (l = realloc(doc->lines, cap * sizeof(*l))) == NULL) {
+			doc->failed = true;
 			return NULL;
-		if ((l = realloc(doc->lines, cap * sizeof(*l))) == NULL)
-			return NULL;
+		}
 		doc->lines = l;
 		doc->cap = cap;
 	}
@@ -79,8 +98,10 @@ gmi_add(struct gmi_doc *doc, enum gmi_type type, const char *text, size_t n)
 
 	if ((l = gmi_push(doc)) == NULL)
 		return -1;
-	if ((l->text = line_text(text ? text : "", text ? n : 0)) == NULL)
+	if ((l->text = line_text(text ? text : "", text ? n : 0)) == NULL) {
+		doc->failed = true;
 		return -1;
+	}
 	l->type = type;
 	doc->len++;
 	return 0;
@@ -98,11 +119,30 @@ gmi_add_link(struct gmi_doc *doc, const char *url, const char *label)
 	if (l->text == NULL || l->url == NULL) {
 		free(l->text);
 		free(l->url);
+		doc->failed = true;
 		return -1;
 	}
 	l->type = GMI_LINK;
 	doc->len++;
 	return 0;
+}
+
+/* Add a line of type t, printf-style. */
+int
+gmi_printf(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
+{
+	struct buf	 b;
+	va_list		 ap;
+
+	buf_init(&b);
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (buf_status(&b) == -1)
+		gmi_fail(doc);
+	gmi_add(doc, t, b.data, b.len);
+	buf_free(&b);
+	return gmi_status(doc);
 }
 
 static const char *
@@ -135,8 +175,10 @@ parse_link(struct gmi_doc *doc, const char *p, const char *end)
 	label = skip_ws(ue, end);
 	while (end > label && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	if ((url = line_text(u, (size_t)(ue - u))) == NULL)
+	if ((url = line_text(u, (size_t)(ue - u))) == NULL) {
+		doc->failed = true;
 		return -1;
+	}
 	if (url[0] == '\0') {	/* NUL bytes only, dropped: no URL after all */
 		free(url);
 		return gmi_add(doc, GMI_TEXT, p, (size_t)(end - p));
@@ -186,9 +228,8 @@ gmi_parse(struct gmi_doc *doc, const char *src, size_t n)
 {
 	const char	*p = src, *end = src + n, *nl, *le;
 	bool		 pre = false;
-	int		 r;
 
-	while (p < end) {
+	while (p < end && gmi_status(doc) == 0) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		le = nl;
@@ -196,24 +237,20 @@ gmi_parse(struct gmi_doc *doc, const char *src, size_t n)
 			le--;
 		if (pre) {
 			if (starts(p, le, "```")) {
-				r = gmi_add(doc, GMI_PRE_END, "", 0);
+				gmi_add(doc, GMI_PRE_END, "", 0);
 				pre = false;
 			} else
-				r = gmi_add(doc, GMI_PRE, p, (size_t)(le - p));
-		} else {
-			r = p == le ? gmi_add(doc, GMI_TEXT, "", 0) :
-			    parse_line(doc, p, le);
-			if (r == 0 && doc->lines[doc->len - 1].type ==
-			    GMI_PRE_START)
-				pre = true;
-		}
-		if (r == -1)
-			return -1;
+				gmi_add(doc, GMI_PRE, p, (size_t)(le - p));
+		} else if (p == le)
+			gmi_add(doc, GMI_TEXT, "", 0);
+		else if (parse_line(doc, p, le) == 0 &&
+		    doc->lines[doc->len - 1].type == GMI_PRE_START)
+			pre = true;
 		p = nl < end ? nl + 1 : end;
 	}
-	if (pre && gmi_add(doc, GMI_PRE_END, "", 0) == -1)
-		return -1;
-	return 0;
+	if (pre)
+		gmi_add(doc, GMI_PRE_END, "", 0);
+	return gmi_status(doc);
 }
 
 /*
@@ -229,29 +266,25 @@ reads_as_markup(const char *s)
 }
 
 /* Text on one line: line breaks become spaces so no line can be forged. */
-static int
+static void
 put_text(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++)
-		if (buf_putc(b, (*s == '\n' || *s == '\r') ? ' ' : *s) == -1)
-			return -1;
-	return 0;
+		buf_putc(b, (*s == '\n' || *s == '\r') ? ' ' : *s);
 }
 
 /* A link target cannot hold white space or control bytes: encode them. */
-static int
+static void
 put_url(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c <= 0x20 || c == 0x7F) {
-			if (buf_printf(b, "%%%02X", c) == -1)
-				return -1;
-		} else if (buf_putc(b, c) == -1)
-			return -1;
+		if (c <= 0x20 || c == 0x7F)
+			buf_printf(b, "%%%02X", c);
+		else
+			buf_putc(b, c);
 	}
-	return 0;
 }
 
 int
@@ -265,38 +298,36 @@ gmi_write(const struct gmi_doc *doc, struct buf *b)
 	};
 	const struct gmi_line	*l;
 	size_t			 i;
-	int			 r;
 
-	for (i = 0; i < doc->len; i++) {
+	if (gmi_status(doc) == -1)	/* a page with lines missing */
+		buf_fail(b);
+	for (i = 0; i < doc->len && buf_status(b) == 0; i++) {
 		l = &doc->lines[i];
-		if (buf_puts(b, prefix[l->type]) == -1)
-			return -1;
+		buf_puts(b, prefix[l->type]);
 		switch (l->type) {
 		case GMI_LINK:
-			r = put_url(b, l->url);
-			if (r == 0 && l->text[0] != '\0')
-				r = buf_putc(b, ' ') || put_text(b, l->text);
+			put_url(b, l->url);
+			if (l->text[0] != '\0') {
+				buf_putc(b, ' ');
+				put_text(b, l->text);
+			}
 			break;
 		case GMI_TEXT:
 		case GMI_PRE:
-			r = 0;
 			if (reads_as_markup(l->text) && (l->type == GMI_TEXT ||
 			    strncmp(l->text, "```", 3) == 0))
-				r = buf_putc(b, ' ');
-			if (r == 0)
-				r = put_text(b, l->text);
+				buf_putc(b, ' ');
+			put_text(b, l->text);
 			break;
 		case GMI_PRE_END:
-			r = 0;
 			break;
 		default:
-			r = put_text(b, l->text);
+			put_text(b, l->text);
 			break;
 		}
-		if (r != 0 || buf_putc(b, '\n') == -1)
-			return -1;
+		buf_putc(b, '\n');
 	}
-	return 0;
+	return buf_status(b);
 }
 
 /* The endings of a gemtext file's name, as lumbar serves them. */

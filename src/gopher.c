@@ -268,7 +268,7 @@ serve_caps(struct response *r)
 	    "ServerSupportsStdinScripts=FALSE\r\n");
 	buf_printf(&r->out, "ServerHost=%s\r\nServerPort=%d\r\n",
 	    conf.gopher_host, conf.gopher_menu_port);
-	if (buf_status(&r->out) == -1) {	/* checked once (buf.c) */
+	if (buf_status(&r->out) == -1) {
 		refuse(r, 40, "out of memory");
 		return;
 	}
@@ -330,7 +330,7 @@ serve_attributes(struct response *r, const char *sel)
 	    conf.gopher_menu_port);
 	buf_puts(&r->out, "+VIEWS:\r\n application/gopher-menu: <1k>\r\n");
 	gopher_menu_end(&r->out);
-	if (buf_status(&r->out) == -1) {	/* checked once (buf.c) */
+	if (buf_status(&r->out) == -1) {
 		refuse(r, 40, "out of memory");
 		return;
 	}
@@ -406,10 +406,9 @@ serve_search(const struct host *h, struct response *r, const char *sel,
 	}
 	gmi_init(&doc);
 	buf_reset(&r->out);
-	if (n == 0) {
-		if (gmi_add(&doc, GMI_H1, "Search", 6) == -1 ||
-		    gmi_add_link(&doc, SEARCH_PATH, "Search the articles") == -1)
-			refuse(r, 40, "out of memory");
+	if (n == 0) {	/* a failed document fails to render, below */
+		gmi_add(&doc, GMI_H1, "Search", 6);
+		gmi_add_link(&doc, SEARCH_PATH, "Search the articles");
 	} else if (search_check(words, n, &why) != 0)
 		refuse(r, 59, why);
 	else if (search_page(h->index, &doc, words, n) == -1)
@@ -440,7 +439,7 @@ serve_moved(const struct host *h, struct response *r, const char *sel,
 				    .mime = capsule_mime,
 				    .mime_arg = h->capsule };
 	struct gmi_doc		 doc;
-	struct buf		 to, url, label;
+	struct buf		 to, url;
 
 	if (rd->status == 52) {
 		refuse(r, 52, "gone: this page was removed");
@@ -449,21 +448,21 @@ serve_moved(const struct host *h, struct response *r, const char *sel,
 	gmi_init(&doc);
 	buf_init(&to);
 	buf_init(&url);
-	buf_init(&label);
 	buf_reset(&r->out);
 	/* The link as gemtext has it (encoded): the renderer decodes it. */
-	if (redirect_target(rd, sel, false, &to) == -1 ||
-	    redirect_target(rd, sel, true, &url) == -1 ||
-	    buf_printf(&label, "This page has moved to %s", to.data) == -1 ||
-	    gmi_add(&doc, GMI_TEXT, label.data, label.len) == -1 ||
-	    gmi_add_link(&doc, url.data, to.data) == -1 ||
-	    gopher_render_menu(&r->out, &doc, &pg) == -1)
+	if (redirect_target(rd, sel, false, &to) == 0 &&
+	    redirect_target(rd, sel, true, &url) == 0) {
+		gmi_printf(&doc, GMI_TEXT, "This page has moved to %s",
+		    to.data);
+		gmi_add_link(&doc, url.data, to.data);
+	} else
+		gmi_fail(&doc);
+	if (gopher_render_menu(&r->out, &doc, &pg) == -1)
 		refuse(r, 40, "out of memory");
 	else {
 		r->status = rd->status;
 		r->kind = RESP_MENU;
 	}
-	buf_free(&label);
 	buf_free(&url);
 	buf_free(&to);
 	gmi_free(&doc);

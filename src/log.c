@@ -225,6 +225,28 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 }
 
 /*
+ * An answer lumbar cut itself (a file that shrank or could not be read,
+ * out of memory): a warning, unless the request's own line says so
+ * (lumbar's format, requests logged), so that with -q, and in Apache's
+ * formats, which have no field for it, the cut is still told.
+ */
+void
+log_cut(const char *addr, const char *req, size_t reqlen, const char *why)
+{
+	char		 who[INET6_ADDRSTRLEN + 8];
+	struct buf	 b;
+
+	if (format == LOG_FMT_LUMBAR && verbosity >= LOG_LVL_INFO)
+		return;
+	buf_init(&b);
+	log_escape(&b, req, reqlen);
+	log_msg(LOG_LVL_WARN, "%s: the answer to \"%s\" was cut: %s",
+	    log_client_addr(addr, true, who, sizeof(who)),
+	    b.data != NULL ? b.data : "", why);
+	buf_free(&b);
+}
+
+/*
  * A warning that may repeat many times a second (out of descriptors):
  * one line per LOG_RATE_SECS, saying how many were left out since.
  */

@@ -102,7 +102,13 @@ bool	 url_valid_host(const char *);
 bool	 url_has_scheme(const char *);
 int	 url_merge_path(struct buf *, const char *, const char *, size_t);
 
-/* gemtext.c: the gemtext line model shared by every reader and writer. */
+/*
+ * gemtext.c: the gemtext line model shared by every reader and writer.
+ * A document fails as a buffer does (above): once an add fails, it stays
+ * failed until gmi_free; later adds do nothing and return -1, gmi_status()
+ * says so once at the end; gmi_write() of it fails its buffer, and the
+ * Gopher renderers fail on it too.
+ */
 enum gmi_type {
 	GMI_TEXT,
 	GMI_LINK,
@@ -124,11 +130,16 @@ struct gmi_doc {
 	struct gmi_line	*lines;
 	size_t		 len;
 	size_t		 cap;
+	bool		 failed;
 };
 void	 gmi_init(struct gmi_doc *);
 void	 gmi_free(struct gmi_doc *);
+int	 gmi_status(const struct gmi_doc *);
+void	 gmi_fail(struct gmi_doc *);
 int	 gmi_add(struct gmi_doc *, enum gmi_type, const char *, size_t);
 int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
+int	 gmi_printf(struct gmi_doc *, enum gmi_type, const char *, ...)
+	    ATTR_PRINTF(3, 4);
 int	 gmi_parse(struct gmi_doc *, const char *, size_t);
 int	 gmi_write(const struct gmi_doc *, struct buf *);
 const char *gmi_title(const struct gmi_doc *);
@@ -390,7 +401,8 @@ int	 tconn_handshake(struct tconn *);
 ssize_t	 tconn_read(struct tconn *, void *, size_t);
 ssize_t	 tconn_write(struct tconn *, const void *, size_t);
 int	 tconn_close(struct tconn *);
-bool	 tconn_hold(struct tconn *, size_t);
+void	 tconn_hold(struct tconn *);
+void	 tconn_release(struct tconn *);
 int	 tconn_flush(struct tconn *);
 const char *tconn_servername(struct tconn *);
 void	 tconn_free(struct tconn *);
@@ -484,6 +496,7 @@ void	 log_msg(enum log_level, const char *, ...) ATTR_PRINTF(2, 3);
 void	 log_request(const char *, const char *, const char *, size_t,
 	    int, size_t, double, const char *, int);
 void	 log_escape(struct buf *, const char *, size_t);
+void	 log_cut(const char *, const char *, size_t, const char *);
 enum { LOG_FMT_LUMBAR, LOG_FMT_COMMON, LOG_FMT_COMBINED };
 enum { LOG_CLIENT_FULL, LOG_CLIENT_ANONYMIZED, LOG_CLIENT_NONE };
 int	 log_format_named(const char *);

@@ -76,21 +76,18 @@ put_clean(struct buf *b, const char *s, size_t n)
 
 	while (n > 0) {
 		if ((k = utf8_decode(s, n, &cp)) < 1) {
-			if (buf_append(b, repl, 3) == -1)
-				return -1;
+			buf_append(b, repl, 3);
 			k = 1;
-		} else if (cp == '\t' || cp == '\r' || cp == '\n') {
-			if (buf_putc(b, ' ') == -1)
-				return -1;
-		} else if (is_control(cp)) {
-			if (buf_append(b, repl, 3) == -1)
-				return -1;
-		} else if (buf_append(b, s, (size_t)k) == -1)
-			return -1;
+		} else if (cp == '\t' || cp == '\r' || cp == '\n')
+			buf_putc(b, ' ');
+		else if (is_control(cp))
+			buf_append(b, repl, 3);
+		else
+			buf_append(b, s, (size_t)k);
 		s += k;
 		n -= (size_t)k;
 	}
-	return 0;
+	return buf_status(b);
 }
 
 /* One output line of n bytes, already clean and within the width. */
@@ -99,12 +96,11 @@ emit(struct out *o, const char *s, size_t n)
 {
 	if (o->err)
 		return;
-	if (o->menu && buf_putc(o->b, 'i') == -1)
-		o->err = -1;
-	else if (buf_append(o->b, s, n) == -1)
-		o->err = -1;
-	else if (buf_puts(o->b, o->menu ? INFO_TAIL : "\r\n") == -1)
-		o->err = -1;
+	if (o->menu)
+		buf_putc(o->b, 'i');
+	buf_append(o->b, s, n);
+	buf_puts(o->b, o->menu ? INFO_TAIL : "\r\n");
+	o->err = buf_status(o->b);
 	o->started = true;
 	o->blank = n == 0;
 }
@@ -226,8 +222,8 @@ wrap_clean(struct out *o, const char *text, const char *first,
 	struct buf b;
 
 	buf_init(&b);
-	if (put_clean(&b, text, strlen(text)) == -1 ||
-	    buf_reserve(&b, 0) == -1) {
+	put_clean(&b, text, strlen(text));
+	if (buf_reserve(&b, 0) == -1) {	/* a string even when empty */
 		o->err = -1;
 		buf_free(&b);
 		return;
@@ -392,10 +388,9 @@ url_item(struct target *t)
 		t->type = 0;	/* cannot be written as a selector */
 		return buf_reserve(&t->url, 0);
 	}
-	if (buf_puts(&t->sel, "URL:") == -1 ||
-	    buf_append(&t->sel, t->url.data, t->url.len) == -1)
-		return -1;
-	return 0;
+	buf_puts(&t->sel, "URL:");
+	buf_append(&t->sel, t->url.data, t->url.len);
+	return buf_status(&t->sel);
 }
 
 /*
@@ -513,14 +508,13 @@ resolve(struct target *t, const struct gopher_page *pg, const char *ref)
 	if (!local)
 		return url_item(t);
 	/* Plain text references name the item by its gopher:// URL. */
-	if (buf_printf(&t->url, "gopher://%s", t->host) == -1 ||
-	    (t->port != GOPHER_DEFAULT_PORT &&
-	    buf_printf(&t->url, ":%d", t->port) == -1) ||
-	    buf_printf(&t->url, "/%c", t->type) == -1 ||
-	    url_encode_path(&t->url, t->sel.data) == -1 ||
-	    buf_reserve(&t->sel, 0) == -1)
-		return -1;
-	return 0;
+	buf_printf(&t->url, "gopher://%s", t->host);
+	if (t->port != GOPHER_DEFAULT_PORT)
+		buf_printf(&t->url, ":%d", t->port);
+	buf_printf(&t->url, "/%c", t->type);
+	url_encode_path(&t->url, t->sel.data);
+	buf_reserve(&t->sel, 0);
+	return buf_status(&t->url) == -1 ? -1 : buf_status(&t->sel);
 fail:
 	free(dec);
 	buf_free(&merged);
@@ -539,7 +533,7 @@ gopher_item(struct buf *b, char type, const char *display,
 	buf_putc(b, '\t');
 	put_clean(b, host, strlen(host));
 	buf_printf(b, "\t%d\r\n", port);
-	return buf_status(b);	/* a failed write stays failed (buf.c) */
+	return buf_status(b);
 }
 
 /* The whole answer for a refused request: one error item, then the end. */
@@ -558,9 +552,9 @@ gopher_error(struct buf *b, const char *msg)
 int
 gopher_plus_error(struct buf *b, int code, const char *msg)
 {
-	if (buf_printf(b, "--1\r\n%d ", code) == -1 ||
-	    put_clean(b, msg, strlen(msg)) == -1 || buf_puts(b, "\r\n") == -1)
-		return -1;
+	buf_printf(b, "--1\r\n%d ", code);
+	put_clean(b, msg, strlen(msg));
+	buf_puts(b, "\r\n");
 	return gopher_menu_end(b);
 }
 
@@ -648,7 +642,8 @@ gopher_render_menu(struct buf *b, const struct gmi_doc *doc,
     const struct gopher_page *pg)
 {
 	struct out	 o = { .b = b, .menu = true,
-			    .width = wrap_width(pg->site) };
+			    .width = wrap_width(pg->site),
+			    .err = gmi_status(doc) };
 	struct target	 t;
 	size_t		 i;
 
@@ -681,7 +676,8 @@ gopher_render_text(struct buf *b, const struct gmi_doc *doc,
     const struct gopher_page *pg)
 {
 	struct out	 o = { .b = b, .menu = false,
-			    .width = wrap_width(pg->site) };
+			    .width = wrap_width(pg->site),
+			    .err = gmi_status(doc) };
 	struct target	 t;
 	struct buf	 refs, label;
 	size_t		 i, nref = 0;
@@ -701,12 +697,13 @@ gopher_render_text(struct buf *b, const struct gmi_doc *doc,
 			break;
 		}
 		buf_reset(&label);
-		if (buf_puts(&label, l->text[0] ? l->text : l->url) == -1 ||
-		    buf_printf(&label, " [%zu]", ++nref) == -1 ||
-		    buf_printf(&refs, "[%zu] ", nref) == -1 ||
-		    put_clean(&refs, t.url.len ? t.url.data : l->url,
-		    t.url.len ? t.url.len : strlen(l->url)) == -1 ||
-		    buf_puts(&refs, "\r\n") == -1) {
+		buf_puts(&label, l->text[0] ? l->text : l->url);
+		buf_printf(&label, " [%zu]", ++nref);
+		buf_printf(&refs, "[%zu] ", nref);
+		put_clean(&refs, t.url.len ? t.url.data : l->url,
+		    t.url.len ? t.url.len : strlen(l->url));
+		buf_puts(&refs, "\r\n");
+		if (buf_status(&label) == -1 || buf_status(&refs) == -1) {
 			o.err = -1;
 			break;
 		}
@@ -723,22 +720,19 @@ gopher_render_text(struct buf *b, const struct gmi_doc *doc,
 	return o.err;
 }
 
-static int
+static void
 put_html(struct buf *b, const char *s)
 {
-	int r = 0;
-
-	for (; *s != '\0' && r == 0; s++) {
+	for (; *s != '\0'; s++) {
 		switch (*s) {
-		case '&':  r = buf_puts(b, "&amp;");  break;
-		case '<':  r = buf_puts(b, "&lt;");   break;
-		case '>':  r = buf_puts(b, "&gt;");   break;
-		case '"':  r = buf_puts(b, "&quot;"); break;
-		case '\'': r = buf_puts(b, "&#39;");  break;
-		default:   r = buf_putc(b, *s);       break;
+		case '&':  buf_puts(b, "&amp;");  break;
+		case '<':  buf_puts(b, "&lt;");   break;
+		case '>':  buf_puts(b, "&gt;");   break;
+		case '"':  buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;");  break;
+		default:   buf_putc(b, *s);       break;
 		}
 	}
-	return r;
 }
 
 /*
@@ -751,15 +745,15 @@ put_html(struct buf *b, const char *s)
 int
 gopher_url_page(struct buf *b, const char *url)
 {
-	if (buf_puts(b, "<!DOCTYPE html>\n<html>\n<head>\n"
+	buf_puts(b, "<!DOCTYPE html>\n<html>\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
-	    "<meta http-equiv=\"refresh\" content=\"0; url=") == -1 ||
-	    put_html(b, url) == -1 ||
-	    buf_puts(b, "\">\n<title>Redirect</title>\n</head>\n<body>\n"
-	    "<p>This link leaves Gopherspace: <a href=\"") == -1 ||
-	    put_html(b, url) == -1 || buf_puts(b, "\">") == -1 ||
-	    put_html(b, url) == -1 ||
-	    buf_puts(b, "</a></p>\n</body>\n</html>\n") == -1)
-		return -1;
-	return 0;
+	    "<meta http-equiv=\"refresh\" content=\"0; url=");
+	put_html(b, url);
+	buf_puts(b, "\">\n<title>Redirect</title>\n</head>\n<body>\n"
+	    "<p>This link leaves Gopherspace: <a href=\"");
+	put_html(b, url);
+	buf_puts(b, "\">");
+	put_html(b, url);
+	buf_puts(b, "</a></p>\n</body>\n</html>\n");
+	return buf_status(b);
 }

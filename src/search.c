@@ -448,16 +448,15 @@ add_postings(struct search_index *idx, uint32_t doc)
 	return 0;
 }
 
-/* Append s and its NUL to the strings; its offset, or -1. */
-static long
+/* Append s and its NUL to the strings; its offset. */
+static uint32_t
 put_str(struct search_index *idx, const char *s, size_t n)
 {
 	size_t off = idx->strs.len;
 
-	if (buf_append(&idx->strs, s, n) == -1 || buf_putc(&idx->strs, '\0')
-	    == -1)
-		return -1;
-	return (long)off;
+	buf_append(&idx->strs, s, n);
+	buf_putc(&idx->strs, '\0');
+	return (uint32_t)off;
 }
 
 /* The lines a reader searches: links are navigation, pre is art or code. */
@@ -480,8 +479,8 @@ search_add(struct search_index *idx, const char *path, const char *data,
 	struct gmi_doc	 doc;
 	struct page	*pg;
 	const char	*title;
-	long		 po, to, xo;
-	size_t		 i;
+	uint32_t	 po, to;
+	size_t		 xo, i;
 	int		 r = -1;
 
 	if (idx->full)
@@ -498,33 +497,34 @@ search_add(struct search_index *idx, const char *path, const char *data,
 	    sizeof(*idx->pages)) == -1)
 		goto out;
 	title = gmi_title(&doc);
-	if ((po = put_str(idx, path, strlen(path))) == -1 ||
-	    (to = title ? put_str(idx, title, strlen(title)) : po) == -1)
-		goto out;
-	xo = (long)idx->strs.len;
+	po = put_str(idx, path, strlen(path));
+	to = title ? put_str(idx, title, strlen(title)) : po;
+	xo = idx->strs.len;
 	for (i = 0; i < doc.len; i++) {
 		const struct gmi_line *l = &doc.lines[i];
 		enum field f = l->type == GMI_TEXT || l->type == GMI_ITEM ||
 		    l->type == GMI_QUOTE ? F_BODY : F_HEAD;
-		size_t at = idx->strs.len - (size_t)xo;
+		size_t at = idx->strs.len - xo;
 
 		if (!indexed(l->type))
 			continue;
 		if (l->text == title) {
 			f = F_TITLE;
 			at = NO_POS;
-		} else if (buf_puts(&idx->strs, l->text) == -1 ||
-		    buf_putc(&idx->strs, '\n') == -1)
-			goto out;
+		} else {
+			buf_puts(&idx->strs, l->text);
+			buf_putc(&idx->strs, '\n');
+		}
 		if (add_words(idx, l->text, f, at) == -1)
 			goto out;
 	}
 	pg = &idx->pages[idx->npages];
-	pg->path = (uint32_t)po;
-	pg->title = (uint32_t)to;
+	pg->path = po;
+	pg->title = to;
 	pg->text = (uint32_t)xo;
-	pg->textlen = (uint32_t)(idx->strs.len - (size_t)xo);
-	if (buf_putc(&idx->strs, '\0') == -1 ||
+	pg->textlen = (uint32_t)(idx->strs.len - xo);
+	buf_putc(&idx->strs, '\0');
+	if (buf_status(&idx->strs) == -1 ||
 	    add_postings(idx, (uint32_t)idx->npages) == -1)
 		goto out;
 	idx->npages++;

@@ -4,8 +4,6 @@
  * then each page found as a link with a snippet of its text around the
  * first word searched for.  The matches come from search.c's index.
  */
-#include <stdarg.h>
-
 #include "lumbar.h"
 
 #define SNIPPET_BEFORE	40	/* characters of context before the match */
@@ -70,9 +68,12 @@ search_snippet(struct buf *b, const struct search_result *res,
 		end--;
 	if (start == end)
 		return 0;
-	if ((start > ls && buf_puts(b, "… ") == -1) ||
-	    utf8_repair(b, s + start, end - start) == -1 ||
-	    (end < le && buf_puts(b, " …") == -1))
+	if (start > ls)
+		buf_puts(b, "… ");
+	utf8_repair(b, s + start, end - start);
+	if (end < le)
+		buf_puts(b, " …");
+	if (buf_status(b) == -1)
 		return -1;
 	for (i = from; i < b->len; i++)		/* TAB, escape sequences */
 		if ((unsigned char)b->data[i] < 0x20 || b->data[i] == 0x7F)
@@ -80,42 +81,21 @@ search_snippet(struct buf *b, const struct search_result *res,
 	return 0;
 }
 
-/* Append a line of type t, printf-style. */
-static int
-page_line(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
-    ATTR_PRINTF(3, 4);
-
-static int
-page_line(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
-{
-	struct buf	 b;
-	va_list		 ap;
-	int		 r;
-
-	buf_init(&b);
-	va_start(ap, fmt);
-	r = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (r == 0)
-		r = gmi_add(doc, t, b.data, b.len);
-	buf_free(&b);
-	return r;
-}
-
 /* The count line of a results page. */
-static int
+static void
 count_line(struct gmi_doc *doc, size_t n)
 {
 	if (n == 0)
-		return page_line(doc, GMI_TEXT, "No page has all these words. "
+		gmi_printf(doc, GMI_TEXT, "No page has all these words. "
 		    "Try fewer words, or other ones.");
-	if (n == 1)
-		return page_line(doc, GMI_TEXT, "1 page has all these words.");
-	if (n <= SEARCH_LIST_MAX)
-		return page_line(doc, GMI_TEXT, "%zu pages have all these "
-		    "words, best first.", n);
-	return page_line(doc, GMI_TEXT, "%zu pages have all these words; "
-	    "the best %d are listed.", n, SEARCH_LIST_MAX);
+	else if (n == 1)
+		gmi_printf(doc, GMI_TEXT, "1 page has all these words.");
+	else if (n <= SEARCH_LIST_MAX)
+		gmi_printf(doc, GMI_TEXT, "%zu pages have all these words, "
+		    "best first.", n);
+	else
+		gmi_printf(doc, GMI_TEXT, "%zu pages have all these words; "
+		    "the best %d are listed.", n, SEARCH_LIST_MAX);
 }
 
 /*
@@ -137,26 +117,26 @@ search_page(const struct search_index *idx, struct gmi_doc *doc,
 	/* search_run() clears res first: it can be freed whatever happens. */
 	if (search_run(idx, q, n, SEARCH_LIST_MAX, &res) == -1)
 		goto out;
-	if (page_line(doc, GMI_H1, "Search: %.*s", (int)n, q) == -1 ||
-	    count_line(doc, res.n) == -1)
-		goto out;
+	gmi_printf(doc, GMI_H1, "Search: %.*s", (int)n, q);
+	count_line(doc, res.n);
 	for (i = 0; i < res.nhits; i++) {
 		buf_reset(&url);
 		buf_reset(&snip);
-		if (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-		    url_encode_path(&url, res.hits[i].path) == -1 ||
-		    buf_reserve(&url, 0) == -1 ||
-		    gmi_add_link(doc, url.data, res.hits[i].title) == -1 ||
-		    search_snippet(&snip, &res, &res.hits[i]) == -1 ||
-		    (snip.len > 0 &&
-		    gmi_add(doc, GMI_TEXT, snip.data, snip.len) == -1))
-			goto out;
+		url_encode_path(&url, res.hits[i].path);
+		buf_reserve(&url, 0);	/* a string, whatever the path */
+		search_snippet(&snip, &res, &res.hits[i]);
+		/* Before the link: a failed url may hold no string at all. */
+		if (buf_status(&url) == -1 || buf_status(&snip) == -1)
+			gmi_fail(doc);
+		gmi_add(doc, GMI_TEXT, "", 0);
+		gmi_add_link(doc, url.data, res.hits[i].title);
+		if (snip.len > 0)
+			gmi_add(doc, GMI_TEXT, snip.data, snip.len);
 	}
-	if (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-	    gmi_add_link(doc, SEARCH_PATH, "Search again") == -1 ||
-	    gmi_add_link(doc, "/", "Home page") == -1)
-		goto out;
-	r = 0;
+	gmi_add(doc, GMI_TEXT, "", 0);
+	gmi_add_link(doc, SEARCH_PATH, "Search again");
+	gmi_add_link(doc, "/", "Home page");
+	r = gmi_status(doc);
 out:
 	search_result_free(&res);
 	buf_free(&url);

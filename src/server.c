@@ -653,12 +653,20 @@ write_response(struct conn *c)
 		rs->body = NULL;
 		rs->bodylen = 0;
 	}
-	/* A whole answer in one record: held until its close_notify, so
-	 * that both leave in one write(2) and one TCP segment, not two. */
-	if (c->off == 0 && rs->body == NULL && rs->fd == -1 &&
-	    rs->out.len <= COALESCE_MAX && c->tls != NULL &&
-	    tconn_hold(c->tls, COALESCE_MAX + 512))
-		c->held = true;
+	/*
+	 * A whole answer in one record: held, with the session ticket that
+	 * tconn_handshake held already, until its close_notify, so that all
+	 * three leave in one write(2) and one TCP segment.  Any other answer
+	 * lets the ticket go out before its first bytes.
+	 */
+	if (c->off == 0 && c->tls != NULL) {
+		c->held = rs->body == NULL && rs->fd == -1 &&
+		    rs->out.len <= COALESCE_MAX;
+		if (c->held)
+			tconn_hold(c->tls);
+		else
+			tconn_release(c->tls);
+	}
 	while (c->off < rs->out.len) {
 		if ((r = conn_write(c, rs->out.data + c->off,
 		    rs->out.len - c->off)) <= 0)
@@ -747,6 +755,7 @@ conn_step(struct conn *c)
 			if ((r = write_response(c)) == 0)
 				return;
 			if (r == -1 && c->cut != NULL) {
+				log_cut(c->addr, c->req, c->linelen, c->cut);
 				conn_abort(c, c->cut);
 				return;
 			}
@@ -913,6 +922,7 @@ server_run(void)
 {
 	struct epoll_event	 evs[EVENTS_MAX];
 	int64_t			 stop_at = 0, next_sweep = 0, now;
+	size_t			 cut;
 	int			 n, k;
 	bool			 busy = false, idle;
 
@@ -960,9 +970,16 @@ server_run(void)
 			next_sweep = now + 250;
 		}
 	}
-	/* The grace period is over: what is still being sent is cut. */
-	while (conns != NULL)
+	/* The grace period is over: what is still being sent is cut, and
+	 * said in one line also where request lines are not written (-q)
+	 * or cannot say it (Apache's formats). */
+	for (cut = 0; conns != NULL; ) {
+		cut += conns->state == ST_WRITE;
 		conn_abort(conns, "stopped at the end of the grace period");
+	}
+	if (cut > 0)
+		log_msg(LOG_LVL_WARN, "the grace period (--grace %d s) is over: "
+		    "%zu answer%s cut", conf.grace, cut, cut == 1 ? "" : "s");
 	stop_listening();
 	close(sigsrc.fd);
 	close(ep);

@@ -332,6 +332,21 @@ ticket_cb(SSL *ssl, unsigned char name[TICKET_NAME_LEN], unsigned char *iv,
 }
 
 /*
+ * A TLS 1.3 client's Finished is read: the server's part of the handshake
+ * is out, and what OpenSSL writes next, the session ticket, is held for
+ * the answer (tconn_hold), with which it leaves in one TCP segment.  TLS
+ * 1.2 is left alone: its client waits for the server's last flight.
+ */
+static void
+handshake_cb(const SSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if ((where & SSL_CB_LOOP) && SSL_get_state(ssl) == TLS_ST_SR_FINISHED &&
+	    SSL_version(ssl) == TLS1_3_VERSION)
+		hold_set(SSL_get_wbio(ssl), true);
+}
+
+/*
  * One hostname's context, with every TLS setting lumbar serves with.
  * Public so that tests/bench/tlsfloor.c measures these very settings.
  */
@@ -387,6 +402,7 @@ tls_ctx_new(const char *crt, const char *key, const char **err)
 	/* One TLS 1.3 ticket, not two: a Gemini client makes one
 	 * connection at a time, and each ticket costs a key derivation. */
 	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_info_callback(ctx, handshake_cb);
 	/*
 	 * One ticket secret for every context, worker and generation (and,
 	 * from --ticket-key, every instance and restart): a session made
@@ -698,14 +714,24 @@ tconn_wait(SSL *ssl, int r)
 struct tconn *
 tconn_accept(int fd)
 {
-	SSL *ssl;
+	SSL	*ssl;
+	BIO	*sock, *hold;
 
 	if ((ssl = SSL_new(ctxs[0])) == NULL)
 		return NULL;
-	if (SSL_set_fd(ssl, fd) != 1) {
+	if (SSL_set_fd(ssl, fd) != 1 || (sock = SSL_get_wbio(ssl)) == NULL ||
+	    BIO_up_ref(sock) != 1) {
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* The hold filter takes the reference just made; SSL_set0_wbio
+	 * lets go of the write side's own. */
+	if ((hold = hold_new(sock)) == NULL) {
+		BIO_free(sock);
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set0_wbio(ssl, hold);
 	SSL_set_accept_state(ssl);
 	return (struct tconn *)(void *)ssl;
 }
@@ -767,37 +793,30 @@ tconn_close(struct tconn *t)
 }
 
 /*
- * A whole answer in one record: keep what is written in a buffer of size
- * bytes until tconn_flush, so that the answer and the close_notify after
- * it leave in one write(2) and one TCP segment instead of two.  false when
- * it cannot (out of memory): the answer then goes out unbuffered.
+ * Hold what is written from now on, until tconn_flush: a whole answer and
+ * the close_notify after it leave in one write(2) and one TCP segment
+ * (tls_hold.c).
  */
-bool
-tconn_hold(struct tconn *t, size_t size)
+void
+tconn_hold(struct tconn *t)
 {
-	BIO	*sock, *b;
-
-	if ((sock = SSL_get_wbio(ssl_of(t))) == NULL ||
-	    (b = BIO_new(BIO_f_buffer())) == NULL)
-		return false;
-	if (BIO_set_write_buffer_size(b, (long)size) != 1 ||
-	    BIO_up_ref(sock) != 1) {
-		BIO_free(b);
-		return false;
-	}
-	/* The new chain holds its own reference to the socket BIO: the one
-	 * SSL_set0_wbio lets go of was the write side's. */
-	BIO_push(b, sock);
-	SSL_set0_wbio(ssl_of(t), b);
-	return true;
+	hold_set(SSL_get_wbio(ssl_of(t)), true);
 }
 
-/* Write out what tconn_hold kept: 0 done, TCONN_WANT_WRITE, TCONN_ERROR. */
+/* Stop holding: what is held goes out before the next bytes written. */
+void
+tconn_release(struct tconn *t)
+{
+	hold_set(SSL_get_wbio(ssl_of(t)), false);
+}
+
+/* Write out what is held: 0 done, TCONN_WANT_WRITE, TCONN_ERROR. */
 int
 tconn_flush(struct tconn *t)
 {
 	BIO *w = SSL_get_wbio(ssl_of(t));
 
+	hold_set(w, false);
 	if (BIO_wpending(w) == 0 || BIO_flush(w) > 0)
 		return 0;
 	return BIO_should_retry(w) ? TCONN_WANT_WRITE : TCONN_ERROR;

@@ -23,4 +23,8 @@ int	 tls_check(void (*)(const char *, ...));
 int	 tls_describe(size_t, char *, size_t);
 SSL_CTX	*tls_ctx_new(const char *, const char *, const char **);
 
+/* tls_hold.c */
+BIO	*hold_new(BIO *);
+void	 hold_set(BIO *, bool);
+
 #endif

@@ -161,14 +161,14 @@ utf8_repair(struct buf *b, const char *s, size_t n)
 			i += (size_t)k;
 			continue;
 		}
-		if (buf_append(b, s + run, i - run) == -1 ||
-		    buf_append(b, repl, 3) == -1)
-			return -1;
+		buf_append(b, s + run, i - run);
+		buf_append(b, repl, 3);
 		bad = bad_len((const unsigned char *)s + i, n - i);
 		i += bad;
 		run = i;
 	}
-	return buf_append(b, s + run, n - run);
+	buf_append(b, s + run, n - run);
+	return buf_status(b);
 }
 
 /* Number of code points in s; an invalid byte counts as one. */

@@ -71,27 +71,28 @@ feed_index(struct gmi_doc *doc, const char *from, const struct feed_entry *v,
 {
 	struct buf	 label, url;
 	size_t		 i;
-	int		 r = -1;
 
 	buf_init(&label);
 	buf_init(&url);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && gmi_status(doc) == 0; i++) {
 		buf_reset(&label);
-		if ((v[i].date != NULL && buf_printf(&label, "%s ", v[i].date)
-		    == -1) || buf_puts(&label, v[i].title) == -1 ||
-		    link_relative(from, v[i].path, &url) == -1 ||
-		    (summaries && gmi_add(doc, GMI_TEXT, "", 0) == -1) ||
-		    gmi_add_link(doc, url.data, label.data) == -1)
-			goto out;
-		if (summaries && v[i].summary != NULL && gmi_add(doc, GMI_TEXT,
-		    v[i].summary, strlen(v[i].summary)) == -1)
-			goto out;
+		if (v[i].date != NULL)
+			buf_printf(&label, "%s ", v[i].date);
+		buf_puts(&label, v[i].title);
+		/* Before the link: a failed buffer may hold no string. */
+		if (buf_status(&label) == -1 ||
+		    link_relative(from, v[i].path, &url) == -1)
+			gmi_fail(doc);
+		if (summaries)
+			gmi_add(doc, GMI_TEXT, "", 0);
+		gmi_add_link(doc, url.data, label.data);
+		if (summaries && v[i].summary != NULL)
+			gmi_add(doc, GMI_TEXT, v[i].summary,
+			    strlen(v[i].summary));
 	}
-	r = 0;
-out:
 	buf_free(&label);
 	buf_free(&url);
-	return r;
+	return gmi_status(doc);
 }
 
 /*

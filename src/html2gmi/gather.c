@@ -129,8 +129,7 @@ gather_flush(struct gather *g, struct gmi_doc *doc)
 	size_t i;
 
 	for (i = 0; i < g->len; i++)
-		if (gmi_add_link(doc, g->v[i].url, g->v[i].label) == -1)
-			return -1;
+		gmi_add_link(doc, g->v[i].url, g->v[i].label);
 	clear(g);
-	return 0;
+	return gmi_status(doc);
 }

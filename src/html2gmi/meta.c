@@ -117,9 +117,10 @@ prepend_title(struct gmi_doc *doc, const char *title)
 	struct gmi_line	 h, b;
 	size_t		 n = doc->len;
 
-	if (gmi_add(doc, GMI_H1, title, strlen(title)) == -1)
-		return -1;
-	if (n > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
+	gmi_add(doc, GMI_H1, title, strlen(title));
+	if (n > 0)
+		gmi_add(doc, GMI_TEXT, "", 0);
+	if (gmi_status(doc) == -1)
 		return -1;
 	if (n == 0)
 		return 0;

@@ -117,21 +117,20 @@ links_to(const struct gmi_doc *doc, const char *url)
 }
 
 /* A footer link, unless to is the page itself or the page links there. */
-static int
+static void
 footer_link(struct gmi_doc *doc, const char *from, const char *to,
     const char *label)
 {
-	struct buf	u;
-	int		r = 0;
+	struct buf u;
 
 	if (strcmp(from, to) == 0)
-		return 0;
+		return;
 	buf_init(&u);
-	if (link_relative(from, to, &u) == -1 || (!links_to(doc, u.data) &&
-	    gmi_add_link(doc, u.data, label) == -1))
-		r = -1;
+	if (link_relative(from, to, &u) == -1)
+		gmi_fail(doc);
+	else if (!links_to(doc, u.data))
+		gmi_add_link(doc, u.data, label);
 	buf_free(&u);
-	return r;
 }
 
 /*
@@ -146,17 +145,16 @@ footer(const struct site *s, const char *from, struct gmi_doc *doc)
 {
 	size_t body = doc->len;
 
-	if (doc->len > 0 && gmi_add(doc, GMI_TEXT, "", 0) == -1)
-		return -1;
-	if (footer_link(doc, from, s->home, "Home page") == -1 ||
-	    footer_link(doc, from, s->index, "All articles") == -1)
-		return -1;
+	if (doc->len > 0)
+		gmi_add(doc, GMI_TEXT, "", 0);
+	footer_link(doc, from, s->home, "Home page");
+	footer_link(doc, from, s->index, "All articles");
 	/* The server's own path, not a page of the capsule: not relative. */
-	if (s->search != NULL && !links_to(doc, s->search) &&
-	    gmi_add_link(doc, s->search, "Search the articles") == -1)
-		return -1;
-	if (s->has_disclaimer && footer_link(doc, from, s->disclaimer,
-	    "Disclaimer") == -1)
+	if (s->search != NULL && !links_to(doc, s->search))
+		gmi_add_link(doc, s->search, "Search the articles");
+	if (s->has_disclaimer)
+		footer_link(doc, from, s->disclaimer, "Disclaimer");
+	if (gmi_status(doc) == -1)
 		return -1;
 	if (doc->len == body + 1) {
 		/* Nothing left to link: no blank line at the end either. */
@@ -229,14 +227,13 @@ make_index(struct site *s, struct gmi_doc *doc)
 	if ((v = articles(s, &n)) == NULL)
 		return -1;
 	t = index_title(s);
-	if (gmi_add(doc, GMI_H1, t, strlen(t)) == -1)
-		goto out;
-	if (src && src->pg.summary && (gmi_add(doc, GMI_TEXT, "", 0) == -1 ||
-	    gmi_add(doc, GMI_TEXT, src->pg.summary,
-	    strlen(src->pg.summary)) == -1))
-		goto out;
+	gmi_add(doc, GMI_H1, t, strlen(t));
+	if (src && src->pg.summary) {
+		gmi_add(doc, GMI_TEXT, "", 0);
+		gmi_add(doc, GMI_TEXT, src->pg.summary,
+		    strlen(src->pg.summary));
+	}
 	r = feed_index(doc, s->index, v, n, true);
-out:
 	free(v);
 	return r;
 }
@@ -437,9 +434,10 @@ write_all(struct site *s, struct outdir *outdir)
 	gmi_free(&doc);
 	if (r == 0 && page_at(s, s->disclaimer) == NULL &&
 	    (text = site_disclaimer(s)) != NULL) {
-		if (gmi_add(&doc, GMI_H1, "Disclaimer", 10) == -1 ||
-		    gmi_add(&doc, GMI_TEXT, "", 0) == -1 ||
-		    gmi_add(&doc, GMI_TEXT, text, strlen(text)) == -1)
+		gmi_add(&doc, GMI_H1, "Disclaimer", 10);
+		gmi_add(&doc, GMI_TEXT, "", 0);
+		gmi_add(&doc, GMI_TEXT, text, strlen(text));
+		if (gmi_status(&doc) == -1)
 			r = oom(outdir, s->disclaimer);
 		else
 			r = emit(s, outdir, s->disclaimer, &doc);

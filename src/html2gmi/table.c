@@ -65,16 +65,23 @@ table_set(struct table *t, size_t col, const char *text)
 	return 0;
 }
 
-static int
+static void
 pad(struct buf *b, size_t n, char c)
 {
 	while (n-- > 0)
-		if (buf_putc(b, c) == -1)
-			return -1;
-	return 0;
+		buf_putc(b, c);
 }
 
-static int
+/* The line made in b, unless b failed: then doc fails. */
+static void
+add_line(struct gmi_doc *doc, const struct buf *b)
+{
+	if (buf_status(b) == -1)
+		gmi_fail(doc);
+	gmi_add(doc, GMI_PRE, b->data ? b->data : "", b->len);
+}
+
+static void
 add_row(const struct table *t, size_t r, const size_t *w, struct buf *b,
     struct gmi_doc *doc)
 {
@@ -86,15 +93,15 @@ add_row(const struct table *t, size_t r, const size_t *w, struct buf *b,
 		s = t->cells[r * H2G_TABLE_COLS + c];
 		if (s == NULL)
 			s = "";
-		if ((c > 0 && buf_puts(b, " | ") == -1) ||
-		    buf_puts(b, s) == -1 ||
-		    (c + 1 < t->cols && pad(b, w[c] - utf8_columns(s,
-		    strlen(s)), ' ') == -1))
-			return -1;
+		if (c > 0)
+			buf_puts(b, " | ");
+		buf_puts(b, s);
+		if (c + 1 < t->cols)
+			pad(b, w[c] - utf8_columns(s, strlen(s)), ' ');
 	}
 	while (b->len > 0 && b->data[b->len - 1] == ' ')
 		b->len--;
-	return gmi_add(doc, GMI_PRE, b->data ? b->data : "", b->len);
+	add_line(doc, b);
 }
 
 /*
@@ -107,7 +114,6 @@ table_render(const struct table *t, struct gmi_doc *doc)
 	size_t		 w[H2G_TABLE_COLS] = { 0 }, r, c, k;
 	struct buf	 b;
 	const char	*s;
-	int		 ret = -1;
 
 	for (r = 0; r < t->rows; r++)
 		for (c = 0; c < t->cols; c++)
@@ -116,23 +122,20 @@ table_render(const struct table *t, struct gmi_doc *doc)
 				w[c] = k;
 	buf_init(&b);
 	s = t->caption ? t->caption : "";
-	if (gmi_add(doc, GMI_PRE_START, s, strlen(s)) == -1)
-		goto out;
-	for (r = 0; r < t->rows; r++) {
-		if (add_row(t, r, w, &b, doc) == -1)
-			goto out;
+	gmi_add(doc, GMI_PRE_START, s, strlen(s));
+	for (r = 0; r < t->rows && gmi_status(doc) == 0; r++) {
+		add_row(t, r, w, &b, doc);
 		if (r + 1 != t->head || r + 1 == t->rows)
 			continue;
 		buf_reset(&b);
-		for (c = 0; c < t->cols; c++)
-			if ((c > 0 && buf_puts(&b, "-+-") == -1) ||
-			    pad(&b, w[c], '-') == -1)
-				goto out;
-		if (gmi_add(doc, GMI_PRE, b.data ? b.data : "", b.len) == -1)
-			goto out;
+		for (c = 0; c < t->cols; c++) {
+			if (c > 0)
+				buf_puts(&b, "-+-");
+			pad(&b, w[c], '-');
+		}
+		add_line(doc, &b);
 	}
-	ret = gmi_add(doc, GMI_PRE_END, "", 0);
-out:
+	gmi_add(doc, GMI_PRE_END, "", 0);
 	buf_free(&b);
-	return ret;
+	return gmi_status(doc);
 }

@@ -890,6 +890,27 @@ def prepare_content(tmp):
     return content, note
 
 
+# The headings report() writes; any other "## " section of the results
+# file is another benchmark's (make bench-html2gmi-large's) and is kept.
+OWN_SECTIONS = re.compile(r"^## (Main table|Second table|Memory)\b")
+
+
+def other_sections(path):
+    """The "## " sections of the results file at path that this script
+    does not write, to keep after its own: a run replaces its tables only
+    (a table of a layout not measured this time goes too: it is stale)."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return ""
+    kept = []
+    for part in re.split(r"^(?=## )", old, flags=re.M)[1:]:
+        if not OWN_SECTIONS.match(part):
+            kept.append(part.rstrip("\n") + "\n")
+    return "".join("\n" + k for k in kept)
+
+
 def main():
     for exe in (LUMBAR, GEMLOAD, TLSFLOOR):
         if not os.access(exe, os.X_OK):
@@ -928,6 +949,7 @@ def main():
         say("")
         say(text)
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+        text += other_sections(RESULTS)
         with open(RESULTS, "w") as f:
             f.write(text)
         say("wrote %s in %.0f s" % (os.path.relpath(RESULTS, ROOT),

@@ -173,16 +173,17 @@ static void
 slots_depend_on_the_key(void **state)
 {
 	char	 text[INET_ADDRSTRLEN];
-	int	 before[64], i, same = 0;
+	int	 before[64], same = 0;
+	unsigned char	 i;	/* an address's last byte: no truncation */
 
 	for (i = 0; i < 64; i++) {
-		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		snprintf(text, sizeof(text), "198.51.100.%u", i);
 		assert_int_not_equal(before[i] = acquire(text), -1);
 	}
 	assert_int_equal(limit_init(2), 0);	/* a new start, a new key */
 	limit_worker(0);
 	for (i = 0; i < 64; i++) {
-		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		snprintf(text, sizeof(text), "198.51.100.%u", i);
 		same += acquire(text) == before[i];
 	}
 	assert_true(same <= 3);
