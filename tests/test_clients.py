@@ -4,9 +4,9 @@ Amfora (Gemini) and the terminal Gopher clients (the UMN `gopher` client
 and bombadillo) run in a detached tmux session of a fixed size on a
 private tmux socket, with a throw-away HOME, so that their trust stores and
 configuration start empty; keys go in with `send-keys` and the screen comes
-back with `capture-pane`.  Amfora is given its first address in its bottom
-bar once it has laid out its start page (see amfora_open).  curl and lynx
-run as plain commands.  Each test follows the capsule's own links, home
+back with `capture-pane`.  Amfora starts on its new tab and is given its
+first address in its bottom bar (see amfora_open).  curl and lynx run as
+plain commands.  Each test follows the capsule's own links, home
 page -> article index -> article (-> its plain-text form on Gopher), and
 checks that the article's title and first sentence reach the screen.
 What a page should show is read from the server itself over the wire, so
