@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from test_clients import (amfora_at, amfora_follow, amfora_url, flat,  # noqa
-                          need, term)
+from test_clients import (amfora_at, amfora_follow, amfora_open,  # noqa
+                          amfora_url, flat, need, term)
 from test_html2gmi import public_tmp, run  # noqa: F401
 from test_subscriptions import (NS, check_feed, check_subscription_page,
                                 check_valid, entries_of)
@@ -200,7 +200,7 @@ def test_amfora_subscribes_to_the_feed(capsule, server_factory,
     srv = server_factory(root=capsule)
     # Opened from the index, as a reader would: given atom.xml on its
     # command line, Amfora may show the offer before it can take a key.
-    t = term(["amfora", amfora_url(srv.port, "/articles/index.gmi")])
+    t = amfora_open(term, amfora_url(srv.port, "/articles/index.gmi"))
     amfora_at(t, amfora_url(srv.port, "/articles/index.gmi"),
               "Lifting without a twinge")
     amfora_follow(t, 1)             # "The Atom feed of these notes"
