@@ -10,7 +10,7 @@ set -eu
 
 build="gcc make pkg-config libssl-dev libmagic-dev libseccomp-dev libidn2-dev libgumbo-dev"
 # groff-base: tests/test_docs.py renders the man pages, warnings counted.
-test="$build libcmocka-dev python3 python3-pytest openssl iproute2 groff-base"
+test="$build libcmocka-dev python3 python3-pytest python3-pytest-xdist openssl iproute2 groff-base"
 # Real clients the tests drive; a test skips (saying so) without them.
 clients="curl lynx w3m amfora tmux gopher bombadillo libxml2-utils haproxy goaccess"
 # libFuzzer and the sanitizer runtimes of clang (make fuzz).  The runtimes

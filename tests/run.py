@@ -5,8 +5,10 @@ The C unit tests (cmocka, one binary per module) report in TAP; the
 integration and golden suites run under pytest.  Their counts are added
 up into `N passed, N failed`, and the exit status is non-zero on any
 failure.  BUILD names the build directory whose binaries are tested;
-PYTEST_ARGS, extra pytest arguments (e.g. "-n 2" with python3-pytest-xdist,
-or "-k gopher").
+PYTEST_ARGS, extra pytest arguments (e.g. "-k gopher").  The pytest suites
+run on two processes (python3-pytest-xdist, "-n 2"): their tests spend most
+of their time waiting on servers and clients, not on the CPU, and each has
+its own ports and directories.  PYTEST_ARGS="-n 0" runs them in one.
 """
 import glob
 import os
@@ -44,14 +46,26 @@ def run_unit():
     return passed, failed
 
 
+def parallel(args):
+    """"-n 2" unless args choose, or xdist is not installed."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        return []
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return []
+    return ["-n", "2"]
+
+
 def run_pytest():
+    args = shlex.split(os.environ.get("PYTEST_ARGS", ""))
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "junit.xml")
         env = dict(os.environ, LUMBAR_BUILD=BUILD)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-rs", "-p",
              "no:cacheprovider", "--durations=10", f"--junitxml={report}"]
-            + shlex.split(os.environ.get("PYTEST_ARGS", ""))
+            + parallel(args) + args
             + [os.path.join(ROOT, "tests")], env=env, cwd=ROOT)
         if not os.path.exists(report):
             return 0, 1, 0
