@@ -12,7 +12,8 @@ import signal
 import pytest
 
 from conftest import wait_until, workers_of
-from test_hardening import SlowReader, slow_capsule  # noqa: F401 (fixture)
+from test_hardening import (SlowReader, shrink_while_sent,  # noqa: F401
+                            slow_capsule)
 
 MODES = {"quiet": ["-q"], "common": ["--log-format", "common"],
          "combined": ["--log-format", "combined"]}
@@ -23,17 +24,7 @@ def test_file_shrunk_while_sent_is_a_warning(server_factory, slow_capsule,
                                              mode):
     srv = server_factory(root=slow_capsule,
                          args=["--workers", "1"] + MODES[mode])
-    r = SlowReader(srv, "gopher")
-    r.start()
-    assert r.started.wait(30)
-    os.truncate(slow_capsule / "slow.bin", 1 << 20)
-    r.join(120)
-    assert not r.is_alive()
-    assert r.end == "reset", r.end
-    wait_until(lambda: "the file shrank while sent" in srv.output(),
-               "the cut answer is said", detail=lambda: srv.output()[-2000:])
-    said = [l for l in srv.output().splitlines()
-            if "the file shrank while sent" in l]
+    said = shrink_while_sent(srv, slow_capsule, "the file shrank while sent")
     assert len(said) == 1 and '"/slow.bin"' in said[0], said
 
 

@@ -13,21 +13,12 @@ import socket
 import pytest
 
 from conftest import wait_until
-from test_limits import low_nofile
+from test_limits import capsule, low_nofile  # noqa: F401 (fixture)
 
 CLIENTS = 150           # more than 80 descriptors hold, fewer than Python's
 # Failed accepts in one 10 s window of the warning: one every 100 ms while
 # paused is ~100, a spinning worker makes hundreds of thousands.
 MAX_RETRIES = 1000
-
-
-@pytest.fixture
-def capsule(tmp_path):
-    root = tmp_path / "capsule"
-    root.mkdir()
-    (root / "index.gmi").write_text("# Home\n")
-    tmp_path.chmod(0o755)
-    return root
 
 
 def emfile_lines(srv):

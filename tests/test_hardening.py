@@ -496,22 +496,28 @@ def test_grace_period_over_cut_is_logged_and_seen(server_factory,
                for l in cut)
 
 
-def test_file_shrunk_while_sent_is_logged_as_cut(server_factory,
-                                                 slow_capsule):
-    """A file truncated while it is being sent is not logged as a whole
-    answer, and the Gopher client sees a reset, not the FIN that would
-    say the file ended there."""
-    srv = server_factory(root=slow_capsule, args=["--workers", "1"])
+def shrink_while_sent(srv, capsule, said):
+    """Truncate slow.bin while a slow Gopher reader gets it: the reader
+    must see a reset, not the FIN that would say the file ended there.
+    Returns the log lines holding said, once there is one."""
     r = SlowReader(srv, "gopher")
     r.start()
     assert r.started.wait(30)
-    os.truncate(slow_capsule / "slow.bin", 1 << 20)
+    os.truncate(capsule / "slow.bin", 1 << 20)
     r.join(120)
     assert not r.is_alive()
     assert r.end == "reset", r.end
-    wait_until(lambda: "cut (the file shrank while sent)" in srv.output(),
-               "the shrunk file is logged as cut",
+    wait_until(lambda: said in srv.output(), f"{said!r} in the log",
                detail=lambda: srv.output()[-2000:])
+    return [l for l in srv.output().splitlines() if said in l]
+
+
+def test_file_shrunk_while_sent_is_logged_as_cut(server_factory,
+                                                 slow_capsule):
+    """A file truncated while it is being sent is not logged as a whole
+    answer."""
+    srv = server_factory(root=slow_capsule, args=["--workers", "1"])
+    shrink_while_sent(srv, slow_capsule, "cut (the file shrank while sent)")
     line = [l for l in srv.output().splitlines() if "/slow.bin" in l]
     assert len(line) == 1 and line[0].endswith(
         "cut (the file shrank while sent)"), line
