@@ -15,6 +15,14 @@
 #include "lumbar.h"
 #include "tls.h"
 
+/*
+ * At most this much is held: a ticket and one record of answer are far
+ * less.  What OpenSSL writes besides (a KeyUpdate answered while the
+ * request is read) is bounded by OpenSSL; this bounds it here too.
+ * Past it the filter stops holding, and the bytes go out in order.
+ */
+#define HOLD_MAX	(64 * 1024)
+
 struct hold {
 	struct buf	 data;		/* held bytes */
 	size_t		 off;		/* of data, already written */
@@ -81,7 +89,8 @@ hold_write(BIO *b, const char *in, int n)
 	BIO_clear_retry_flags(b);
 	if (n <= 0)
 		return 0;
-	/* Bounded by its writers: a ticket, or an answer of one record. */
+	if (h->holding && h->data.len + (size_t)n > HOLD_MAX)
+		h->holding = false;
 	if (h->holding)
 		return buf_append(&h->data, in, (size_t)n) == 0 ? n : -1;
 	if ((r = hold_drain(b, h)) != 1)
