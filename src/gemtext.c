@@ -127,6 +127,15 @@ gmi_add_link(struct gmi_doc *doc, const char *url, const char *label)
 	return 0;
 }
 
+/* Add the line of type t made in b; a failed b fails doc. */
+int
+gmi_add_buf(struct gmi_doc *doc, enum gmi_type t, const struct buf *b)
+{
+	if (buf_status(b) == -1)
+		gmi_fail(doc);
+	return gmi_add(doc, t, b->data, b->len);
+}
+
 /* Add a line of type t, printf-style. */
 int
 gmi_printf(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
@@ -138,9 +147,7 @@ gmi_printf(struct gmi_doc *doc, enum gmi_type t, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (buf_status(&b) == -1)
-		gmi_fail(doc);
-	gmi_add(doc, t, b.data, b.len);
+	gmi_add_buf(doc, t, &b);
 	buf_free(&b);
 	return gmi_status(doc);
 }

@@ -138,6 +138,7 @@ int	 gmi_status(const struct gmi_doc *);
 void	 gmi_fail(struct gmi_doc *);
 int	 gmi_add(struct gmi_doc *, enum gmi_type, const char *, size_t);
 int	 gmi_add_link(struct gmi_doc *, const char *, const char *);
+int	 gmi_add_buf(struct gmi_doc *, enum gmi_type, const struct buf *);
 int	 gmi_printf(struct gmi_doc *, enum gmi_type, const char *, ...)
 	    ATTR_PRINTF(3, 4);
 int	 gmi_parse(struct gmi_doc *, const char *, size_t);

@@ -73,7 +73,6 @@ struct conn {
 	bool		 answered;
 	const char	*cut;		/* why the answer was cut, or NULL */
 	bool		 eof;		/* the client closed its side */
-	bool		 held;		/* the answer waits for close_notify */
 	bool		 shut;		/* close_notify made */
 	struct conn	*prev, *next;
 };
@@ -655,14 +654,13 @@ write_response(struct conn *c)
 	}
 	/*
 	 * A whole answer in one record: held, with the session ticket that
-	 * tconn_handshake held already, until its close_notify, so that all
-	 * three leave in one write(2) and one TCP segment.  Any other answer
-	 * lets the ticket go out before its first bytes.
+	 * tls.c held at the handshake's end, until its close_notify, so
+	 * that all three leave in one write(2) and one TCP segment.  Any
+	 * other answer lets the ticket go out before its first bytes.
 	 */
 	if (c->off == 0 && c->tls != NULL) {
-		c->held = rs->body == NULL && rs->fd == -1 &&
-		    rs->out.len <= COALESCE_MAX;
-		if (c->held)
+		if (rs->body == NULL && rs->fd == -1 &&
+		    rs->out.len <= COALESCE_MAX)
 			tconn_hold(c->tls);
 		else
 			tconn_release(c->tls);
@@ -778,7 +776,8 @@ conn_step(struct conn *c)
 				}
 				c->shut = true;
 			}
-			if (c->held && (r = tconn_flush(c->tls)) ==
+			/* What the hold filter kept, if anything. */
+			if (c->tls != NULL && (r = tconn_flush(c->tls)) ==
 			    TCONN_WANT_WRITE) {
 				set_events(c, EPOLLOUT);
 				return;

@@ -72,15 +72,6 @@ pad(struct buf *b, size_t n, char c)
 		buf_putc(b, c);
 }
 
-/* The line made in b, unless b failed: then doc fails. */
-static void
-add_line(struct gmi_doc *doc, const struct buf *b)
-{
-	if (buf_status(b) == -1)
-		gmi_fail(doc);
-	gmi_add(doc, GMI_PRE, b->data ? b->data : "", b->len);
-}
-
 static void
 add_row(const struct table *t, size_t r, const size_t *w, struct buf *b,
     struct gmi_doc *doc)
@@ -101,7 +92,7 @@ add_row(const struct table *t, size_t r, const size_t *w, struct buf *b,
 	}
 	while (b->len > 0 && b->data[b->len - 1] == ' ')
 		b->len--;
-	add_line(doc, b);
+	gmi_add_buf(doc, GMI_PRE, b);
 }
 
 /*
@@ -133,7 +124,7 @@ table_render(const struct table *t, struct gmi_doc *doc)
 				buf_puts(&b, "-+-");
 			pad(&b, w[c], '-');
 		}
-		add_line(doc, &b);
+		gmi_add_buf(doc, GMI_PRE, &b);
 	}
 	gmi_add(doc, GMI_PRE_END, "", 0);
 	buf_free(&b);
